@@ -1,0 +1,80 @@
+"""Kit App Starter: a Flask app that installs from Kit's App Store.
+
+`create_app` reads as the table of contents of the application.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from app.config import load_config
+from app.crypto import EXTENSION_KEY, make_cipher
+from app.extensions import csrf, db, login_manager, migrate
+from app.kit.settings import KitSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. `test_config` overrides environment settings by name."""
+    if test_config is None:
+        load_dotenv(ROOT / ".env")
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    environ = {} if test_config is not None else None
+    app.config.from_mapping(load_config(app.instance_path, environ, test_config))
+    if test_config is None:
+        app.config.from_prefixed_env()  # FLASK_SESSION_COOKIE_SECURE=false, ...
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("app").setLevel(app.config["LOG_LEVEL"])
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    app.extensions[EXTENSION_KEY] = make_cipher(app.config["TOKEN_ENCRYPTION_KEYS"])
+    app.extensions["kit_settings"] = KitSettings.from_config(app.config)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app import auth, dashboard, health, install
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(install.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(health.bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from app.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import kit
+
+    app.cli.add_command(kit)

@@ -1,0 +1,74 @@
+"""Sign up, sign in, sign out: the creator's account in *this* app."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+
+from app.auth import bp
+from app.auth.forms import LoginForm, LogoutForm, SignupForm
+from app.extensions import db, login_manager
+from app.models import User
+from app.urls import safe_next
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Sign in to continue."
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _after_sign_in(form_next: str | None) -> Response:
+    return redirect(safe_next(form_next) or url_for("dashboard.index"))
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup() -> str | Response:
+    if current_user.is_authenticated:
+        return _after_sign_in(request.args.get("next"))
+    form = SignupForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = User(email=User.normalize_email(form.email.data or ""))
+        user.set_password(form.password.data or "")
+        db.session.add(user)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            form.email.errors.append(
+                "An account with this email exists already. Sign in instead."
+            )
+        else:
+            login_user(user)
+            flash("Your account is ready.", "success")
+            return _after_sign_in(form.next.data)
+    return render_template("auth/signup.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    if current_user.is_authenticated:
+        return _after_sign_in(request.args.get("next"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        email = User.normalize_email(form.email.data or "")
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is not None and user.check_password(form.password.data or ""):
+            login_user(user)
+            return _after_sign_in(form.next.data)
+        form.password.errors.append("That email and password do not match an account.")
+    return render_template("auth/login.html", form=form), (400 if form.errors else 200)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    if LogoutForm().validate_on_submit():
+        logout_user()
+        flash("You are signed out.", "info")
+    return redirect(url_for("dashboard.home"))

@@ -1,0 +1,119 @@
+"""`flask --app app kit ...`: run the app with its Kit sandbox, or the sandbox alone."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+
+if TYPE_CHECKING:
+    from app.sandbox import SandboxConfig
+
+
+@click.group()
+def kit() -> None:
+    """Kit tools: the sandbox, the development server."""
+
+
+@kit.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def dev(host: str, port: int) -> None:
+    """Run the app for development; in sandbox mode, the Kit sandbox beside it.
+
+    With no KIT_CLIENT_ID the app talks to the built-in sandbox on
+    KIT_SANDBOX_URL (http://127.0.0.1:5001 by default), started here in the same
+    process. Open http://HOST:PORT and click "Install from the Kit sandbox".
+    """
+    from urllib.parse import urlsplit
+
+    from app.sandbox import SandboxServer
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    origin = f"http://{host}:{port}"
+    if not app.config["KIT_REDIRECT_URI"]:
+        app.config["KIT_REDIRECT_URI"] = f"{origin}/kit/oauth/callback"
+    if app.config["KIT_SANDBOX"]:
+        sandbox_url = urlsplit(app.config["KIT_SANDBOX_URL"])
+        sandbox = SandboxServer(
+            _sandbox_config(
+                origin, app.config["APP_NAME"], app.config["KIT_REDIRECT_URI"]
+            ),
+            host=sandbox_url.hostname or "127.0.0.1",
+            port=sandbox_url.port or 5001,
+        ).start()
+        click.echo(f" * Kit sandbox on {sandbox.url} (App Store page: {sandbox.url}/)")
+    click.echo(f" * {app.config['APP_NAME']} on {origin}")
+    app.run(host=host, port=port, use_reloader=False, threaded=True)
+
+
+@kit.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5001, show_default=True, type=int)
+@click.option(
+    "--app-url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="Where the app runs: its /kit/oauth and /kit/oauth/callback are registered.",
+)
+@click.option("--client-id", default=SANDBOX_CLIENT_ID, show_default=True)
+@click.option(
+    "--client-secret",
+    default=SANDBOX_CLIENT_SECRET,
+    show_default=True,
+    help="The app's secret at the sandbox.",
+)
+@click.option(
+    "--public", is_flag=True, help="Register a public client (PKCE, no secret)."
+)
+@click.option(
+    "--token-lifetime", type=int, default=None, help="expires_in, in seconds."
+)
+@click.option("--latency-ms", type=int, default=0, help="Added to every Kit call.")
+@with_appcontext
+def sandbox(
+    host: str,
+    port: int,
+    app_url: str,
+    client_id: str,
+    client_secret: str,
+    public: bool,
+    token_lifetime: int | None,
+    latency_ms: int,
+) -> None:
+    """Run the Kit sandbox alone, as a stand-in for Kit.
+
+    Point an app at it with KIT_CLIENT_ID, KIT_CLIENT_SECRET and
+    KIT_APP_URL=KIT_API_URL=http://HOST:PORT.
+    """
+    from app.sandbox import SandboxServer
+
+    app_url = app_url.rstrip("/")
+    config = _sandbox_config(app_url, current_app.config["APP_NAME"])
+    config.client_id = client_id
+    config.client_secret = None if public else client_secret
+    config.latency_ms = latency_ms
+    if token_lifetime:
+        config.access_token_lifetime = config.refreshed_token_lifetime = token_lifetime
+    server = SandboxServer(config, host=host, port=port)
+    click.echo(f" * Kit sandbox on http://{host}:{port} for the app at {app_url}")
+    server.serve_forever()
+
+
+def _sandbox_config(
+    app_url: str, app_name: str, redirect_uri: str | None = None
+) -> SandboxConfig:
+    from app.sandbox import SandboxConfig
+
+    return SandboxConfig(
+        client_id=SANDBOX_CLIENT_ID,
+        client_secret=SANDBOX_CLIENT_SECRET,
+        redirect_uris=[redirect_uri or f"{app_url}/kit/oauth/callback"],
+        authorization_url=f"{app_url}/kit/oauth",
+        app_name=app_name,
+    )

@@ -1,0 +1,188 @@
+"""Every setting, read from the environment in one place.
+
+`load_config` turns environment variables (plus overrides passed to the app
+factory, for tests) into the Flask config mapping. The variable names are the
+project's configuration contract: see `.env.example` and the README.
+
+Two modes:
+- **sandbox mode** (no `KIT_CLIENT_ID`): the app talks to the built-in Kit sandbox
+  and generates what it needs (secret key, encryption key) so that `make run`
+  works on a fresh machine with no configuration at all.
+- **production** (`APP_ENV=production`, the default as soon as `KIT_CLIENT_ID`
+  is set): `SECRET_KEY` and `TOKEN_ENCRYPTION_KEYS` are required and the app
+  refuses to start without them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+# The client the built-in sandbox registers for this app (not a secret: it only
+# ever opens the local sandbox).
+SANDBOX_CLIENT_ID = "kit-starter-sandbox"
+SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:5001"
+
+# Every environment variable the app reads. `.env.example` documents each one.
+SETTINGS = (
+    "APP_ENV",
+    "APP_NAME",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "KIT_CLIENT_ID",
+    "KIT_CLIENT_SECRET",
+    "KIT_APP_URL",
+    "KIT_API_URL",
+    "KIT_AUTHORIZE_URL",
+    "KIT_TOKEN_URL",
+    "KIT_REVOKE_URL",
+    "KIT_REDIRECT_URI",
+    "KIT_SANDBOX_URL",
+    "KIT_HTTP_TIMEOUT",
+    "TOKEN_ENCRYPTION_KEYS",
+    "TOKEN_REFRESH_LEEWAY",
+    "OAUTH_ATTEMPT_TTL",
+    "REDIS_URL",
+    "LOG_LEVEL",
+)
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message says which variable to set."""
+
+
+def load_config(
+    instance_path: str | Path,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build the Flask config from the environment and optional overrides.
+
+    Overrides use the same names as the environment variables (tests pass
+    `{"DATABASE_URL": ..., "KIT_API_URL": ...}`); any other key (`TESTING`,
+    `WTF_CSRF_ENABLED`, ...) goes to Flask's config unchanged.
+    """
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {k: environ[k] for k in SETTINGS if environ.get(k)}
+    raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    instance = Path(instance_path)
+
+    def text(name: str, default: str | None = None) -> str | None:
+        value = raw.get(name)
+        return str(value).strip() if value not in (None, "") else default
+
+    client_id = text("KIT_CLIENT_ID")
+    sandbox = client_id is None
+    app_env = (text("APP_ENV") or ("development" if sandbox else "production")).lower()
+    if app_env not in ("development", "production"):
+        raise ConfigError("APP_ENV must be 'development' or 'production'.")
+    production = app_env == "production"
+
+    missing = [
+        name for name in ("SECRET_KEY", "TOKEN_ENCRYPTION_KEYS") if not text(name)
+    ]
+    if production and missing:
+        raise ConfigError(
+            "Refusing to start in production without "
+            + " and ".join(missing)
+            + ". Set them in the environment (see .env.example); generate values with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` and "
+            "`python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`."
+        )
+
+    secret_key = text("SECRET_KEY") or _instance_secret(instance)
+    sandbox_url = (text("KIT_SANDBOX_URL") or DEFAULT_SANDBOX_URL).rstrip("/")
+    app_url = text("KIT_APP_URL") or (sandbox_url if sandbox else "https://app.kit.com")
+    api_url = text("KIT_API_URL") or (sandbox_url if sandbox else "https://api.kit.com")
+    api_url = api_url.rstrip("/")
+
+    config: dict[str, Any] = {
+        "APP_ENV": app_env,
+        "APP_NAME": text("APP_NAME", "Kit App Starter"),
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url(
+            text("DATABASE_URL") or f"sqlite:///{instance / 'app.db'}"
+        ),
+        "KIT_SANDBOX": sandbox,
+        "KIT_SANDBOX_URL": sandbox_url,
+        "KIT_CLIENT_ID": SANDBOX_CLIENT_ID if sandbox else client_id,
+        "KIT_CLIENT_SECRET": (
+            SANDBOX_CLIENT_SECRET if sandbox else text("KIT_CLIENT_SECRET")
+        ),
+        "KIT_APP_URL": app_url.rstrip("/"),
+        "KIT_API_URL": api_url,
+        "KIT_AUTHORIZE_URL": text("KIT_AUTHORIZE_URL", f"{api_url}/v4/oauth/authorize"),
+        "KIT_TOKEN_URL": text("KIT_TOKEN_URL", f"{api_url}/v4/oauth/token"),
+        "KIT_REVOKE_URL": text("KIT_REVOKE_URL", f"{api_url}/v4/oauth/revoke"),
+        "KIT_REDIRECT_URI": text("KIT_REDIRECT_URI"),
+        "KIT_HTTP_TIMEOUT": float(text("KIT_HTTP_TIMEOUT", "10") or 10),
+        "TOKEN_ENCRYPTION_KEYS": _fernet_keys(
+            text("TOKEN_ENCRYPTION_KEYS"), secret_key
+        ),
+        "TOKEN_REFRESH_LEEWAY": int(text("TOKEN_REFRESH_LEEWAY", "300") or 300),
+        "OAUTH_ATTEMPT_TTL": int(text("OAUTH_ATTEMPT_TTL", "600") or 600),
+        "REDIS_URL": text("REDIS_URL"),
+        "LOG_LEVEL": (text("LOG_LEVEL") or "INFO").upper(),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Lax lets the session cookie ride along on the top-level GET back from
+        # Kit's consent screen; Strict would lose it and every state check fails.
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+    }
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A refresh holds SQLite's write lock while it waits for Kit: let other
+        # writers wait that long instead of failing with "database is locked".
+        config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {"timeout": 30}
+    # Everything else in the overrides (TESTING, WTF_CSRF_ENABLED, ...) as given.
+    config.update({k: v for k, v in (overrides or {}).items() if k not in SETTINGS})
+    return config
+
+
+def database_url(url: str) -> str:
+    """Point plain PostgreSQL URLs (as hosting providers hand them out) at psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _instance_secret(instance: Path) -> str:
+    """A development secret key, generated once and kept in the instance folder."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def _fernet_keys(value: str | None, secret_key: str) -> list[str]:
+    """Parse `TOKEN_ENCRYPTION_KEYS` (newest first), or derive a development key."""
+    if not value:
+        digest = hashlib.sha256(b"kit-token-encryption:" + secret_key.encode()).digest()
+        return [base64.urlsafe_b64encode(digest).decode()]
+    keys = [k.strip() for k in value.split(",") if k.strip()]
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ConfigError(
+                f"TOKEN_ENCRYPTION_KEYS: key {position} is not a valid Fernet key "
+                "(32 url-safe base64-encoded bytes)."
+            ) from None
+    return keys

@@ -1,0 +1,46 @@
+"""Typed failures of Kit, so callers can answer each one the right way."""
+
+from __future__ import annotations
+
+
+class KitError(Exception):
+    """Base class for everything that went wrong talking to Kit."""
+
+
+class KitUnavailable(KitError):
+    """Kit did not give a usable answer (5xx, timeout, garbage). Try again later."""
+
+
+class OAuthGrantError(KitError):
+    """The token endpoint refused the grant (OAuth error response).
+
+    `error` is the OAuth error code: `invalid_grant` means the code or refresh
+    token is dead (used, expired, revoked) and only a new install helps.
+    """
+
+    def __init__(self, error: str, description: str = "") -> None:
+        super().__init__(f"{error}: {description}" if description else error)
+        self.error = error
+        self.description = description
+
+
+class NeedsReconnect(KitError):
+    """The connection's grant is gone; the creator must install again."""
+
+
+class KitAPIError(KitError):
+    """Kit answered an API call with an error status and `{"errors": [...]}`."""
+
+    def __init__(self, status: int, messages: list[str]) -> None:
+        super().__init__(f"Kit API {status}: {'; '.join(messages)}")
+        self.status = status
+        self.messages = messages
+
+
+class AccessTokenExpired(KitAPIError):
+    """401 "The access token expired": refresh and retry once."""
+
+
+class AccessTokenInvalid(KitAPIError):
+    """401 "The access token is invalid" (or revoked): disconnected unless a
+    refresh succeeds."""

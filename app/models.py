@@ -1,0 +1,121 @@
+"""The app's data: its own users, their Kit connections, pending OAuth attempts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.crypto import EncryptedText, UTCDateTime
+from app.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    connections: Mapped[list[KitConnection]] = relationship(
+        back_populates="user", order_by="KitConnection.id"
+    )
+
+    @staticmethod
+    def normalize_email(email: str) -> str:
+        return email.strip().lower()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id}>"
+
+
+class KitConnection(db.Model):
+    """One Kit account (per tenant name) connected by one user of this app.
+
+    Identity is (user, Kit account id, tenant name): installing again with the
+    same Kit account updates this row rather than adding one. If a second user of
+    this app connects a Kit account that is already connected, they get their own
+    row with their own token set; neither sees the other's.
+    """
+
+    __tablename__ = "kit_connections"
+    __table_args__ = (UniqueConstraint("user_id", "kit_account_id", "tenant_name"),)
+
+    ACTIVE = "active"
+    NEEDS_RECONNECT = "needs_reconnect"
+    REVOKED = "revoked"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kit_account_id: Mapped[str] = mapped_column(String(64))
+    # "" rather than NULL when no tenant was given: NULLs never collide in a
+    # unique constraint, which would let duplicates in.
+    tenant_name: Mapped[str] = mapped_column(String(255), default="")
+    account_name: Mapped[str] = mapped_column(String(255), default="")
+    account_email: Mapped[str] = mapped_column(String(254), default="")
+    access_token: Mapped[str | None] = mapped_column(EncryptedText)
+    refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the current pair was received: with expires_at, the token's lifetime.
+    token_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
+    last_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow
+    )
+
+    user: Mapped[User] = relationship(back_populates="connections")
+
+    @property
+    def label(self) -> str:
+        name = self.account_name or f"Kit account {self.kit_account_id}"
+        return f"{name} ({self.tenant_name})" if self.tenant_name else name
+
+    def __repr__(self) -> str:
+        # Never the tokens.
+        return (
+            f"<KitConnection {self.id} account={self.kit_account_id} "
+            f"status={self.status}>"
+        )
+
+
+class OAuthAttempt(db.Model):
+    """One trip to Kit's consent screen, from `/kit/oauth` to the callback.
+
+    Holds what must not travel through the browser: the PKCE verifier
+    (encrypted) and the Kit `redirect` to finish on. The `state` itself is kept
+    only as a SHA-256 hash; the browser's session holds the value.
+    """
+
+    __tablename__ = "oauth_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_verifier: Mapped[str] = mapped_column(EncryptedText)
+    return_to: Mapped[str | None] = mapped_column(String(2048))
+    tenant_name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def expired(self, ttl_seconds: int, now: datetime | None = None) -> bool:
+        return (now or utcnow()) > self.created_at + timedelta(seconds=ttl_seconds)
+
+    def __repr__(self) -> str:
+        return f"<OAuthAttempt {self.id} user={self.user_id}>"

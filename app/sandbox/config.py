@@ -1,0 +1,50 @@
+"""Settings of the sandbox's one registered OAuth app, and its timing knobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Settings that may be changed while the sandbox runs (``POST /_sandbox/settings``).
+TUNABLE_SETTINGS = (
+    "access_token_lifetime",
+    "refreshed_token_lifetime",
+    "code_lifetime",
+    "latency_ms",
+)
+
+
+@dataclass
+class SandboxConfig:
+    """What Kit knows about our app, as entered in Kit's developer settings.
+
+    ``client_secret=None`` models "Secure application" switched off: a public
+    client, which must use PKCE (S256) and is never asked for a secret.
+    """
+
+    client_id: str = "kit-starter-sandbox"
+    client_secret: str | None = "sandbox-secret"  # noqa: S105 (not a real secret)
+    redirect_uris: list[str] = field(
+        default_factory=lambda: ["http://127.0.0.1:5000/kit/oauth/callback"]
+    )
+    #: The app's "Authorization URL": where the App Store's Install button goes.
+    authorization_url: str = "http://127.0.0.1:5000/kit/oauth"
+    app_name: str = "Kit App Starter"
+    app_description: str = (
+        "See your Kit audience at a glance: your account, your growth and your "
+        "latest broadcasts, in one dashboard."
+    )
+    app_id: int = 4242
+    #: ``expires_in`` after a code exchange (Kit documents 48 h).
+    access_token_lifetime: int = 172800
+    #: ``expires_in`` after a refresh (Kit documents 2 h).
+    refreshed_token_lifetime: int = 7200
+    code_lifetime: int = 600
+    #: Added to every token, revoke and /v4 API call, to make slowness visible.
+    latency_ms: int = 0
+
+    @property
+    def is_public_client(self) -> bool:
+        return self.client_secret is None
+
+    def settings(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in TUNABLE_SETTINGS}

@@ -1,0 +1,100 @@
+"""Builds the sandbox: a Flask app of its own, not a blueprint of the main app."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from . import api, control, oauth_views, web
+from .config import SandboxConfig
+from .state import SandboxState
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Pages are served to a browser that also talks to the main app; keep them
+# framing-proof and script-free (the sandbox needs no JavaScript at all).
+HTML_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "same-origin",
+}
+
+
+def create_sandbox_app(
+    config: SandboxConfig | None = None, state: SandboxState | None = None
+) -> Flask:
+    """A sandbox app serving ``state`` (a fresh one for ``config`` if None)."""
+    if state is None:
+        state = SandboxState(config)
+    elif config is not None and config is not state.config:
+        raise ValueError("config and state.config differ: pass one or the other")
+
+    app = Flask(
+        __name__,
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder=str(REPO_ROOT / "static"),
+        static_url_path="/_sandbox/static",
+    )
+    app.config.update(
+        # Nothing survives a restart anyway, so a per-process key is enough.
+        SECRET_KEY=secrets.token_hex(32),
+        # The main app runs on 127.0.0.1 too, and browsers share cookies across
+        # ports: Flask's default "session" name would make the two apps
+        # overwrite each other's session.
+        SESSION_COOKIE_NAME="kit_sandbox_session",
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep Kit's order
+    app.extensions["kit_sandbox"] = state
+
+    app.register_blueprint(web.bp)
+    app.register_blueprint(oauth_views.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(control.bp)
+    register_error_handlers(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(InternalServerError, _http_error)
+
+
+def _wants_json(path: str) -> bool:
+    """API, token and control paths answer in JSON; pages answer in HTML."""
+    if path.startswith("/_sandbox/static/") or path.endswith("/authorize"):
+        return False
+    return path.startswith(("/v4/", "/oauth/", "/_sandbox/"))
+
+
+def _http_error(error: HTTPException) -> Response | tuple[str, int]:
+    status = error.code or 500
+    if _wants_json(request.path):
+        if request.path.startswith("/_sandbox/"):
+            response = jsonify(error=error.description)
+        else:
+            response = jsonify(errors=[error.name])
+        response.status_code = status
+        return response
+    detail = (
+        "Something went wrong inside the sandbox. The details are in the "
+        "terminal that runs it."
+        if status >= 500
+        else error.description or error.name
+    )
+    page = render_template("sandbox/error.html", title=error.name, detail=detail)
+    return page, status
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":
+        for name, value in HTML_SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+    return response

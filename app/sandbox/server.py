@@ -1,0 +1,105 @@
+"""Serving a sandbox over real HTTP, in a background thread or in the foreground."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from .config import SandboxConfig
+from .factory import create_sandbox_app
+from .state import SandboxState
+
+# How often the background server checks for stop(); werkzeug's default (0.5 s)
+# would make every stop() in a test suite take up to half a second.
+POLL_INTERVAL = 0.05
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """No access log: a test suite's output stays readable."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class SandboxServer:
+    """Runs a sandbox app with werkzeug's ``make_server(threaded=True)``.
+
+    ``start()`` serves from a daemon thread (tests, benchmarks) and logs nothing
+    per request; ``serve_forever()`` blocks and logs each request (a CLI).
+    Usable as a context manager: ``with SandboxServer().start() as kit: ...``.
+    """
+
+    def __init__(
+        self,
+        config: SandboxConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.config = config or SandboxConfig()
+        self.state = SandboxState(self.config)
+        self.app: Flask = create_sandbox_app(state=self.state)
+        self.host = host
+        self.port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` with no trailing slash (known once bound)."""
+        if self._server is None:
+            raise RuntimeError("The sandbox isn't running: call start() first")
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> SandboxServer:
+        """Bind (port 0 picks a free port) and serve in a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError("The sandbox is already running")
+        self._bind(_QuietRequestHandler)
+        assert self._server is not None
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": POLL_INTERVAL},
+            name=f"kit-sandbox-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port. Requests still sleeping are dropped."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def serve_forever(self) -> None:
+        """Bind and serve in this thread until interrupted (Ctrl+C)."""
+        if self._server is not None:
+            raise RuntimeError("The sandbox is already running")
+        self._bind(WSGIRequestHandler)
+        assert self._server is not None
+        try:
+            self._server.serve_forever()
+        finally:
+            self._server.server_close()
+            self._server = None
+
+    def _bind(self, handler: type[WSGIRequestHandler]) -> None:
+        self._server = make_server(
+            self.host, self.port, self.app, threaded=True, request_handler=handler
+        )
+        self.port = self._server.server_port
+
+    def __enter__(self) -> SandboxServer:
+        return self if self._server is not None else self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,281 @@
+"""The sandbox's in-memory store: accounts, codes, tokens, faults, request log.
+
+One ``threading.RLock`` guards everything, because the sandbox is served by a
+threaded server and tests poke at the same object from their own thread.
+Callers that read-then-write (a code exchange, a refresh) hold ``state.lock``
+across the whole operation, so two racing requests can't both spend one code
+or one refresh token.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+
+from .config import SandboxConfig
+from .seed import DemoAccount, seed_accounts
+
+#: Which failure each endpoint can be told to produce (see ``add_fault``).
+FAULT_KINDS: dict[str, frozenset[str]] = {
+    "token": frozenset({"500", "timeout", "not_json", "invalid_grant"}),
+    "revoke": frozenset({"500", "timeout", "not_json"}),
+    "api": frozenset({"500", "timeout", "not_json", "429"}),
+}
+
+DEFAULT_TIMEOUT_SECONDS = 15.0
+
+
+@dataclass
+class Fault:
+    endpoint: str
+    kind: str
+    remaining: int
+
+
+@dataclass
+class CodeGrant:
+    """An authorization code and everything the token request must match."""
+
+    code: str
+    client_id: str
+    redirect_uri: str
+    account_id: int
+    tenant_name: str | None
+    scope: str
+    code_challenge: str | None
+    expires_at: float
+    used: bool = False
+
+
+@dataclass
+class TokenSet:
+    """An access token and its refresh token: they live and die together."""
+
+    access_token: str
+    refresh_token: str
+    client_id: str
+    account_id: int
+    tenant_name: str | None
+    scope: str
+    created_at: int
+    expires_in: int
+    expires_at: float
+    #: The code this set descends from (through any number of refreshes), so a
+    #: replayed code can revoke everything it produced.
+    grant_code: str
+    revoked_reason: str | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_reason is not None
+
+    def is_expired(self, now: float | None = None) -> bool:
+        return (time.time() if now is None else now) >= self.expires_at
+
+
+class SandboxState:
+    """Everything the sandbox remembers. Safe to use from any thread."""
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.lock = threading.RLock()
+        #: How long a "timeout" fault sleeps before answering 504.
+        self.timeout_seconds = DEFAULT_TIMEOUT_SECONDS
+        self.accounts: dict[int, DemoAccount] = {}
+        self.codes: dict[str, CodeGrant] = {}
+        self.faults: list[Fault] = []
+        self.token_requests: list[dict[str, Any]] = []
+        self.revoke_requests: list[dict[str, Any]] = []
+        self.api_requests: list[dict[str, Any]] = []
+        #: Visits to the "App installed" page: the install journey ended on Kit.
+        self.install_completions = 0
+        self._by_access: dict[str, TokenSet] = {}
+        self._by_refresh: dict[str, TokenSet] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget codes, tokens, faults and logs; reseed the accounts.
+
+        The config (including changes made through ``/_sandbox/settings``) and
+        ``timeout_seconds`` are kept: they describe the setup, not the data.
+        """
+        with self.lock:
+            self.accounts = seed_accounts()
+            self.codes.clear()
+            self.faults.clear()
+            self.token_requests.clear()
+            self.revoke_requests.clear()
+            self.api_requests.clear()
+            self.install_completions = 0
+            self._by_access.clear()
+            self._by_refresh.clear()
+
+    # -- codes and tokens ---------------------------------------------------
+
+    def issue_code(
+        self,
+        *,
+        client_id: str,
+        redirect_uri: str,
+        account_id: int,
+        tenant_name: str | None,
+        scope: str,
+        code_challenge: str | None,
+    ) -> CodeGrant:
+        with self.lock:
+            grant = CodeGrant(
+                code=secrets.token_urlsafe(32),
+                client_id=client_id,
+                redirect_uri=redirect_uri,
+                account_id=account_id,
+                tenant_name=tenant_name,
+                scope=scope,
+                code_challenge=code_challenge,
+                expires_at=time.time() + self.config.code_lifetime,
+            )
+            self.codes[grant.code] = grant
+            return grant
+
+    def issue_tokens(
+        self,
+        *,
+        client_id: str,
+        account_id: int,
+        tenant_name: str | None,
+        scope: str,
+        expires_in: int,
+        grant_code: str,
+    ) -> TokenSet:
+        created = time.time()
+        token_set = TokenSet(
+            access_token=secrets.token_urlsafe(32),
+            refresh_token=secrets.token_urlsafe(32),
+            client_id=client_id,
+            account_id=account_id,
+            tenant_name=tenant_name,
+            scope=scope,
+            created_at=int(created),
+            expires_in=expires_in,
+            expires_at=created + expires_in,
+            grant_code=grant_code,
+        )
+        with self.lock:
+            self._by_access[token_set.access_token] = token_set
+            self._by_refresh[token_set.refresh_token] = token_set
+        return token_set
+
+    def find_access_token(self, token: str) -> TokenSet | None:
+        with self.lock:
+            return self._by_access.get(token)
+
+    def find_refresh_token(self, token: str) -> TokenSet | None:
+        with self.lock:
+            return self._by_refresh.get(token)
+
+    @property
+    def token_sets(self) -> list[TokenSet]:
+        """Every token set ever issued (revoked ones included), oldest first."""
+        with self.lock:
+            return list(self._by_access.values())
+
+    def revoke(self, token_set: TokenSet, reason: str) -> None:
+        with self.lock:
+            if token_set.revoked_reason is None:
+                token_set.revoked_reason = reason
+
+    def revoke_grant(self, grant_code: str, reason: str) -> int:
+        """Revoke every token set descended from one authorization code."""
+        return self._revoke_where(lambda ts: ts.grant_code == grant_code, reason)
+
+    def revoke_all_for_account(self, account_id: int) -> int:
+        """Simulate the creator uninstalling the app in Kit. Returns the count."""
+        return self._revoke_where(lambda ts: ts.account_id == account_id, "uninstalled")
+
+    def _revoke_where(self, matches: Callable[[TokenSet], bool], reason: str) -> int:
+        with self.lock:
+            hits = [ts for ts in self._by_access.values() if matches(ts)]
+            for token_set in hits:
+                self.revoke(token_set, reason)
+            return len(hits)
+
+    def expire_access_tokens(self) -> None:
+        """Make every access token issued so far expired, as of now."""
+        now = time.time()
+        with self.lock:
+            for token_set in self._by_access.values():
+                token_set.expires_at = min(token_set.expires_at, now)
+
+    def expire_codes(self) -> None:
+        """Make every authorization code issued so far expired, as of now."""
+        now = time.time()
+        with self.lock:
+            for grant in self.codes.values():
+                grant.expires_at = min(grant.expires_at, now)
+
+    # -- faults -------------------------------------------------------------
+
+    def add_fault(self, endpoint: str, kind: str, times: int = 1) -> None:
+        """Make the next ``times`` calls to ``endpoint`` fail with ``kind``.
+
+        Faults queue up per endpoint, first added first served.
+        """
+        if endpoint not in FAULT_KINDS:
+            raise ValueError(
+                f"endpoint must be one of {sorted(FAULT_KINDS)}, not {endpoint!r}"
+            )
+        if kind not in FAULT_KINDS[endpoint]:
+            raise ValueError(
+                f"kind for {endpoint!r} must be one of "
+                f"{sorted(FAULT_KINDS[endpoint])}, not {kind!r}"
+            )
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ValueError(f"times must be a positive integer, not {times!r}")
+        with self.lock:
+            self.faults.append(Fault(endpoint, kind, times))
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def take_fault(self, endpoint: str) -> str | None:
+        """Spend one planned fault for ``endpoint``; return its kind, if any."""
+        with self.lock:
+            for fault in self.faults:
+                if fault.endpoint == endpoint:
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self.faults.remove(fault)
+                    return fault.kind
+        return None
+
+    # -- request log --------------------------------------------------------
+
+    def record(self, log: list[dict[str, Any]], entry: dict[str, Any]) -> None:
+        with self.lock:
+            log.append(entry)
+
+    def stats(self) -> dict[str, int]:
+        with self.lock:
+            return {
+                "token_requests": len(self.token_requests),
+                "refresh_requests": sum(
+                    1
+                    for entry in self.token_requests
+                    if entry["grant_type"] == "refresh_token"
+                ),
+                "revoke_requests": len(self.revoke_requests),
+                "api_requests": len(self.api_requests),
+                "install_completions": self.install_completions,
+            }
+
+
+def current_state() -> SandboxState:
+    """The state of the sandbox app handling the current request."""
+    state: SandboxState = current_app.extensions["kit_sandbox"]
+    return state

@@ -1,0 +1,184 @@
+"""Fixtures: the app on a fresh database, and the Kit sandbox over loopback HTTP.
+
+The database schema comes from the real migrations (built once per run, then
+copied per test on SQLite, truncated per test on PostgreSQL). Set
+TEST_DATABASE_URL=postgresql+psycopg://... to run the suite on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import flask_migrate
+import pytest
+import requests
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from app import create_app
+from app.extensions import db
+from app.sandbox import SandboxConfig, SandboxServer
+from tests.forms import form_with_button
+
+APP_ORIGIN = "http://localhost"  # the Flask test client's host
+TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
+PASSWORD = "correct horse battery"
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def app_settings(kit: SandboxServer, database_url: str, **extra: object) -> dict:
+    settings = {
+        "TESTING": True,
+        "APP_ENV": "development",
+        "SECRET_KEY": "test-secret-key",
+        "TOKEN_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
+        "DATABASE_URL": database_url,
+        "KIT_CLIENT_ID": kit.config.client_id,
+        "KIT_CLIENT_SECRET": kit.config.client_secret,
+        "KIT_APP_URL": kit.url,
+        "KIT_API_URL": kit.url,
+        "KIT_HTTP_TIMEOUT": 2,
+        "WTF_CSRF_ENABLED": False,
+    }
+    settings.update(extra)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    server = SandboxServer(
+        SandboxConfig(
+            redirect_uris=[f"{APP_ORIGIN}/kit/oauth/callback"],
+            authorization_url=f"{APP_ORIGIN}/kit/oauth",
+        )
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def kit(sandbox: SandboxServer) -> Iterator[SandboxServer]:
+    """The sandbox, freshly seeded; config changes made by a test are undone."""
+    saved = dataclasses.asdict(sandbox.config)
+    sandbox.state.reset()
+    yield sandbox
+    for name, value in saved.items():
+        setattr(sandbox.config, name, value)
+    sandbox.state.clear_faults()
+
+
+@pytest.fixture(scope="session")
+def template_database(
+    tmp_path_factory: pytest.TempPathFactory, sandbox: SandboxServer
+) -> str:
+    """A database migrated with `flask db upgrade`'s code: a file, or PostgreSQL."""
+    url = PG_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'template.db'}"
+    app = create_app(app_settings(sandbox, url))
+    with app.app_context():
+        if PG_URL:
+            db.drop_all()
+            db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            db.session.commit()
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> str:
+    if PG_URL:
+        return PG_URL
+    path = tmp_path / "app.db"
+    shutil.copy(template_database.removeprefix("sqlite:///"), path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(kit: SandboxServer, database_url: str) -> Iterator[Flask]:
+    app = create_app(app_settings(kit, database_url))
+    yield app
+    with app.app_context():
+        if PG_URL:
+            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+def sign_up(client: FlaskClient, email: str = "creator@example.com") -> None:
+    response = client.post(
+        "/signup", data={"email": email, "password": PASSWORD, "confirm": PASSWORD}
+    )
+    assert response.status_code == 302, response.text
+
+
+@pytest.fixture
+def user(client: FlaskClient) -> str:
+    """A signed-in user of the app; returns the email."""
+    sign_up(client)
+    return "creator@example.com"
+
+
+class KitBrowser:
+    """The creator's browser on Kit's side (the sandbox's consent page), over HTTP."""
+
+    def __init__(self) -> None:
+        self.http = requests.Session()
+
+    def consent(
+        self, authorize_url: str, decision: str = "allow", account: str | None = None
+    ) -> str:
+        """Open Kit's consent page, pick a creator, allow or deny; return where
+        Kit sends the browser back to (our callback URL)."""
+        page = self.http.get(authorize_url, timeout=5)
+        assert page.status_code == 200, page.text
+        form, button = form_with_button(page.text, page.url, decision)
+        data = dict(form.fields)
+        for name, values in form.radios.items():
+            data.setdefault(name, account if account in values else values[0])
+        data[button] = decision
+        answer = self.http.post(
+            form.action, data=data, allow_redirects=False, timeout=5
+        )
+        assert answer.status_code in (302, 303), answer.text
+        return answer.headers["Location"]
+
+
+@pytest.fixture
+def kit_browser() -> Iterator[KitBrowser]:
+    browser = KitBrowser()
+    yield browser
+    browser.http.close()
+
+
+def start_install(client: FlaskClient, **params: str):  # type: ignore[no-untyped-def]
+    """GET our Authorization URL as Kit's Install button does."""
+    query = f"?{urlencode(params)}" if params else ""
+    return client.get(f"/kit/oauth{query}")
+
+
+def install(
+    client: FlaskClient, kit_browser: KitBrowser, decision: str = "allow", **params: str
+):  # type: ignore[no-untyped-def]
+    """The whole round trip for a signed-in user; returns the callback's response."""
+    to_kit = start_install(client, **params)
+    assert to_kit.status_code == 302, to_kit.text
+    return client.get(kit_browser.consent(to_kit.location, decision))
