@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -20,7 +20,7 @@ import requests
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import db
@@ -93,7 +93,13 @@ def template_database(
 
 @pytest.fixture
 def database_url(template_database: str, tmp_path: Path) -> str:
+    """A fresh, migrated database for this test."""
     if PG_URL:
+        engine = create_engine(PG_URL)
+        with engine.begin() as connection:
+            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
         return PG_URL
     path = tmp_path / "app.db"
     shutil.copy(template_database.removeprefix("sqlite:///"), path)
@@ -101,16 +107,25 @@ def database_url(template_database: str, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def app(kit: SandboxServer, database_url: str) -> Iterator[Flask]:
-    app = create_app(app_settings(kit, database_url))
-    yield app
-    with app.app_context():
-        if PG_URL:
-            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
+def make_app(kit: SandboxServer, database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Build apps on this test's database (settings by name, as in the
+    environment); their connections are closed when the test ends."""
+    apps: list[Flask] = []
+
+    def make(**extra: object) -> Flask:
+        apps.append(create_app(app_settings(kit, database_url, **extra)))
+        return apps[-1]
+
+    yield make
+    for built in apps:
+        with built.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
 
 
 @pytest.fixture

@@ -36,7 +36,9 @@ def connections(app) -> list[KitConnection]:  # type: ignore[no-untyped-def]
 # --- the journey -------------------------------------------------------------
 
 
-def test_new_creator_from_kit_signs_up_connects_and_ends_on_kit(app, client, kit, kit_browser):
+def test_new_creator_from_kit_signs_up_connects_and_ends_on_kit(
+    app, client, kit, kit_browser
+):
     back_to_kit = kit_redirect(kit)
 
     # Kit's Install button opens our Authorization URL; a stranger must sign up first.
@@ -46,7 +48,12 @@ def test_new_creator_from_kit_signs_up_connects_and_ends_on_kit(app, client, kit
     next_url = parse_qs(urlsplit(first.location).query)["next"][0]
     signup = client.post(
         "/signup",
-        data={"email": "New@Example.com ", "password": PASSWORD, "confirm": PASSWORD, "next": next_url},
+        data={
+            "email": "New@Example.com ",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+            "next": next_url,
+        },
     )
     # ... and is sent on with the same redirect, then to Kit's authorize endpoint.
     assert signup.status_code == 302
@@ -77,17 +84,24 @@ def test_returning_creator_goes_straight_to_kit_and_updates_the_same_row(
     client.post("/logout")
     login = client.post(
         "/login",
-        data={"email": "creator@example.com", "password": PASSWORD,
-              "next": f"/kit/oauth?redirect={kit_redirect(kit)}"},
+        data={
+            "email": "creator@example.com",
+            "password": PASSWORD,
+            "next": f"/kit/oauth?redirect={kit_redirect(kit)}",
+        },
     )
     assert login.status_code == 302
-    assert install(client, kit_browser, redirect=kit_redirect(kit)).location == kit_redirect(kit)
+    assert install(
+        client, kit_browser, redirect=kit_redirect(kit)
+    ).location == kit_redirect(kit)
     [again] = connections(app)
     assert again.id == first.id
     assert again.access_token != first.access_token
 
 
-def test_connect_from_our_site_ends_on_the_dashboard(app, client, kit, kit_browser, user):
+def test_connect_from_our_site_ends_on_the_dashboard(
+    app, client, kit, kit_browser, user
+):
     done = install(client, kit_browser)
     assert done.status_code == 302
     assert urlsplit(done.location).path == "/dashboard"
@@ -110,7 +124,9 @@ def test_authorize_request_carries_state_pkce_and_tenant(client, kit, user):
     assert "redirect" not in query
 
 
-def test_tenant_name_gives_a_second_connection_to_the_same_account(app, client, kit, kit_browser, user):
+def test_tenant_name_gives_a_second_connection_to_the_same_account(
+    app, client, kit, kit_browser, user
+):
     install(client, kit_browser)
     install(client, kit_browser, tenant_name="Podcast site")
     rows = connections(app)
@@ -120,7 +136,9 @@ def test_tenant_name_gives_a_second_connection_to_the_same_account(app, client, 
 
 def test_token_exchange_request_follows_kit_platform(client, kit, kit_browser, user):
     install(client, kit_browser)
-    [exchange] = [r for r in kit.state.token_requests if r["grant_type"] == "authorization_code"]
+    [exchange] = [
+        r for r in kit.state.token_requests if r["grant_type"] == "authorization_code"
+    ]
     params = exchange["params"]
     assert exchange["path"] == "/v4/oauth/token"
     assert params["client_id"] == kit.config.client_id
@@ -130,22 +148,23 @@ def test_token_exchange_request_follows_kit_platform(client, kit, kit_browser, u
     assert params["code"]
 
 
-def test_public_client_sends_no_secret_and_relies_on_pkce(app, client, kit, kit_browser, database_url):
-    from app import create_app
-    from tests.conftest import app_settings
-
+def test_public_client_sends_no_secret_and_relies_on_pkce(make_app, kit, kit_browser):
     kit.config.client_secret = None
-    public_app = create_app(app_settings(kit, database_url))
+    public_app = make_app()
     public = public_app.test_client()
     sign_up(public)
     assert install(public, kit_browser).status_code == 302
-    [exchange] = [r for r in kit.state.token_requests if r["grant_type"] == "authorization_code"]
+    [exchange] = [
+        r for r in kit.state.token_requests if r["grant_type"] == "authorization_code"
+    ]
     assert "client_secret" not in exchange["params"]
     assert exchange["params"]["code_verifier"]
     assert len(connections(public_app)) == 1
 
 
-def test_tokens_are_not_readable_in_the_database_file(app, client, kit, kit_browser, user, database_url):
+def test_tokens_are_not_readable_in_the_database_file(
+    app, client, kit, kit_browser, user, database_url
+):
     if not database_url.startswith("sqlite"):
         pytest.skip("reads the SQLite file")
     install(client, kit_browser)
@@ -168,7 +187,9 @@ def _callback_from_kit(client, kit_browser, **params):  # type: ignore[no-untype
 def _expire_attempts(app) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
         db.session.execute(
-            update(OAuthAttempt).values(created_at=datetime.now(UTC) - timedelta(hours=1))
+            update(OAuthAttempt).values(
+                created_at=datetime.now(UTC) - timedelta(hours=1)
+            )
         )
         db.session.commit()
 
@@ -188,7 +209,9 @@ def _expire_attempts(app) -> None:  # type: ignore[no-untyped-def]
         ("other browser", "another browser"),
     ],
 )
-def test_callback_failures_store_nothing(app, client, kit, kit_browser, user, case, expected):
+def test_callback_failures_store_nothing(
+    app, client, kit, kit_browser, user, case, expected
+):
     params = _callback_from_kit(client, kit_browser)
     if case == "no state":
         params.pop("state")
@@ -206,9 +229,11 @@ def test_callback_failures_store_nothing(app, client, kit, kit_browser, user, ca
     elif case == "other error":
         params = {"error": "server_error", "state": params["state"]}
     elif case == "code already used":
-        # Kit sent the code twice (a double click): the second attempt holds a dead code.
+        # A code Kit already exchanged, arriving with a new attempt's state.
         to_kit = start_install(client)
-        replay = dict(params, state=parse_qs(urlsplit(to_kit.location).query)["state"][0])
+        replay = dict(
+            params, state=parse_qs(urlsplit(to_kit.location).query)["state"][0]
+        )
         assert client.get("/kit/oauth/callback", query_string=params).status_code == 302
         db_before = [(c.id, c.access_token) for c in connections(app)]
         params = replay
@@ -229,7 +254,9 @@ def test_callback_failures_store_nothing(app, client, kit, kit_browser, user, ca
         assert connections(app) == []
 
 
-def test_kit_down_at_exchange_stores_nothing_and_says_so(app, client, kit, kit_browser, user):
+def test_kit_down_at_exchange_stores_nothing_and_says_so(
+    app, client, kit, kit_browser, user
+):
     params = _callback_from_kit(client, kit_browser)
     kit.state.add_fault("token", "500")
     response = client.get("/kit/oauth/callback", query_string=params)
@@ -271,7 +298,9 @@ def hostile_redirects(kit_url: str) -> list[str]:
     ]
 
 
-def test_every_hostile_redirect_is_refused_before_anything_happens(app, client, kit, user):
+def test_every_hostile_redirect_is_refused_before_anything_happens(
+    app, client, kit, user
+):
     for value in hostile_redirects(kit.url):
         response = start_install(client, redirect=value)
         assert response.status_code == 400, value
@@ -286,7 +315,9 @@ def test_hostile_redirect_is_refused_for_signed_out_visitors_too(client, kit):
     assert "evil.com" not in response.text
 
 
-def test_kit_redirect_with_any_path_and_query_is_kept(app, client, kit, kit_browser, user):
+def test_kit_redirect_with_any_path_and_query_is_kept(
+    app, client, kit, kit_browser, user
+):
     target = f"{kit.url}/apps/4242?success=true&k_app_id=k_4242"
     assert install(client, kit_browser, redirect=target).location == target
 

@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from . import api, control, oauth_views, web
 from .config import SandboxConfig
@@ -62,8 +62,8 @@ def create_sandbox_app(
 
 
 def register_error_handlers(app: Flask) -> None:
+    # Also catches unhandled exceptions: Flask wraps them in InternalServerError.
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(InternalServerError, _http_error)
 
 
 def _wants_json(path: str) -> bool:

@@ -14,7 +14,7 @@ from .state import SandboxState
 
 # How often the background server checks for stop(); werkzeug's default (0.5 s)
 # would make every stop() in a test suite take up to half a second.
-POLL_INTERVAL = 0.05
+POLL_INTERVAL = 0.01
 
 
 class _QuietRequestHandler(WSGIRequestHandler):

@@ -1,0 +1,99 @@
+"""The install journey in a real browser: Debian's Chromium driven by Playwright.
+
+Kit sandbox App Store → Install → sign up here → Kit consent → Allow → Kit's
+"installed" page → Open the app → dashboard. Screenshots of each step go to
+SCREENSHOT_DIR (default test-artifacts/screenshots; `make screenshots` writes
+the README's copies in docs/screenshots).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium (apt-get install chromium; .ci/run does)",
+    ),
+]
+
+
+@pytest.fixture
+def live_app(kit, make_app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The app served over HTTP on a free loopback port, registered at the sandbox."""
+    app = make_app(TESTING=False)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    origin = f"http://127.0.0.1:{server.server_port}"
+    kit.config.redirect_uris = [f"{origin}/kit/oauth/callback"]
+    kit.config.authorization_url = f"{origin}/kit/oauth"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield origin
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def page() -> Iterator:  # type: ignore[type-arg]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True
+        )
+        context = browser.new_context(viewport={"width": 1100, "height": 760})
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def test_install_from_the_kit_app_store_to_the_dashboard(kit, live_app, page):
+    shots = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    creator = min(kit.state.accounts.values(), key=lambda a: a.id)
+
+    page.goto(f"{kit.url}/apps/{kit.config.app_id}")
+    page.screenshot(path=shots / "1-kit-app-store.png", full_page=True)
+    page.get_by_role("link", name="Install").click()
+
+    page.wait_for_url(re.compile(re.escape(live_app) + r"/signup"))
+    page.get_by_label("Email").fill("ada@example.com")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill(PASSWORD)
+    page.screenshot(path=shots / "2-sign-up.png", full_page=True)
+    page.get_by_role("button", name="Create account").click()
+
+    page.wait_for_url(re.compile(re.escape(kit.url) + r"/v4/oauth/authorize"))
+    page.get_by_label(re.compile(re.escape(creator.name))).check()
+    page.screenshot(path=shots / "3-kit-consent.png", full_page=True)
+    page.get_by_role("button", name="Allow").click()
+
+    page.wait_for_url(f"{kit.url}/apps/{kit.config.app_id}?success=true")
+    page.screenshot(path=shots / "4-kit-installed.png", full_page=True)
+    page.get_by_role("link", name=re.compile("^Open ")).click()
+
+    page.wait_for_url(f"{live_app}/dashboard")
+    assert page.get_by_role("heading", name=creator.name).is_visible()
+    assert page.get_by_text(creator.email).first.is_visible()
+    page.screenshot(path=shots / "5-dashboard.png", full_page=True)
