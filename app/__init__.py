@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from app.config import load_config
 from app.crypto import EXTENSION_KEY, make_cipher
 from app.extensions import csrf, db, login_manager, migrate
 from app.kit.settings import KitSettings
+from app.logs import configure_logging
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,19 +35,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config is None:
         app.config.from_prefixed_env()  # FLASK_SESSION_COOKIE_SECURE=false, ...
 
-    configure_logging(app)
+    configure_logging(app.config["LOG_LEVEL"])
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
     return app
-
-
-def configure_logging(app: Flask) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("app").setLevel(app.config["LOG_LEVEL"])
 
 
 def register_extensions(app: Flask) -> None:

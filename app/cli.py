@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from werkzeug.serving import run_simple
 
 from app.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
@@ -49,7 +50,8 @@ def dev(host: str, port: int) -> None:
         ).start()
         click.echo(f" * Kit sandbox on {sandbox.url} (App Store page: {sandbox.url}/)")
     click.echo(f" * {app.config['APP_NAME']} on {origin}")
-    app.run(host=host, port=port, use_reloader=False, threaded=True)
+    # Not app.run(): Flask ignores it inside a `flask` command.
+    run_simple(host, port, app, threaded=True)
 
 
 @kit.command()

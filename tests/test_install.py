@@ -349,3 +349,19 @@ def test_incomplete_token_response_is_a_failure(body):
 
     with pytest.raises(KitUnavailable):
         token_set_from_response(body, datetime.now(UTC).timestamp())
+
+
+def test_kit_legacy_endpoints_work_through_configuration(make_app, kit, kit_browser):
+    """Kit's own code still uses /oauth/authorize and /oauth/token."""
+    legacy = make_app(
+        KIT_AUTHORIZE_URL=f"{kit.url}/oauth/authorize",
+        KIT_TOKEN_URL=f"{kit.url}/oauth/token",
+    )
+    client = legacy.test_client()
+    sign_up(client)
+    to_kit = start_install(client)
+    assert to_kit.location.startswith(f"{kit.url}/oauth/authorize?")
+    done = client.get(kit_browser.consent(to_kit.location))
+    assert urlsplit(done.location).path == "/dashboard"
+    assert [r["path"] for r in kit.state.token_requests] == ["/oauth/token"]
+    assert len(connections(legacy)) == 1

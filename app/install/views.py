@@ -49,6 +49,7 @@ def start() -> Response | tuple[str, int]:
             "The link that opened this page asks us to send you somewhere outside "
             "Kit afterwards, so we stopped here. Start the install again from the "
             "app's page in Kit's App Store.",
+            [("Open Kit", current_app.config["KIT_APP_URL"])],
         )
     tenant_name = (request.args.get("tenant_name") or "").strip()
     if len(tenant_name) > 255 or not tenant_name.isprintable():
