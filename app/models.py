@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.crypto import EncryptedText, UTCDateTime
@@ -53,7 +53,11 @@ class KitConnection(db.Model):
     """
 
     __tablename__ = "kit_connections"
-    __table_args__ = (UniqueConstraint("user_id", "kit_account_id", "tenant_name"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "kit_account_id", "tenant_name"),
+        # `flask kit refresh-due` reads only the connections about to expire.
+        Index("ix_kit_connections_status_expires_at", "status", "expires_at"),
+    )
 
     ACTIVE = "active"
     NEEDS_RECONNECT = "needs_reconnect"
@@ -81,6 +85,12 @@ class KitConnection(db.Model):
     )
 
     user: Mapped[User] = relationship(back_populates="connections")
+    events: WriteOnlyMapped[ConnectionEvent] = relationship(
+        back_populates="connection",
+        order_by="ConnectionEvent.id.desc()",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
     @property
     def label(self) -> str:
@@ -119,3 +129,32 @@ class OAuthAttempt(db.Model):
 
     def __repr__(self) -> str:
         return f"<OAuthAttempt {self.id} user={self.user_id}>"
+
+
+class ConnectionEvent(db.Model):
+    """The audit trail of one connection: what happened to its grant, and why.
+
+    Never holds a secret: `reason` is our own wording or Kit's OAuth error code.
+    """
+
+    __tablename__ = "connection_events"
+
+    CONNECTED = "connected"
+    RECONNECTED = "reconnected"
+    REFRESHED = "refreshed"
+    REFRESH_FAILED = "refresh_failed"
+    NEEDS_RECONNECT = "needs_reconnect"
+    DISCONNECTED = "disconnected"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("kit_connections.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    connection: Mapped[KitConnection] = relationship(back_populates="events")
+
+    def __repr__(self) -> str:
+        return f"<ConnectionEvent {self.kind} connection={self.connection_id}>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -162,16 +163,22 @@ def test_public_client_sends_no_secret_and_relies_on_pkce(make_app, kit, kit_bro
     assert len(connections(public_app)) == 1
 
 
-def test_tokens_are_not_readable_in_the_database_file(
+def test_tokens_are_not_readable_in_the_database_files_or_a_dump(
     app, client, kit, kit_browser, user, database_url
 ):
     if not database_url.startswith("sqlite"):
-        pytest.skip("reads the SQLite file")
+        pytest.skip("reads the SQLite files")
     install(client, kit_browser)
     [connection] = connections(app)
-    raw = Path(database_url.removeprefix("sqlite:///")).read_bytes()
-    assert connection.access_token.encode() not in raw
-    assert connection.refresh_token.encode() not in raw
+    path = Path(database_url.removeprefix("sqlite:///"))
+    # The database file and its write-ahead log, where recent writes live.
+    raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    with sqlite3.connect(path) as dump_source:
+        dump = "\n".join(dump_source.iterdump()).encode()
+    for content in (raw, dump):
+        assert connection.account_email.encode() in content  # the data is there...
+        assert connection.access_token.encode() not in content  # ...the tokens not
+        assert connection.refresh_token.encode() not in content
 
 
 # --- the callback refuses what it must --------------------------------------

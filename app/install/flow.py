@@ -11,7 +11,7 @@ from app.extensions import db
 from app.kit import oauth
 from app.kit.errors import KitUnavailable
 from app.kit.oauth import TokenSet
-from app.models import KitConnection, OAuthAttempt, User
+from app.models import ConnectionEvent, KitConnection, OAuthAttempt, User
 
 
 class AttemptRejected(Exception):
@@ -100,11 +100,13 @@ def save_connection(
             KitConnection.tenant_name == tenant_name,
         )
     )
+    event = ConnectionEvent.RECONNECTED
     if connection is None:
         connection = KitConnection(
             user_id=user.id, kit_account_id=account_id, tenant_name=tenant_name
         )
         db.session.add(connection)
+        event = ConnectionEvent.CONNECTED
     now = datetime.now(UTC)
     connection.account_name = str(kit_account.get("name") or "")[:255]
     connection.account_email = str(kit_account.get("primary_email_address") or "")[:254]
@@ -114,5 +116,6 @@ def save_connection(
     connection.token_issued_at = now
     connection.status = KitConnection.ACTIVE
     connection.last_error = None
+    connection.events.add(ConnectionEvent(kind=event))
     db.session.commit()
     return connection

@@ -41,14 +41,14 @@ def new_code_verifier() -> str:
 
 
 def _session(settings: KitSettings, redirect_uri: str | None = None) -> OAuth2Session:
+    # Kit's docs put the client credentials in the body; a public client
+    # (Secure application off) sends only its client_id, plus PKCE.
+    auth_method = "none" if settings.public_client else "client_secret_post"
     session = OAuth2Session(
         client_id=settings.client_id,
         client_secret=settings.client_secret,
-        # Kit's docs put the client credentials in the body; a public client
-        # (Secure application off) sends only its client_id, plus PKCE.
-        token_endpoint_auth_method=(
-            "none" if settings.public_client else "client_secret_post"
-        ),
+        token_endpoint_auth_method=auth_method,
+        revocation_endpoint_auth_method=auth_method,
         redirect_uri=redirect_uri,
         code_challenge_method="S256",
     )
@@ -100,6 +100,25 @@ def refresh(settings: KitSettings, refresh_token: str) -> TokenSet:
                 timeout=settings.timeout,
             )
         )
+
+
+def revoke(settings: KitSettings, token: str, token_type_hint: str) -> None:
+    """RFC 7009 revocation, form-encoded. Kit answers 200 even for unknown
+    tokens, so anything else means Kit did not get to hear it."""
+    with _session(settings) as session:
+        try:
+            response = session.revoke_token(
+                settings.revoke_url,
+                token=token,
+                token_type_hint=token_type_hint,
+                timeout=settings.timeout,
+            )
+        except requests.RequestException as exc:
+            raise KitUnavailable(
+                f"Kit's revoke endpoint failed: {type(exc).__name__}"
+            ) from None
+    if response.status_code != 200:
+        raise KitUnavailable(f"Kit's revoke endpoint answered {response.status_code}")
 
 
 def _token_call(call: Any) -> TokenSet:

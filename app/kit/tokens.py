@@ -13,11 +13,12 @@ Works inside and outside requests (views, CLI, jobs): it needs an app context
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -25,12 +26,13 @@ from app.kit import oauth
 from app.kit.errors import (
     AccessTokenExpired,
     AccessTokenInvalid,
+    KitError,
     KitUnavailable,
     NeedsReconnect,
     OAuthGrantError,
 )
 from app.kit.settings import KitSettings
-from app.models import KitConnection
+from app.models import ConnectionEvent, KitConnection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,12 +41,56 @@ T = TypeVar("T")
 def is_fresh(
     connection: KitConnection, leeway: int, now: datetime | None = None
 ) -> bool:
-    """Still valid for longer than the leeway (capped at half the token's life)."""
+    """Valid for longer than the leeway, which is capped at half the token's
+    lifetime so that short-lived tokens are not refreshed on every call."""
     now = now or datetime.now(UTC)
     issued = connection.token_issued_at or connection.created_at
     lifetime = (connection.expires_at - issued).total_seconds()
     margin = min(float(leeway), max(lifetime, 0) / 2)
     return connection.expires_at - timedelta(seconds=margin) > now
+
+
+@contextmanager
+def locked_connection(connection_id: int) -> Iterator[tuple[Session, KitConnection]]:
+    """A transaction of its own holding the connection's row lock; commits on a
+    normal exit, rolls back on an exception.
+
+    PostgreSQL: `SELECT ... FOR UPDATE`. SQLite has no row locks: `BEGIN
+    IMMEDIATE` takes the database's write lock up front (a deferred transaction
+    that upgrades later can deadlock and fail with "database is locked").
+    Its own session, so it never commits (or is committed by) what the caller
+    has pending.
+    """
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            connection = session.execute(
+                select(KitConnection)
+                .where(KitConnection.id == connection_id)
+                .with_for_update()
+            ).scalar_one_or_none()
+            if connection is None:
+                raise LookupError(f"no Kit connection {connection_id}")
+            yield session, connection
+        return
+
+    with engine.connect() as raw:
+        # Autocommit at the driver, so that our BEGIN IMMEDIATE is the transaction.
+        raw = raw.execution_options(isolation_level="AUTOCOMMIT")
+        raw.exec_driver_sql("BEGIN IMMEDIATE")
+        session = Session(bind=raw, expire_on_commit=False, autoflush=False)
+        try:
+            connection = session.get(KitConnection, connection_id)
+            if connection is None:
+                raise LookupError(f"no Kit connection {connection_id}")
+            yield session, connection
+            session.flush()
+            raw.exec_driver_sql("COMMIT")
+        except BaseException:
+            raw.exec_driver_sql("ROLLBACK")
+            raise
+        finally:
+            session.close()
 
 
 def valid_access_token(
@@ -56,6 +102,7 @@ def valid_access_token(
 ) -> str:
     """Return an access token for the connection that Kit should accept.
 
+    Fast path: the stored token is fresh, so no lock and no call to Kit.
     `rejected_token` is a token Kit just answered 401 to: refresh unless another
     worker has replaced it already.
     """
@@ -67,65 +114,107 @@ def valid_access_token(
     if rejected_token is None and is_fresh(connection, leeway):
         return connection.access_token
     try:
-        return _refresh_locked(connection_id, settings, leeway, rejected_token)
+        token, _ = refresh_locked(connection_id, settings, leeway, rejected_token)
     finally:
         # The refresh wrote through its own session: let the caller's see it.
         db.session.expire(connection)
+    return token
 
 
-def _refresh_locked(
-    connection_id: int, settings: KitSettings, leeway: int, rejected: str | None
-) -> str:
-    # A session of its own, so the lock's transaction is never mixed with
-    # (or committed by) whatever the caller has pending.
-    with Session(db.engine, expire_on_commit=False) as session, session.begin():
-        if session.get_bind().dialect.name == "sqlite":
-            # SQLite has no FOR UPDATE: a no-op write takes the database's write
-            # lock, so the read below sees whatever the last refresher committed.
-            session.execute(
-                update(KitConnection)
-                .where(KitConnection.id == connection_id)
-                .values(status=KitConnection.status)
-            )
-        connection = session.execute(
-            select(KitConnection)
-            .where(KitConnection.id == connection_id)
-            .with_for_update()
-        ).scalar_one()
+def refresh_locked(
+    connection_id: int,
+    settings: KitSettings,
+    leeway: int,
+    rejected_token: str | None = None,
+) -> tuple[str, bool]:
+    """Refresh under the row lock unless someone else just did.
+
+    Returns the valid access token and whether this call spent the refresh
+    token. Raises `NeedsReconnect` (grant gone, connection marked) or
+    `KitUnavailable` (stored tokens untouched).
+    """
+    failure: KitError | None = None
+    token, refreshed = "", False
+    with locked_connection(connection_id) as (session, connection):
         if connection.status != KitConnection.ACTIVE or not connection.refresh_token:
-            raise NeedsReconnect(connection.label)
-        if rejected is None and is_fresh(connection, leeway):
-            return connection.access_token or ""  # another worker refreshed
-        if rejected is not None and connection.access_token != rejected:
-            return connection.access_token or ""  # ... after Kit rejected ours
+            failure = NeedsReconnect(connection.label)
+        elif rejected_token is None and is_fresh(connection, leeway):
+            token = connection.access_token or ""  # another worker refreshed
+        elif rejected_token is not None and connection.access_token != rejected_token:
+            token = connection.access_token or ""  # ... after Kit rejected ours
+        else:
+            try:
+                tokens = oauth.refresh(settings, connection.refresh_token)
+            except OAuthGrantError as exc:
+                failure = _refused(session, connection, exc)
+            except KitUnavailable as exc:
+                _record_failure(session, connection, str(exc))
+                failure = exc
+            else:
+                _store(session, connection, tokens)
+                token, refreshed = tokens.access_token, True
+    if failure is not None:
+        raise failure
+    return token, refreshed
 
-        try:
-            tokens = oauth.refresh(settings, connection.refresh_token)
-        except OAuthGrantError as exc:
-            if exc.error != "invalid_grant":
-                log.error(
-                    "Kit refused a refresh for connection %s: %s",
-                    connection_id,
-                    exc.error,
-                )
-                raise KitUnavailable(f"Kit refused the refresh ({exc.error})") from None
-            log.warning(
-                "Connection %s needs reconnecting: refresh token refused", connection_id
+
+def _store(session: Session, connection: KitConnection, tokens: oauth.TokenSet) -> None:
+    # Written and committed before anyone uses the new token: Kit has already
+    # killed the old refresh token, so this pair is the only one there is.
+    now = datetime.now(UTC)
+    connection.access_token = tokens.access_token
+    connection.refresh_token = tokens.refresh_token
+    connection.expires_at = tokens.expires_at
+    connection.token_issued_at = now
+    connection.last_refreshed_at = now
+    connection.last_error = None
+    session.add(
+        ConnectionEvent(connection_id=connection.id, kind=ConnectionEvent.REFRESHED)
+    )
+    log.info("Refreshed the Kit token of connection %s", connection.id)
+
+
+def _refused(
+    session: Session, connection: KitConnection, exc: OAuthGrantError
+) -> KitError:
+    if exc.error == "invalid_grant":
+        log.warning("Connection %s needs reconnecting: refresh refused", connection.id)
+        mark_needs_reconnect_in(
+            session, connection, "Kit refused the refresh token (invalid_grant)"
+        )
+        return NeedsReconnect(connection.label)
+    # invalid_client & co: our configuration, not the creator's grant.
+    log.error("Kit refused a refresh of connection %s: %s", connection.id, exc.error)
+    _record_failure(session, connection, f"Kit refused the refresh ({exc.error[:40]})")
+    return KitUnavailable(f"Kit refused the refresh ({exc.error})")
+
+
+def _record_failure(session: Session, connection: KitConnection, reason: str) -> None:
+    """Note a failed refresh; one event per streak, so an outage adds one row."""
+    if connection.last_error != reason[:255]:
+        session.add(
+            ConnectionEvent(
+                connection_id=connection.id,
+                kind=ConnectionEvent.REFRESH_FAILED,
+                reason=reason[:255],
             )
-            connection.status = KitConnection.NEEDS_RECONNECT
-            connection.last_error = "Kit refused the refresh token (invalid_grant)"
-            session.commit()
-            raise NeedsReconnect(connection.label) from None
+        )
+    connection.last_error = reason[:255]
 
-        now = datetime.now(UTC)
-        connection.access_token = tokens.access_token
-        connection.refresh_token = tokens.refresh_token
-        connection.expires_at = tokens.expires_at
-        connection.token_issued_at = now
-        connection.last_refreshed_at = now
-        connection.last_error = None
-        log.info("Refreshed Kit token for connection %s", connection_id)
-        return tokens.access_token
+
+def mark_needs_reconnect_in(
+    session: Session, connection: KitConnection, reason: str
+) -> None:
+    if connection.status != KitConnection.NEEDS_RECONNECT:
+        session.add(
+            ConnectionEvent(
+                connection_id=connection.id,
+                kind=ConnectionEvent.NEEDS_RECONNECT,
+                reason=reason,
+            )
+        )
+    connection.status = KitConnection.NEEDS_RECONNECT
+    connection.last_error = reason
 
 
 def call_with_token(
@@ -138,8 +227,8 @@ def call_with_token(
     """Run `call(access_token)`; on a 401 refresh once and retry once.
 
     401 "expired" is routine (clocks drift, lifetimes change). 401 "invalid" means
-    the grant may be gone: one refresh tells; if Kit still refuses, the
-    connection needs reconnecting.
+    the grant may be gone: one refresh tells; if Kit still refuses the new
+    token, the connection needs reconnecting.
     """
     token = valid_access_token(connection_id, settings, leeway=leeway)
     try:
@@ -151,13 +240,40 @@ def call_with_token(
     try:
         return call(token)
     except AccessTokenInvalid:
-        mark_needs_reconnect(connection_id, "Kit rejected the access token")
+        with locked_connection(connection_id) as (session, connection):
+            if connection.access_token == token:
+                mark_needs_reconnect_in(
+                    session, connection, "Kit rejected the access token"
+                )
+        db.session.expire_all()
         raise NeedsReconnect(str(connection_id)) from None
 
 
-def mark_needs_reconnect(connection_id: int, reason: str) -> None:
-    connection = db.session.get(KitConnection, connection_id)
-    if connection is not None and connection.status == KitConnection.ACTIVE:
-        connection.status = KitConnection.NEEDS_RECONNECT
-        connection.last_error = reason
-        db.session.commit()
+def disconnect(connection_id: int, settings: KitSettings) -> None:
+    """Revoke the grant at Kit, then forget the tokens.
+
+    If Kit cannot be reached, nothing changes here (KitUnavailable): the
+    creator can try again, and the tokens are not left orphaned at Kit.
+    """
+    with locked_connection(connection_id) as (session, connection):
+        if connection.refresh_token:
+            # Revoking the refresh token ends the grant (and, at Kit, the install).
+            oauth.revoke(settings, connection.refresh_token, "refresh_token")
+        if connection.access_token:
+            try:
+                oauth.revoke(settings, connection.access_token, "access_token")
+            except KitUnavailable:
+                log.warning(
+                    "Could not revoke the access token of connection %s", connection_id
+                )
+        connection.access_token = None
+        connection.refresh_token = None
+        connection.status = KitConnection.REVOKED
+        connection.last_error = None
+        session.add(
+            ConnectionEvent(
+                connection_id=connection.id, kind=ConnectionEvent.DISCONNECTED
+            )
+        )
+    db.session.expire_all()
+    log.info("Disconnected connection %s", connection_id)
