@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import click
@@ -17,7 +18,77 @@ if TYPE_CHECKING:
 
 @click.group()
 def kit() -> None:
-    """Kit tools: the sandbox, the development server."""
+    """Kit tools: the development server, the sandbox, token upkeep."""
+
+
+def parse_duration(value: str) -> timedelta:
+    """`90s`, `30m`, `2h`, `1d`, or plain seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    value = value.strip().lower()
+    try:
+        if value[-1:] in units:
+            return timedelta(seconds=float(value[:-1]) * units[value[-1]])
+        return timedelta(seconds=float(value))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use a number with s, m, h or d") from None
+
+
+@kit.command("refresh-due")
+@click.option(
+    "--within",
+    default="30m",
+    show_default=True,
+    help="Refresh tokens that expire within this time (90s, 30m, 2h, 1d).",
+)
+@click.option(
+    "--batch-size", default=200, show_default=True, type=click.IntRange(1, 10_000)
+)
+@with_appcontext
+def refresh_due_command(within: str, batch_size: int) -> None:
+    """Refresh the tokens of connections that expire soon.
+
+    Run it from a scheduler every few minutes. Safe beside the web workers and
+    twice at once: every refresh takes the connection's row lock. Exits 1 if a
+    refresh failed for a reason other than a refused grant (Kit down, a
+    misconfigured client), so the scheduler can alert.
+    """
+    from app.kit.refresh import refresh_due
+
+    summary = refresh_due(
+        current_app.extensions["kit_settings"], parse_duration(within), batch_size
+    )
+    counts = ", ".join(
+        f"{label} {summary[key]}"
+        for key, label in [
+            ("refreshed", "refreshed"),
+            ("fresh", "already fresh"),
+            ("needs_reconnect", "needs reconnect"),
+            ("failed", "failed"),
+        ]
+    )
+    click.echo(f"due {summary['due']}: {counts}")
+    if summary["failed"]:
+        raise SystemExit(1)
+
+
+@kit.command("rotate-keys")
+@with_appcontext
+def rotate_keys_command() -> None:
+    """Re-encrypt every stored token under the first TOKEN_ENCRYPTION_KEYS key.
+
+    To rotate: put a new key first in TOKEN_ENCRYPTION_KEYS (keep the old ones
+    after it), deploy, run this, then remove the old keys. Exits 1 if a value
+    decrypts with none of the keys.
+    """
+    from app.keys import rotate_keys
+
+    summary = rotate_keys()
+    click.echo(
+        f"rotated {summary['rotated']}, changed meanwhile {summary['skipped']}, "
+        f"unreadable {summary['unreadable']}"
+    )
+    if summary["unreadable"]:
+        raise SystemExit(1)
 
 
 @kit.command()

@@ -168,7 +168,11 @@ class KitBrowser:
         form, button = form_with_button(page.text, page.url, decision)
         data = dict(form.fields)
         for name, values in form.radios.items():
-            data.setdefault(name, account if account in values else values[0])
+            if account is not None:
+                assert account in values, f"no demo creator {account} on the page"
+                data[name] = account
+            else:
+                data.setdefault(name, values[0])
         data[button] = decision
         answer = self.http.post(
             form.action, data=data, allow_redirects=False, timeout=5
@@ -191,9 +195,15 @@ def start_install(client: FlaskClient, **params: str):  # type: ignore[no-untype
 
 
 def install(
-    client: FlaskClient, kit_browser: KitBrowser, decision: str = "allow", **params: str
+    client: FlaskClient,
+    kit_browser: KitBrowser,
+    decision: str = "allow",
+    account: int | None = None,
+    **params: str,
 ):  # type: ignore[no-untyped-def]
-    """The whole round trip for a signed-in user; returns the callback's response."""
+    """The whole round trip for a signed-in user, as the demo creator `account`
+    (default: the first); returns the callback's response."""
     to_kit = start_install(client, **params)
     assert to_kit.status_code == 302, to_kit.text
-    return client.get(kit_browser.consent(to_kit.location, decision))
+    chosen = None if account is None else str(account)
+    return client.get(kit_browser.consent(to_kit.location, decision, chosen))

@@ -908,6 +908,7 @@ FAULTS = [
     ("api", "500", 500, "application/json"),
     ("api", "not_json", 200, "text/html"),
     ("api", "429", 429, "text/plain"),
+    ("api", "401_invalid", 401, "application/json"),
 ]
 
 
@@ -935,6 +936,8 @@ def test_a_planned_fault_fails_one_call_then_service_resumes(
         assert failed.json() == {"errors": ["Internal server error"]}
     if kind == "invalid_grant":
         assert failed.json()["error"] == "invalid_grant"
+    if kind == "401_invalid":
+        assert failed.json() == {"errors": ["The access token is invalid"]}
     # The fault did no work: the same refresh token still works afterwards.
     assert call_endpoint(kit, endpoint, tokens).status_code == 200
 

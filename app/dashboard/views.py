@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.dashboard import bp
-from app.kit import api
+from app.dashboard.forms import DisconnectForm
+from app.errors import problem
+from app.extensions import db
+from app.kit import api, tokens
 from app.kit.errors import KitError, KitUnavailable, NeedsReconnect
 from app.kit.tokens import call_with_token
 from app.models import KitConnection
@@ -20,11 +24,14 @@ from app.models import KitConnection
 class AccountCard:
     connection: KitConnection
     account: dict[str, Any] | None = None
-    problem: str | None = None  # "reconnect" | "unavailable" | "error"
+    problem: str | None = None  # reconnect | disconnected | unavailable | error
 
 
 def _load_card(connection: KitConnection) -> AccountCard:
     card = AccountCard(connection)
+    if connection.status == KitConnection.REVOKED:
+        card.problem = "disconnected"
+        return card
     if connection.status != KitConnection.ACTIVE:
         card.problem = "reconnect"
         return card
@@ -65,3 +72,47 @@ def index() -> tuple[str, int]:
     return render_template("dashboard/index.html", cards=cards), (
         503 if unavailable else 200
     )
+
+
+def _own_connection(connection_id: int) -> KitConnection:
+    """The signed-in user's connection, or 404 (also for another user's)."""
+    return db.one_or_404(
+        select(KitConnection).where(
+            KitConnection.id == connection_id,
+            KitConnection.user_id == current_user.id,
+        )
+    )
+
+
+@bp.get("/connections/<int:connection_id>")
+@login_required
+def connection(connection_id: int) -> str:
+    connection = _own_connection(connection_id)
+    events = db.session.scalars(connection.events.select().limit(50)).all()
+    return render_template(
+        "dashboard/connection.html",
+        connection=connection,
+        events=events,
+        form=DisconnectForm(),
+    )
+
+
+@bp.post("/connections/<int:connection_id>/disconnect")
+@login_required
+def disconnect(connection_id: int) -> Response | tuple[str, int]:
+    connection = _own_connection(connection_id)
+    if not DisconnectForm().validate_on_submit():
+        return redirect(url_for("dashboard.connection", connection_id=connection.id))
+    label = connection.label
+    try:
+        tokens.disconnect(connection.id, current_app.extensions["kit_settings"])
+    except KitUnavailable:
+        return problem(
+            503,
+            "Kit is unavailable right now",
+            "We could not tell Kit to remove the app's access, so nothing was "
+            "changed. Try again in a moment.",
+            [("Back", url_for("dashboard.connection", connection_id=connection.id))],
+        )
+    flash(f"Disconnected {label}. The app no longer has access to it.", "success")
+    return redirect(url_for("dashboard.index"))

@@ -2,7 +2,8 @@
 
 The failures are the ones a Kit client must survive (KIT_PLATFORM.md sections 4
 and 5): 5xx, a gateway that times out, an HTML page where JSON was expected,
-``invalid_grant`` out of the blue, and Kit's bare 429.
+``invalid_grant`` out of the blue, a 401 "The access token is invalid" for a
+token that was fine a moment ago, and Kit's bare 429.
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ def fault_response(state: SandboxState, endpoint: str, kind: str) -> Response:
         )
         response.status_code = 400
         response.headers.update(NO_STORE)
+        return response
+    if kind == "401_invalid":
+        # Kit's answer to a token it does not (or no longer) recognise.
+        response = jsonify(errors=["The access token is invalid"])
+        response.status_code = 401
         return response
     if kind == "500":
         if endpoint == "api":

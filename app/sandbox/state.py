@@ -25,7 +25,7 @@ from .seed import DemoAccount, seed_accounts
 FAULT_KINDS: dict[str, frozenset[str]] = {
     "token": frozenset({"500", "timeout", "not_json", "invalid_grant"}),
     "revoke": frozenset({"500", "timeout", "not_json"}),
-    "api": frozenset({"500", "timeout", "not_json", "429"}),
+    "api": frozenset({"500", "timeout", "not_json", "429", "401_invalid"}),
 }
 
 DEFAULT_TIMEOUT_SECONDS = 15.0

@@ -1,0 +1,386 @@
+"""Token lifecycle: failures, audit trail, disconnect, key rotation, refresh-due."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import Text, select, type_coerce, update
+
+from app.extensions import db
+from app.kit.tokens import is_fresh, valid_access_token
+from app.models import ConnectionEvent, KitConnection
+from tests.conftest import TEST_ENCRYPTION_KEY, install, sign_up
+
+
+def expire_stored_token(app, **where) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        db.session.execute(
+            update(KitConnection)
+            .filter_by(**where)
+            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+        db.session.commit()
+
+
+def stored(app, connection_id: int = 1) -> KitConnection:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        row = db.session.get(KitConnection, connection_id)
+        _ = (row.access_token, row.refresh_token)
+        return row
+
+
+def event_kinds(app, connection_id: int = 1) -> list[str]:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return list(
+            db.session.scalars(
+                select(ConnectionEvent.kind)
+                .where(ConnectionEvent.connection_id == connection_id)
+                .order_by(ConnectionEvent.id)
+            )
+        )
+
+
+# --- freshness ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "left", "leeway", "fresh"),
+    [
+        (7200, 3600, 300, True),
+        (7200, 200, 300, False),  # inside the leeway
+        (7200, -10, 300, False),  # expired
+        (600, 200, 300, False),  # leeway 300 is exactly half of 600
+        (400, 250, 300, True),  # leeway capped at half the lifetime (200)
+        (400, 210, 300, True),
+        (400, 150, 300, False),
+    ],
+)
+def test_freshness_uses_the_leeway_capped_at_half_the_lifetime(
+    lifetime, left, leeway, fresh
+):
+    now = datetime.now(UTC)
+    expires = now + timedelta(seconds=left)
+    connection = KitConnection(
+        expires_at=expires, token_issued_at=expires - timedelta(seconds=lifetime)
+    )
+    assert is_fresh(connection, leeway, now) is fresh
+
+
+# --- failures keep the tokens -------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["500", "timeout", "not_json"])
+def test_token_endpoint_failure_is_a_503_and_keeps_the_tokens(
+    make_app, kit, kit_browser, kind
+):
+    app = make_app(KIT_HTTP_TIMEOUT=0.5)
+    kit.state.timeout_seconds = 1.5
+    client = app.test_client()
+    sign_up(client)
+    install(client, kit_browser)
+    expire_stored_token(app)
+    before = stored(app)
+    kit.state.add_fault("token", kind)
+
+    page = client.get("/dashboard")
+    assert page.status_code == 503
+    assert "Kit is unavailable" in page.text
+    after = stored(app)
+    assert (
+        after.access_token,
+        after.refresh_token,
+        after.expires_at,
+        after.status,
+    ) == (
+        before.access_token,
+        before.refresh_token,
+        before.expires_at,
+        "active",
+    )
+    assert event_kinds(app)[-1] == "refresh_failed"
+
+    # Kit recovers; so does the next request, with no help.
+    assert client.get("/dashboard").status_code == 200
+    assert stored(app).refresh_token != before.refresh_token
+    assert event_kinds(app)[-1] == "refreshed"
+
+
+def test_an_outage_adds_one_failure_event_not_one_per_request(
+    app, client, kit, kit_browser, user
+):
+    install(client, kit_browser)
+    expire_stored_token(app)
+    kit.state.add_fault("token", "500", times=3)
+    for _ in range(3):
+        assert client.get("/dashboard").status_code == 503
+    assert event_kinds(app).count("refresh_failed") == 1
+
+
+def test_invalid_grant_marks_needs_reconnect_once_and_never_loops(
+    app, client, kit, kit_browser, user
+):
+    install(client, kit_browser)
+    expire_stored_token(app)
+    kit.state.add_fault("token", "invalid_grant")
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    assert "Reconnect needed" in page.text
+    assert stored(app).status == "needs_reconnect"
+    refreshes = kit.state.stats()["refresh_requests"]
+    client.get("/dashboard")
+    client.get("/connections/1")
+    assert kit.state.stats()["refresh_requests"] == refreshes
+    assert kit.state.stats()["revoke_requests"] == 0  # never revoked implicitly
+    assert event_kinds(app) == ["connected", "needs_reconnect"]
+
+
+def test_401_invalid_then_a_working_refresh_recovers(
+    app, client, kit, kit_browser, user
+):
+    install(client, kit_browser)
+    kit.state.add_fault("api", "401_invalid")
+    assert client.get("/dashboard").status_code == 200
+    assert kit.state.stats()["refresh_requests"] == 1
+    assert stored(app).status == "active"
+
+
+def test_401_invalid_twice_means_reconnect(app, client, kit, kit_browser, user):
+    install(client, kit_browser)
+    kit.state.add_fault("api", "401_invalid", times=2)
+    page = client.get("/dashboard")
+    assert "Reconnect needed" in page.text
+    assert kit.state.stats()["refresh_requests"] == 1  # one refresh attempt only
+    row = stored(app)
+    assert row.status == "needs_reconnect"
+    assert row.refresh_token  # kept: reconnecting replaces it
+    assert event_kinds(app)[-1] == "needs_reconnect"
+
+
+def test_a_token_response_without_expires_in_is_not_stored(
+    app, client, kit, kit_browser, user
+):
+    install(client, kit_browser)
+    expire_stored_token(app)
+    before = stored(app)
+    kit.config.refreshed_token_lifetime = 0  # the sandbox answers expires_in: 0
+    assert client.get("/dashboard").status_code == 503
+    assert stored(app).access_token == before.access_token
+
+
+# --- the audit trail ----------------------------------------------------------------
+
+
+def test_the_connection_page_shows_the_history_without_secrets(
+    app, client, kit, kit_browser, user
+):
+    install(client, kit_browser)
+    expire_stored_token(app)
+    client.get("/dashboard")  # refreshed
+    install(client, kit_browser)  # installed again: reconnected
+    row = stored(app)
+    page = client.get(f"/connections/{row.id}")
+    assert page.status_code == 200
+    for label in ("Connected", "Token refreshed", "Reconnected"):
+        assert label in page.text
+    assert row.access_token not in page.text
+    assert row.refresh_token not in page.text
+    assert event_kinds(app) == ["connected", "refreshed", "reconnected"]
+
+
+def test_another_users_connection_is_not_found(make_app, kit, kit_browser):
+    app = make_app()
+    owner, stranger = app.test_client(), app.test_client()
+    sign_up(owner, "owner@example.com")
+    install(owner, kit_browser)
+    sign_up(stranger, "stranger@example.com")
+    assert stranger.get("/connections/1").status_code == 404
+    assert stranger.post("/connections/1/disconnect").status_code == 404
+    assert stored(app).status == "active"
+    assert stranger.get("/connections/999").status_code == 404
+
+
+# --- disconnect ------------------------------------------------------------------
+
+
+def test_disconnect_revokes_at_kit_forgets_tokens_and_reinstall_works(
+    app, client, kit, kit_browser, user
+):
+    install(client, kit_browser)
+    before = stored(app)
+    done = client.post("/connections/1/disconnect")
+    assert done.status_code == 302
+    assert "Disconnected" in client.get("/dashboard").text
+
+    [refresh_revoke, *rest] = kit.state.revoke_requests
+    assert refresh_revoke["content_type"].startswith(
+        "application/x-www-form-urlencoded"
+    )
+    assert refresh_revoke["params"]["token"] == before.refresh_token
+    assert refresh_revoke["params"]["token_type_hint"] == "refresh_token"
+    assert refresh_revoke["params"]["client_id"] == kit.config.client_id
+    assert refresh_revoke["revoked"] is True
+    assert kit.state.find_refresh_token(before.refresh_token).revoked
+
+    row = stored(app)
+    assert (row.status, row.access_token, row.refresh_token) == ("revoked", None, None)
+
+    install(client, kit_browser)
+    again = stored(app)
+    assert again.id == row.id
+    assert again.status == "active"
+    assert "Ada" in client.get("/dashboard").text
+    assert event_kinds(app) == ["connected", "disconnected", "reconnected"]
+
+
+def test_disconnect_when_kit_is_down_changes_nothing(
+    app, client, kit, kit_browser, user
+):
+    install(client, kit_browser)
+    before = stored(app)
+    kit.state.add_fault("revoke", "500")
+    response = client.post("/connections/1/disconnect")
+    assert response.status_code == 503
+    assert "nothing was changed" in response.text
+    after = stored(app)
+    assert (after.status, after.refresh_token) == ("active", before.refresh_token)
+
+
+def test_disconnect_needs_the_csrf_token(make_app, kit, kit_browser):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    # Sign up and connect with CSRF on: read the token from the page.
+    page = client.get("/signup")
+    token = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', page.text
+    ).group(1)
+    client.post(
+        "/signup",
+        data={
+            "email": "c@example.com",
+            "password": "long enough pw",
+            "confirm": "long enough pw",
+            "csrf_token": token,
+        },
+    )
+    install(client, kit_browser)
+    assert client.post("/connections/1/disconnect").status_code == 400
+    assert stored(app).status == "active"
+
+
+# --- key rotation ------------------------------------------------------------------
+
+
+def test_rotate_keys_re_encrypts_everything_under_the_new_key(
+    make_app, kit, kit_browser
+):
+    old_app = make_app()
+    client = old_app.test_client()
+    sign_up(client)
+    install(client, kit_browser)
+    tokens = stored(old_app)
+
+    new_key = Fernet.generate_key().decode()
+    both = make_app(TOKEN_ENCRYPTION_KEYS=f"{new_key},{TEST_ENCRYPTION_KEY}")
+    result = both.test_cli_runner().invoke(args=["kit", "rotate-keys"])
+    assert result.exit_code == 0, result.output
+    assert "rotated 3" in result.output  # two tokens and one PKCE verifier
+
+    with both.app_context():
+        raw = db.session.execute(
+            select(
+                type_coerce(KitConnection.access_token, Text),
+                type_coerce(KitConnection.refresh_token, Text),
+            )
+        ).one()
+    for ciphertext, plain in zip(
+        raw, (tokens.access_token, tokens.refresh_token), strict=True
+    ):
+        assert Fernet(new_key).decrypt(ciphertext.encode()).decode() == plain
+
+    # The old key can go now: an app with only the new key reads everything.
+    new_only = make_app(TOKEN_ENCRYPTION_KEYS=new_key)
+    with new_only.app_context():
+        assert (
+            valid_access_token(1, new_only.extensions["kit_settings"])
+            == tokens.access_token
+        )
+
+
+# --- proactive refresh ------------------------------------------------------
+
+
+def _set_expiry(app, connection_id: int, minutes: int, status: str = "active") -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        now = datetime.now(UTC)
+        db.session.execute(
+            update(KitConnection)
+            .where(KitConnection.id == connection_id)
+            .values(
+                expires_at=now + timedelta(minutes=minutes),
+                token_issued_at=now - timedelta(hours=2),
+                status=status,
+            )
+        )
+        db.session.commit()
+
+
+def test_refresh_due_refreshes_exactly_the_due_connections(
+    app, client, runner, kit, kit_browser, user
+):
+    accounts = sorted(kit.state.accounts)
+    for account in accounts:
+        install(client, kit_browser, account=account)
+    install(client, kit_browser, account=accounts[0], tenant_name="Shop")
+    _set_expiry(app, 1, minutes=10)  # due
+    _set_expiry(app, 2, minutes=120)  # not due
+    _set_expiry(app, 3, minutes=5, status="needs_reconnect")  # due, but no grant
+    _set_expiry(app, 4, minutes=-5)  # already expired: due
+    before = {i: stored(app, i).refresh_token for i in (1, 2, 3, 4)}
+
+    result = runner.invoke(
+        args=["kit", "refresh-due", "--within", "30m", "--batch-size", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "due 2: refreshed 2, already fresh 0, needs reconnect 0, failed 0"
+        in result.output
+    )
+    after = {i: stored(app, i).refresh_token for i in (1, 2, 3, 4)}
+    assert [i for i in before if before[i] != after[i]] == [1, 4]
+    assert kit.state.stats()["refresh_requests"] == 2
+
+    again = runner.invoke(args=["kit", "refresh-due", "--within", "30m"])
+    assert "due 0:" in again.output
+
+
+def test_refresh_due_exits_non_zero_when_kit_fails_but_not_for_invalid_grant(
+    app, client, runner, kit, kit_browser, user
+):
+    accounts = sorted(kit.state.accounts)
+    install(client, kit_browser, account=accounts[0])
+    install(client, kit_browser, account=accounts[1])
+    _set_expiry(app, 1, minutes=1)
+    _set_expiry(app, 2, minutes=1)
+
+    kit.state.add_fault("token", "invalid_grant")
+    dead_grant = runner.invoke(args=["kit", "refresh-due", "--within", "30m"])
+    assert dead_grant.exit_code == 0
+    assert (
+        "refreshed 1, already fresh 0, needs reconnect 1, failed 0" in dead_grant.output
+    )
+
+    _set_expiry(app, 2, minutes=1)
+    kit.state.add_fault("token", "500")
+    outage = runner.invoke(args=["kit", "refresh-due", "--within", "30m"])
+    assert outage.exit_code == 1
+    assert "failed 1" in outage.output
+
+
+@pytest.mark.parametrize("bad", ["soon", "", "5x"])
+def test_refresh_due_rejects_a_bad_duration(runner, bad):
+    result = runner.invoke(args=["kit", "refresh-due", "--within", bad])
+    assert result.exit_code == 2
+    assert "use a number with s, m, h or d" in result.output
