@@ -113,6 +113,11 @@ def valid_access_token(
         raise NeedsReconnect(connection.label)
     if rejected_token is None and is_fresh(connection, leeway):
         return connection.access_token
+    if not (db.session.new or db.session.dirty or db.session.deleted):
+        # Give the caller's connection back to the pool while we wait for the
+        # lock: otherwise a storm of callers, each holding one connection and
+        # waiting for a second, can drain the pool and wait on each other.
+        db.session.commit()
     try:
         token, _ = refresh_locked(connection_id, settings, leeway, rejected_token)
     finally:

@@ -1,0 +1,97 @@
+"""A refresh storm spends the refresh token once: threads, then processes.
+
+Every caller needs a refresh at the same moment (token expired here and at
+Kit). With Kit's rotating refresh tokens, a second refresh with the old token
+would get `invalid_grant` and look like an uninstall. The sandbox counts the
+refresh requests that reach it: exactly one, and every caller gets a token Kit
+accepts. Runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import requests
+from sqlalchemy import update
+
+from app.extensions import db
+from app.models import KitConnection
+from tests import workers
+from tests.conftest import app_settings, install
+
+CALLERS = 20
+PROCESSES = 4
+
+
+def _connection_needing_refresh(app, client, kit, kit_browser) -> None:  # type: ignore[no-untyped-def]
+    install(client, kit_browser)
+    with app.app_context():
+        db.session.execute(
+            update(KitConnection).values(
+                expires_at=datetime.now(UTC) - timedelta(seconds=1)
+            )
+        )
+        db.session.commit()
+    kit.state.expire_access_tokens()
+    # Slow Kit down so that every caller is waiting while the first refreshes.
+    kit.config.latency_ms = 150
+
+
+def _assert_one_refresh_and_working_tokens(kit, tokens: list[str]) -> None:  # type: ignore[no-untyped-def]
+    assert kit.state.stats()["refresh_requests"] == 1
+    assert len(tokens) == CALLERS
+    assert len(set(tokens)) == 1
+    kit.config.latency_ms = 0
+    account = requests.get(
+        f"{kit.url}/v4/account",
+        headers={"Authorization": f"Bearer {tokens[0]}"},
+        timeout=5,
+    )
+    assert account.status_code == 200
+
+
+def test_twenty_threads_refresh_once(app, client, kit, kit_browser, user):
+    _connection_needing_refresh(app, client, kit, kit_browser)
+    start = threading.Barrier(CALLERS)
+
+    def caller(_: int) -> str:
+        with app.app_context():
+            start.wait()
+            return workers.access_token(app, 1)
+
+    with ThreadPoolExecutor(CALLERS) as pool:
+        tokens = list(pool.map(caller, range(CALLERS)))
+    _assert_one_refresh_and_working_tokens(kit, tokens)
+    with app.app_context():
+        row = db.session.get(KitConnection, 1)
+        assert row.access_token == tokens[0]
+        assert row.expires_at > datetime.now(UTC)
+
+
+def test_four_processes_of_five_threads_refresh_once(
+    app, client, kit, kit_browser, user, database_url
+):
+    _connection_needing_refresh(app, client, kit, kit_browser)
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(PROCESSES)
+    results = context.Queue()
+    settings = app_settings(kit, database_url)
+    processes = [
+        context.Process(
+            target=workers.refresh_storm,
+            args=(settings, 1, CALLERS // PROCESSES, start, results),
+        )
+        for _ in range(PROCESSES)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=60) for _ in processes]
+    for process in processes:
+        process.join(timeout=10)
+    errors = [o for o in outcomes if isinstance(o, str)]
+    assert not errors, errors
+    tokens = [token for outcome in outcomes for token in outcome]
+    _assert_one_refresh_and_working_tokens(kit, tokens)
