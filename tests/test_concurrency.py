@@ -14,13 +14,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import requests
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.models import KitConnection
 from tests import workers
-from tests.conftest import app_settings, install
+from tests.conftest import PG_URL, app_settings, install
 
 CALLERS = 20
 PROCESSES = 4
@@ -95,3 +97,69 @@ def test_four_processes_of_five_threads_refresh_once(
     assert not errors, errors
     tokens = [token for outcome in outcomes for token in outcome]
     _assert_one_refresh_and_working_tokens(kit, tokens)
+
+
+def test_two_refresh_due_runs_at_once_refresh_each_connection_once(
+    app, client, kit, kit_browser, user
+):
+    from app.kit.refresh import refresh_due
+
+    for account in sorted(kit.state.accounts):
+        install(client, kit_browser, account=account)
+    with app.app_context():
+        now = datetime.now(UTC)
+        db.session.execute(
+            update(KitConnection).values(
+                expires_at=now + timedelta(minutes=5),
+                token_issued_at=now - timedelta(hours=2),
+            )
+        )
+        db.session.commit()
+    kit.config.latency_ms = 100
+    start = threading.Barrier(2)
+
+    def run(_: int):  # type: ignore[no-untyped-def]
+        with app.app_context():
+            start.wait()
+            return refresh_due(app.extensions["kit_settings"], timedelta(minutes=30))
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(run, range(2))
+    due = len(kit.state.accounts)
+    assert kit.state.stats()["refresh_requests"] == due
+    assert first["refreshed"] + second["refreshed"] == due
+    assert first["fresh"] + second["fresh"] == due
+    assert first["failed"] == second["failed"] == 0
+
+
+@pytest.mark.skipif(
+    not PG_URL, reason="PostgreSQL only: set TEST_DATABASE_URL (.ci/run does)"
+)
+def test_postgres_locks_the_row_not_the_table(app, client, kit, kit_browser, user):
+    from app.kit.tokens import locked_connection
+
+    install(client, kit_browser, account=min(kit.state.accounts))
+    install(client, kit_browser, account=max(kit.state.accounts))
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_first() -> None:
+        with app.app_context(), locked_connection(1):
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_first)
+    holder.start()
+    assert holding.wait(10)
+    try:
+        with app.app_context():
+            with locked_connection(2) as (_, other):  # another row: no wait
+                assert other.id == 2
+            with db.engine.connect() as probe:  # the held row: would wait
+                probe.exec_driver_sql("SET lock_timeout = '200ms'")
+                with pytest.raises(OperationalError):
+                    probe.exec_driver_sql(
+                        "SELECT id FROM kit_connections WHERE id = 1 FOR UPDATE"
+                    )
+    finally:
+        release.set()
+        holder.join()
