@@ -384,3 +384,14 @@ def test_refresh_due_rejects_a_bad_duration(runner, bad):
     result = runner.invoke(args=["kit", "refresh-due", "--within", bad])
     assert result.exit_code == 2
     assert "use a number with s, m, h or d" in result.output
+
+
+def test_refresh_due_window_is_not_capped_at_half_the_lifetime(
+    app, client, runner, kit, kit_browser, user
+):
+    """The request path never refreshes a token with more than half its life
+    left; an operator asking refresh-due for a wider window gets that window."""
+    install(client, kit_browser)  # a 48 h token, just issued
+    result = runner.invoke(args=["kit", "refresh-due", "--within", "3d"])
+    assert "due 1: refreshed 1" in result.output
+    assert kit.state.stats()["refresh_requests"] == 1

@@ -48,9 +48,9 @@ def refresh_due(
 ) -> Counter[str]:
     """Refresh every due connection; count the outcomes.
 
-    `refreshed`: this run spent the refresh token; `fresh`: someone else had
-    (or the token's lifetime is too short for `within`, see `is_fresh`);
-    `needs_reconnect`: Kit refused the grant; `failed`: Kit unavailable.
+    `refreshed`: this run spent the refresh token; `fresh`: another worker (or
+    run) refreshed it first; `needs_reconnect`: Kit refused the grant; `failed`:
+    Kit unavailable or refused our client.
     """
     summary: Counter[str] = Counter()
     leeway = int(within.total_seconds())
@@ -59,7 +59,9 @@ def refresh_due(
         for connection_id in ids:
             summary["due"] += 1
             try:
-                _, refreshed = refresh_locked(connection_id, settings, leeway)
+                _, refreshed = refresh_locked(
+                    connection_id, settings, leeway, cap_leeway=False
+                )
             except NeedsReconnect:
                 summary["needs_reconnect"] += 1
             except KitError as exc:

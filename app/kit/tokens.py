@@ -39,14 +39,24 @@ T = TypeVar("T")
 
 
 def is_fresh(
-    connection: KitConnection, leeway: int, now: datetime | None = None
+    connection: KitConnection,
+    leeway: int,
+    now: datetime | None = None,
+    *,
+    cap_leeway: bool = True,
 ) -> bool:
-    """Valid for longer than the leeway, which is capped at half the token's
-    lifetime so that short-lived tokens are not refreshed on every call."""
+    """Valid for longer than the leeway.
+
+    On the request path the leeway is capped at half the token's lifetime, so
+    that a short-lived token is not refreshed on every call. `refresh-due`
+    passes `cap_leeway=False`: its operator asked for that window on purpose.
+    """
     now = now or datetime.now(UTC)
-    issued = connection.token_issued_at or connection.created_at
-    lifetime = (connection.expires_at - issued).total_seconds()
-    margin = min(float(leeway), max(lifetime, 0) / 2)
+    margin = float(leeway)
+    if cap_leeway:
+        issued = connection.token_issued_at or connection.created_at
+        lifetime = (connection.expires_at - issued).total_seconds()
+        margin = min(margin, max(lifetime, 0) / 2)
     return connection.expires_at - timedelta(seconds=margin) > now
 
 
@@ -131,6 +141,8 @@ def refresh_locked(
     settings: KitSettings,
     leeway: int,
     rejected_token: str | None = None,
+    *,
+    cap_leeway: bool = True,
 ) -> tuple[str, bool]:
     """Refresh under the row lock unless someone else just did.
 
@@ -143,7 +155,9 @@ def refresh_locked(
     with locked_connection(connection_id) as (session, connection):
         if connection.status != KitConnection.ACTIVE or not connection.refresh_token:
             failure = NeedsReconnect(connection.label)
-        elif rejected_token is None and is_fresh(connection, leeway):
+        elif rejected_token is None and is_fresh(
+            connection, leeway, cap_leeway=cap_leeway
+        ):
             token = connection.access_token or ""  # another worker refreshed
         elif rejected_token is not None and connection.access_token != rejected_token:
             token = connection.access_token or ""  # ... after Kit rejected ours
