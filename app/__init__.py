@@ -13,7 +13,7 @@ from flask import Flask
 
 from app.config import load_config
 from app.crypto import EXTENSION_KEY, make_cipher
-from app.extensions import csrf, db, login_manager, migrate
+from app.extensions import cache, csrf, db, login_manager, migrate
 from app.kit.settings import KitSettings
 from app.logs import configure_logging
 
@@ -47,6 +47,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     app.extensions[EXTENSION_KEY] = make_cipher(app.config["TOKEN_ENCRYPTION_KEYS"])
     app.extensions["kit_settings"] = KitSettings.from_config(app.config)

@@ -51,6 +51,8 @@ SETTINGS = (
     "TOKEN_REFRESH_LEEWAY",
     "OAUTH_ATTEMPT_TTL",
     "REDIS_URL",
+    "KIT_CACHE_SECONDS",
+    "KIT_PARALLEL_CALLS",
     "LOG_LEVEL",
 )
 
@@ -131,6 +133,10 @@ def load_config(
         "TOKEN_REFRESH_LEEWAY": int(text("TOKEN_REFRESH_LEEWAY", "300") or 300),
         "OAUTH_ATTEMPT_TTL": int(text("OAUTH_ATTEMPT_TTL", "600") or 600),
         "REDIS_URL": text("REDIS_URL"),
+        # Kit data is cached per connection for this long (0 turns caching off).
+        "KIT_CACHE_SECONDS": int(text("KIT_CACHE_SECONDS", "60") or 60),
+        # How many Kit calls one page may have in flight at once.
+        "KIT_PARALLEL_CALLS": int(text("KIT_PARALLEL_CALLS", "16") or 16),
         "LOG_LEVEL": (text("LOG_LEVEL") or "INFO").upper(),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Lax lets the session cookie ride along on the top-level GET back from
@@ -146,9 +152,29 @@ def load_config(
         # A refresh holds SQLite's write lock while it waits for Kit: let other
         # writers wait that long instead of failing with "database is locked".
         config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {"timeout": 30}
+    config.update(_cache_config(config))
     # Everything else in the overrides (TESTING, WTF_CSRF_ENABLED, ...) as given.
     config.update({k: v for k, v in (overrides or {}).items() if k not in SETTINGS})
     return config
+
+
+def _cache_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Flask-Caching: in-process by default, Redis when REDIS_URL is set."""
+    seconds = config["KIT_CACHE_SECONDS"]
+    if seconds <= 0:
+        return {"CACHE_TYPE": "NullCache", "CACHE_NO_NULL_WARNING": True}
+    if config["REDIS_URL"]:
+        return {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": config["REDIS_URL"],
+            "CACHE_KEY_PREFIX": "kit-app-starter:",
+            "CACHE_DEFAULT_TIMEOUT": seconds,
+        }
+    return {
+        "CACHE_TYPE": "SimpleCache",
+        "CACHE_DEFAULT_TIMEOUT": seconds,
+        "CACHE_THRESHOLD": 5000,
+    }
 
 
 def database_url(url: str) -> str:

@@ -813,7 +813,7 @@ def test_a_non_bearer_authorization_header_is_invalid(kit: SandboxServer) -> Non
     assert response.json() == {"errors": ["The access token is invalid"]}
 
 
-@pytest.mark.parametrize("path", ["/v4/subscribers", "/v4/", "/v4/account/nope"])
+@pytest.mark.parametrize("path", ["/v4/no_such_thing", "/v4/", "/v4/account/nope"])
 def test_unknown_api_paths_are_kit_style_404s(kit: SandboxServer, path: str) -> None:
     response = requests.get(kit.url + path, timeout=5)
     assert response.status_code == 404

@@ -149,7 +149,7 @@ def test_401_invalid_then_a_working_refresh_recovers(
 
 def test_401_invalid_twice_means_reconnect(app, client, kit, kit_browser, user):
     install(client, kit_browser)
-    kit.state.add_fault("api", "401_invalid", times=2)
+    kit.state.add_fault("api", "401_invalid", times=100)  # every call, retries too
     page = client.get("/dashboard")
     assert "Reconnect needed" in page.text
     assert kit.state.stats()["refresh_requests"] == 1  # one refresh attempt only

@@ -44,3 +44,15 @@ class AccessTokenExpired(KitAPIError):
 class AccessTokenInvalid(KitAPIError):
     """401 "The access token is invalid" (or revoked): disconnected unless a
     refresh succeeds."""
+
+
+class KitNotFound(KitAPIError):
+    """404: the thing is not in this Kit account (or never existed)."""
+
+
+class KitValidationError(KitAPIError):
+    """422: Kit refused the input; `messages` are Kit's words, fit to show."""
+
+
+class KitRateLimited(KitAPIError):
+    """429 even after backing off: the account's 600 calls a minute are spent."""

@@ -7,19 +7,33 @@ It plays both of Kit's origins on one loopback port:
   ``/apps/<app_id>/install`` and the consent screen at ``/v4/oauth/authorize``
   (legacy ``/oauth/authorize``);
 * the API origin our server calls: ``POST /v4/oauth/token`` and
-  ``/v4/oauth/revoke`` (legacy ``/oauth/token``, ``/oauth/revoke``) and
-  ``GET /v4/account``.
+  ``/v4/oauth/revoke`` (legacy ``/oauth/token``, ``/oauth/revoke``), and API v4
+  with a bearer token, scoped to the token's account (``api.py``):
+  ``GET /v4/account``, ``/v4/account/growth_stats``, ``/v4/account/email_stats``,
+  ``GET``/``POST /v4/subscribers``, ``GET``/``POST /v4/tags``,
+  ``GET``/``POST /v4/tags/<tag_id>/subscribers``, ``GET /v4/custom_fields``,
+  ``/v4/forms``, ``/v4/sequences``, ``/v4/broadcasts`` and
+  ``/v4/broadcasts/<id>/stats``. Lists use Kit's cursor pagination
+  (``pagination.py``); writes take JSON only.
 
 It follows KIT_PLATFORM.md: exact redirect URIs, PKCE S256 (required for a
-public client), single-use codes, rotating refresh tokens, Kit's error shapes.
+public client), single-use codes, rotating refresh tokens, Kit's error shapes,
+and Kit's rate limit: ``rate_limit`` (600) requests per access token in any
+rolling ``rate_window`` (60 s), then a plain-text 429 without Retry-After.
+
+The demo data (``seed_data.py``) is the same on every run, dated relative to
+when it is first used after a start or ``reset()``: Ada's Kitchen (1001) has
+2,600 subscribers, tags, forms, sequences and 25 broadcasts; Byte-Sized Notes
+(1002) a small list; Quiet Trails Newsletter (1003) nothing at all.
 
 Control API (JSON, **no authentication, loopback clients only**; never expose
 the sandbox beyond 127.0.0.1): ``GET /_sandbox/stats``, ``GET
 /_sandbox/requests``, ``POST /_sandbox/faults`` ``{"endpoint", "kind",
 "times"}``, ``DELETE /_sandbox/faults``, ``POST /_sandbox/settings`` (any of
 ``access_token_lifetime``, ``refreshed_token_lifetime``, ``code_lifetime``,
-``latency_ms``, ``timeout_seconds``), ``POST /_sandbox/expire-tokens``,
-``POST /_sandbox/revoke-account`` ``{"account_id"}``, ``POST /_sandbox/reset``.
+``latency_ms``, ``rate_limit``, ``rate_window``, ``timeout_seconds``), ``POST
+/_sandbox/expire-tokens``, ``POST /_sandbox/revoke-account``
+``{"account_id"}``, ``POST /_sandbox/reset``.
 
 In the same process, use the ``SandboxState`` directly::
 

@@ -10,6 +10,8 @@ TUNABLE_SETTINGS = (
     "refreshed_token_lifetime",
     "code_lifetime",
     "latency_ms",
+    "rate_limit",
+    "rate_window",
 )
 
 
@@ -41,10 +43,14 @@ class SandboxConfig:
     code_lifetime: int = 600
     #: Added to every token, revoke and /v4 API call, to make slowness visible.
     latency_ms: int = 0
+    #: Kit's limit: ``rate_limit`` /v4 requests per access token in any rolling
+    #: ``rate_window`` seconds; more get a plain-text 429 (KIT_PLATFORM.md §5).
+    rate_limit: int = 600
+    rate_window: float = 60.0
 
     @property
     def is_public_client(self) -> bool:
         return self.client_secret is None
 
-    def settings(self) -> dict[str, int]:
+    def settings(self) -> dict[str, int | float]:
         return {name: getattr(self, name) for name in TUNABLE_SETTINGS}

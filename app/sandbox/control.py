@@ -83,9 +83,16 @@ def _faults() -> Response:
     return jsonify(faults=planned)
 
 
+#: Settings that may have a fractional part; the others are whole numbers.
+FRACTIONAL_SETTINGS = frozenset({"timeout_seconds", "rate_window"})
+#: Settings for which 0 makes no sense (no request could ever pass).
+POSITIVE_SETTINGS = frozenset({"rate_limit", "rate_window"})
+
+
 @bp.post("/settings")
 def settings() -> Response:
-    """Change lifetimes, latency (ints >= 0) or ``timeout_seconds`` (a number)."""
+    """Change lifetimes, latency, the rate limit (whole numbers), the rate
+    window or ``timeout_seconds`` (any number); none may be negative."""
     state = current_state()
     body = _json_body()
     unknown = set(body) - {*TUNABLE_SETTINGS, "timeout_seconds"}
@@ -95,7 +102,9 @@ def settings() -> Response:
         is_number = isinstance(value, int | float) and not isinstance(value, bool)
         if not is_number or value < 0:
             return _bad_request(f"{name} must be a number >= 0")
-        if name != "timeout_seconds" and not isinstance(value, int):
+        if name in POSITIVE_SETTINGS and value <= 0:
+            return _bad_request(f"{name} must be a number > 0")
+        if name not in FRACTIONAL_SETTINGS and not isinstance(value, int):
             return _bad_request(f"{name} must be a whole number")
     with state.lock:
         for name, value in body.items():

@@ -42,6 +42,11 @@ def simulate_conditions(state: SandboxState, endpoint: str) -> Response | None:
     return fault_response(state, endpoint, kind)
 
 
+def retry_later() -> Response:
+    """Kit's 429: plain text and no ``Retry-After`` (clients must back off)."""
+    return Response("Retry later", 429, mimetype="text/plain")
+
+
 def fault_response(state: SandboxState, endpoint: str, kind: str) -> Response:
     if kind == "timeout":
         # Nobody holds the lock while sleeping: other requests keep flowing.
@@ -50,8 +55,7 @@ def fault_response(state: SandboxState, endpoint: str, kind: str) -> Response:
     if kind == "not_json":
         return Response(NOT_JSON_HTML, 200, mimetype="text/html")
     if kind == "429":
-        # Kit's rate limiter answers in plain text and without Retry-After.
-        return Response("Retry later", 429, mimetype="text/plain")
+        return retry_later()
     if kind == "invalid_grant":
         response = jsonify(
             error="invalid_grant",

@@ -1,9 +1,8 @@
 """The demo creators the sandbox starts with.
 
 Everything here is fixed (ids, names, dates) so that tests and screenshots are
-repeatable. Later data (subscribers, tags, forms...) belongs here too, keyed by
-account id, and is handed out fresh by a function so that ``reset()`` can start
-over from a clean copy.
+repeatable. What the accounts hold (subscribers, tags, forms...) is generated
+by ``seed_data.py``, handed out fresh so that ``reset()`` can start over.
 """
 
 from __future__ import annotations

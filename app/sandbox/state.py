@@ -1,4 +1,5 @@
-"""The sandbox's in-memory store: accounts, codes, tokens, faults, request log.
+"""The sandbox's in-memory store: accounts and their data, codes, tokens,
+faults, rate-limit counts and the request log.
 
 One ``threading.RLock`` guards everything, because the sandbox is served by a
 threaded server and tests poke at the same object from their own thread.
@@ -14,12 +15,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
 
+from .audience import AccountData, IdSequence
 from .config import SandboxConfig
+from .ratelimit import RateLimiter
 from .seed import DemoAccount, seed_accounts
+from .seed_data import seed_account_data
 
 #: Which failure each endpoint can be told to produce (see ``add_fault``).
 FAULT_KINDS: dict[str, frozenset[str]] = {
@@ -95,18 +100,27 @@ class SandboxState:
         self.api_requests: list[dict[str, Any]] = []
         #: Visits to the "App installed" page: the install journey ended on Kit.
         self.install_completions = 0
+        #: Requests per access token, for Kit's rate limit.
+        self.rate_limiter = RateLimiter()
         self._by_access: dict[str, TokenSet] = {}
         self._by_refresh: dict[str, TokenSet] = {}
+        self._ids = IdSequence()
+        self._account_data: dict[int, AccountData] | None = None
         self.reset()
 
     def reset(self) -> None:
-        """Forget codes, tokens, faults and logs; reseed the accounts.
+        """Forget codes, tokens, faults, logs, rate-limit counts and every
+        write made through the API; reseed the accounts.
 
         The config (including changes made through ``/_sandbox/settings``) and
         ``timeout_seconds`` are kept: they describe the setup, not the data.
         """
         with self.lock:
             self.accounts = seed_accounts()
+            # Reseeded on first use (see account_data): tests reset before
+            # each test, and most never look at a subscriber.
+            self._account_data = None
+            self.rate_limiter.clear()
             self.codes.clear()
             self.faults.clear()
             self.token_requests.clear()
@@ -115,6 +129,27 @@ class SandboxState:
             self.install_completions = 0
             self._by_access.clear()
             self._by_refresh.clear()
+
+    # -- account data -------------------------------------------------------
+
+    def account_data(self, account_id: int) -> AccountData:
+        """An account's subscribers, tags, forms...; hold ``lock`` while using it.
+
+        The demo data (``seed_data.py``) is built on the first call after a
+        reset, dated relative to that moment. Building Ada's 2,600 subscribers
+        takes tens of milliseconds, which ``reset()`` should not pay every time.
+        An account added to ``accounts`` later starts with no data.
+        """
+        with self.lock:
+            if self._account_data is None:
+                self._ids = IdSequence()
+                self._account_data = seed_account_data(datetime.now(UTC), self._ids)
+            data = self._account_data.get(account_id)
+            if data is None:
+                data = self._account_data[account_id] = AccountData(
+                    account_id, self._ids
+                )
+            return data
 
     # -- codes and tokens ---------------------------------------------------
 

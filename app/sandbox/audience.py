@@ -1,0 +1,228 @@
+"""One Kit account's data (``AccountData``) and the rules for changing it.
+
+Callers hold ``state.lock`` around every call: the sandbox serves requests on
+many threads, and listing a dict while another request adds to it would fail.
+Nothing here touches ``request``; views parse HTTP and call these methods.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from .records import (
+    Broadcast,
+    CustomField,
+    EmailSequence,
+    Form,
+    Subscriber,
+    Tag,
+    iso,
+)
+
+#: Where each kind of id starts: Kit's ids are integers, and distinct ranges
+#: make a mixed-up id (a tag id sent as a subscriber id) fail visibly.
+ID_STARTS = {
+    "subscriber": 1_840_001,
+    "tag": 5_001,
+    "custom_field": 801,
+    "form": 7_101,
+    "sequence": 3_301,
+    "broadcast": 9_001,
+    "publication": 12_001,
+}
+
+EMAIL_STATS_DAYS = 90  # Kit's "last_90" email_stats_mode
+
+
+class IdSequence:
+    """Ids per kind of record, shared by every account, always increasing.
+
+    New records get ids above all existing ones, which is what keeps "newest
+    first" lists and id-based cursors right after a write.
+    """
+
+    def __init__(self) -> None:
+        self._next = dict(ID_STARTS)
+
+    def next(self, kind: str) -> int:
+        value = self._next[kind]
+        self._next[kind] = value + 1
+        return value
+
+
+@dataclass
+class GrowthLedger:
+    """Subscriber counts per UTC day, so growth stats never scan subscribers.
+
+    The app asks for a 30-day chart one day at a time, in parallel; summing a
+    few hundred day counters per request keeps that fast.
+    """
+
+    created: Counter[date] = field(default_factory=Counter)
+    cancelled: Counter[date] = field(default_factory=Counter)
+    #: Days on which subscribers became active, and stopped being active.
+    joined: Counter[date] = field(default_factory=Counter)
+    left: Counter[date] = field(default_factory=Counter)
+
+    def add(self, subscriber: Subscriber) -> None:
+        self.created[subscriber.created_at.date()] += 1
+        if subscriber.was_active:
+            self.joined[subscriber.created_at.date()] += 1
+        if subscriber.left_at is not None:
+            self.left[subscriber.left_at.date()] += 1
+            if subscriber.state == "cancelled":
+                self.cancelled[subscriber.left_at.date()] += 1
+
+    def active_on(self, day: date) -> int:
+        """Active subscribers at the end of ``day``."""
+        joined = sum(n for d, n in self.joined.items() if d <= day)
+        return joined - sum(n for d, n in self.left.items() if d <= day)
+
+    def stats(self, starting: date, ending: date) -> dict[str, int]:
+        def in_range(counts: Counter[date]) -> int:
+            return sum(n for d, n in counts.items() if starting <= d <= ending)
+
+        new, cancellations = in_range(self.created), in_range(self.cancelled)
+        return {
+            "cancellations": cancellations,
+            "net_new_subscribers": new - cancellations,
+            "new_subscribers": new,
+            "subscribers": self.active_on(ending),
+        }
+
+
+@dataclass
+class AccountData:
+    """Everything one account holds; ``to_api()`` lives on the records."""
+
+    account_id: int
+    ids: IdSequence
+    custom_fields: list[CustomField] = field(default_factory=list)
+    #: By id; ids only grow, so insertion order is oldest first.
+    subscribers: dict[int, Subscriber] = field(default_factory=dict)
+    tags: dict[int, Tag] = field(default_factory=dict)
+    #: tag id -> subscriber id -> when the tag was added.
+    taggings: dict[int, dict[int, datetime]] = field(default_factory=dict)
+    forms: list[Form] = field(default_factory=list)
+    sequences: list[EmailSequence] = field(default_factory=list)
+    broadcasts: dict[int, Broadcast] = field(default_factory=dict)
+    growth: GrowthLedger = field(default_factory=GrowthLedger)
+    _by_email: dict[str, Subscriber] = field(default_factory=dict)
+    _tags_by_name: dict[str, Tag] = field(default_factory=dict)
+
+    # -- subscribers ----------------------------------------------------------
+
+    def add_subscriber(self, subscriber: Subscriber) -> None:
+        self.subscribers[subscriber.id] = subscriber
+        self._by_email[subscriber.email_address.lower()] = subscriber
+        self.growth.add(subscriber)
+
+    def subscriber_by_email(self, email: str) -> Subscriber | None:
+        return self._by_email.get(email.strip().lower())
+
+    def upsert_subscriber(
+        self, email: str, first_name: str | None, now: datetime
+    ) -> tuple[Subscriber, bool]:
+        """Kit's ``POST /v4/subscribers``: (subscriber, created?).
+
+        An existing subscriber gets the new first name, if one is sent, and
+        keeps its state: the sandbox does not model re-subscribing.
+        """
+        existing = self.subscriber_by_email(email)
+        if existing is not None:
+            if first_name is not None:
+                existing.first_name = first_name
+            return existing, False
+        subscriber = Subscriber(
+            id=self.ids.next("subscriber"),
+            first_name=first_name,
+            email_address=email,
+            state="active",
+            created_at=now,
+            fields={custom.key: None for custom in self.custom_fields},
+        )
+        self.add_subscriber(subscriber)
+        return subscriber, True
+
+    def find_subscribers(
+        self,
+        status: str,
+        email: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+    ) -> list[Subscriber]:
+        """The filters of ``GET /v4/subscribers``; ``status="all"`` for any."""
+        if email is not None:
+            found = self.subscriber_by_email(email)
+            candidates = [found] if found else []
+        else:
+            candidates = list(self.subscribers.values())
+        return [
+            subscriber
+            for subscriber in candidates
+            if (status == "all" or subscriber.state == status)
+            and (created_after is None or subscriber.created_at >= created_after)
+            and (created_before is None or subscriber.created_at <= created_before)
+        ]
+
+    # -- tags -----------------------------------------------------------------
+
+    def add_tag(self, tag: Tag) -> None:
+        self.tags[tag.id] = tag
+        self.taggings.setdefault(tag.id, {})
+        self._tags_by_name[tag.name.casefold()] = tag
+
+    def find_or_create_tag(self, name: str, now: datetime) -> tuple[Tag, bool]:
+        """Kit's ``POST /v4/tags``: names match case-insensitively."""
+        existing = self._tags_by_name.get(name.casefold())
+        if existing is not None:
+            return existing, False
+        tag = Tag(id=self.ids.next("tag"), name=name, created_at=now)
+        self.add_tag(tag)
+        return tag, True
+
+    def tag_subscriber(
+        self, tag: Tag, subscriber: Subscriber, now: datetime
+    ) -> tuple[datetime, bool]:
+        """(tagged_at, newly tagged?); tagging twice keeps the first date."""
+        tagged = self.taggings.setdefault(tag.id, {})
+        if subscriber.id in tagged:
+            return tagged[subscriber.id], False
+        tagged[subscriber.id] = now
+        return now, True
+
+    def tagged_subscribers(
+        self, tag: Tag, status: str
+    ) -> list[tuple[Subscriber, datetime]]:
+        return [
+            (self.subscribers[subscriber_id], tagged_at)
+            for subscriber_id, tagged_at in self.taggings.get(tag.id, {}).items()
+            if status == "all" or self.subscribers[subscriber_id].state == status
+        ]
+
+    # -- stats ----------------------------------------------------------------
+
+    def email_stats(self, now: datetime) -> dict[str, object]:
+        """Totals over the broadcasts sent in Kit's "last 90 days" window."""
+        starting = now - timedelta(days=EMAIL_STATS_DAYS)
+        sent = [
+            broadcast.stats
+            for broadcast in self.broadcasts.values()
+            if broadcast.send_at is not None
+            and starting <= broadcast.send_at <= now
+            and broadcast.status in ("completed", "sending", "aborted")
+        ]
+        return {
+            # A send still under way (or stopped) has reached only part of
+            # its recipients.
+            "sent": sum(round(s.recipients * s.progress / 100) for s in sent),
+            "clicked": sum(stats.emails_clicked for stats in sent),
+            "opened": sum(stats.emails_opened for stats in sent),
+            "email_stats_mode": "last_90",
+            "open_tracking_enabled": True,
+            "click_tracking_enabled": True,
+            "starting": iso(starting),
+            "ending": iso(now),
+        }

@@ -1,0 +1,286 @@
+"""The creator's pages render the sandbox's Kit data, and write to it."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+from markupsafe import escape
+
+from tests.conftest import install, sign_up
+
+ADA, BEN, CHLOE = 1001, 1002, 1003
+PAGES = ["", "/subscribers", "/tags", "/forms", "/sequences", "/broadcasts"]
+
+
+@pytest.fixture
+def ada(client, kit, kit_browser, user):  # type: ignore[no-untyped-def]
+    """The signed-in user connected to Ada's Kitchen, the big account."""
+    install(client, kit_browser, account=ADA)
+    return kit.state.account_data(ADA)
+
+
+def text(response) -> str:  # type: ignore[no-untyped-def]
+    return unescape(response.text)
+
+
+# --- every page renders Kit's data ---------------------------------------------------
+
+
+def test_overview_shows_totals_growth_email_stats_and_broadcasts(client, kit, ada):
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    body = text(page)
+    active = sum(1 for s in ada.subscribers.values() if s.state == "active")
+    assert f"{active:,}" in body
+    assert body.count('class="chart-bar') == 30
+    assert "Subscriber growth, last 30 days" in body
+    latest = max(ada.broadcasts.values(), key=lambda b: b.id)
+    assert latest.subject in body
+    assert "Creator Pro" in body
+
+
+def test_subscribers_page_lists_filters_and_counts(client, ada):
+    page = text(client.get("/c/1/subscribers"))
+    newest = max(
+        (s for s in ada.subscribers.values() if s.state == "active"), key=lambda s: s.id
+    )
+    assert newest.email_address in page
+    active = sum(1 for s in ada.subscribers.values() if s.state == "active")
+    assert f"({active:,})" in page
+
+    bounced = text(client.get("/c/1/subscribers?status=bounced"))
+    some_bounced = next(s for s in ada.subscribers.values() if s.state == "bounced")
+    assert (
+        f"({sum(s.state == 'bounced' for s in ada.subscribers.values()):,})" in bounced
+    )
+    assert "badge-active" not in bounced
+    assert some_bounced.email_address in text(
+        client.get(
+            f"/c/1/subscribers?status=bounced&email={some_bounced.email_address}"
+        )
+    )
+    nobody = text(client.get("/c/1/subscribers?email=nobody@example.com"))
+    assert "No subscriber with that email address" in nobody
+
+
+def test_walking_the_pages_shows_each_subscriber_exactly_once(client, ada):
+    seen: list[str] = []
+    url = "/c/1/subscribers?status=all"
+    while url:
+        page = text(client.get(url))
+        seen += re.findall(r"<tr><td>([^<]+@[^<]+)</td>", page)
+        next_link = re.search(
+            r'<a class="button secondary" rel="next" href="([^"]+)"', page
+        )
+        url = next_link.group(1) if next_link else None
+    assert len(seen) == len(ada.subscribers) >= 2500
+    assert len(set(seen)) == len(seen)
+
+
+def test_previous_goes_back_to_the_same_page(client, ada):
+    first = text(client.get("/c/1/subscribers"))
+    second_url = re.search(r'rel="next" href="([^"]+)"', first).group(1)
+    second = text(client.get(second_url))
+    back_url = re.search(r'rel="prev" href="([^"]+)"', second).group(1)
+    rows = re.compile(r"<tr><td>([^<]+@[^<]+)</td>")
+    assert rows.findall(text(client.get(back_url))) == rows.findall(first)
+
+
+@pytest.mark.parametrize(
+    ("path", "records"),
+    [
+        ("/forms", lambda d: [f.name for f in d.forms]),
+        ("/sequences", lambda d: [s.name for s in d.sequences]),
+        (
+            "/broadcasts",
+            lambda d: [
+                b.subject for b in sorted(d.broadcasts.values(), key=lambda b: -b.id)
+            ][:50],
+        ),
+        ("/tags", lambda d: [t.name for t in d.tags.values()]),
+    ],
+)
+def test_list_pages_show_the_accounts_records(client, ada, path, records):
+    page = text(client.get(f"/c/1{path}"))
+    expected = records(ada)
+    assert expected
+    for name in expected:
+        assert name in page, name
+
+
+def test_an_empty_account_gets_empty_states(client, kit, kit_browser, user):
+    install(client, kit_browser, account=CHLOE)
+    messages = {
+        "/subscribers": "No active subscribers yet.",
+        "/tags": "No tags yet.",
+        "/forms": "No forms yet.",
+        "/sequences": "No sequences yet.",
+        "/broadcasts": "No broadcasts yet.",
+        "": "No broadcasts yet.",
+    }
+    for path, message in messages.items():
+        page = client.get(f"/c/1{path}")
+        assert page.status_code == 200, path
+        assert message in text(page), path
+
+
+# --- writes ---------------------------------------------------------------------------
+
+
+def test_add_subscriber_round_trip_and_kits_422(client, ada):
+    added = client.post(
+        "/c/1/subscribers",
+        data={"email_address": "new.reader@example.com", "first_name": "Nia"},
+    )
+    assert added.status_code == 302
+    assert ada.subscriber_by_email("new.reader@example.com").first_name == "Nia"
+    # The cache was dropped: the list shows the new subscriber at once.
+    assert "new.reader@example.com" in text(client.get("/c/1/subscribers"))
+
+    refused = client.post("/c/1/subscribers", data={"email_address": "not-an-email"})
+    assert refused.status_code == 400
+    assert "Enter an email address." in text(refused)
+
+
+def test_kits_own_422_is_shown_next_to_the_field(client, ada):
+    refused = client.post("/c/1/tags", data={"create-name": "   "})
+    assert refused.status_code == 422
+    assert "Name can't be blank" in text(refused)
+    assert 'aria-invalid="true"' in refused.text
+
+
+def test_create_tag_and_tag_a_subscriber(client, ada):
+    created = client.post("/c/1/tags", data={"create-name": "VIP readers"})
+    assert created.status_code == 302
+    tag = next(t for t in ada.tags.values() if t.name == "VIP readers")
+    assert "VIP readers" in text(client.get("/c/1/tags"))
+
+    someone = next(s for s in ada.subscribers.values() if s.state == "active")
+    tagged = client.post(
+        "/c/1/tags/subscribers",
+        data={"tag-tag_id": str(tag.id), "tag-email_address": someone.email_address},
+    )
+    assert tagged.status_code == 302
+    assert someone.id in ada.taggings[tag.id]
+
+    stranger = client.post(
+        "/c/1/tags/subscribers",
+        data={"tag-tag_id": str(tag.id), "tag-email_address": "stranger@example.com"},
+    )
+    assert stranger.status_code == 422
+    assert "Subscriber not found" in text(stranger)
+
+    bad_tag = client.post(
+        "/c/1/tags/subscribers",
+        data={"tag-tag_id": "999999", "tag-email_address": someone.email_address},
+    )
+    assert bad_tag.status_code == 400
+    assert "Not a valid choice" in text(bad_tag)
+
+
+# --- Kit's bad moments ----------------------------------------------------------------
+
+
+def test_a_429_then_success_is_retried_and_the_page_renders(client, kit, ada):
+    kit.state.add_fault("api", "429", times=2)
+    page = client.get("/c/1/subscribers")
+    assert page.status_code == 200
+    assert "Kit asked us to slow down" not in text(page)
+
+
+def test_a_lasting_rate_limit_says_so_and_retries_by_itself(client, kit, ada):
+    kit.state.add_fault("api", "429", times=100)
+    page = client.get("/c/1/subscribers")
+    assert page.status_code == 429
+    assert "Kit asked us to slow down" in text(page)
+    assert '<meta http-equiv="refresh"' in page.text
+
+
+def test_kit_unavailable_on_a_list_page(client, kit, ada):
+    kit.state.add_fault("api", "500", times=100)
+    page = client.get("/c/1/forms")
+    assert page.status_code == 503
+    assert "Kit is unavailable right now" in text(page)
+
+
+def test_a_forged_cursor_is_a_400_with_a_way_back(client, ada):
+    page = client.get("/c/1/subscribers?after=not-a-cursor")
+    assert page.status_code == 400
+    assert "That page link is not valid any more" in text(page)
+
+
+# --- several accounts, and nobody else's ----------------------------------------------
+
+
+def test_switcher_scopes_every_page_to_the_selected_account(
+    client, kit, kit_browser, ada
+):
+    install(client, kit_browser, account=BEN)
+    ben = kit.state.account_data(BEN)
+    page = text(client.get("/c/2/tags"))
+    ben_tags = {t.name for t in ben.tags.values()}
+    ada_only = {t.name for t in ada.tags.values()} - ben_tags
+    assert all(name in page for name in ben_tags)
+    assert not any(f">{name} <" in page for name in ada_only)
+    # The switcher lists both, and /dashboard now opens the last one viewed.
+    assert "Ada&#39;s Kitchen" in client.get("/c/2/tags").text
+    assert str(escape(kit.state.accounts[BEN].name)) in client.get("/dashboard").text
+
+
+def test_cache_is_per_connection(client, kit, kit_browser, ada):
+    install(client, kit_browser, account=BEN)
+    ada_page = text(client.get("/c/1/forms"))
+    ben_page = text(client.get("/c/2/forms"))
+    assert ada_page != ben_page
+    assert ada.forms[0].name in ada_page
+    assert ada.forms[0].name not in ben_page
+
+
+def test_refresh_control_drops_the_cache(client, kit, ada):
+    client.get("/dashboard")
+    calls = kit.state.stats()["api_requests"]
+    client.get("/dashboard")
+    assert kit.state.stats()["api_requests"] == calls  # all from the cache
+    assert client.post("/c/1/refresh").status_code == 302
+    client.get("/dashboard")
+    assert kit.state.stats()["api_requests"] > calls
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_another_users_connection_is_never_reachable(make_app, kit, kit_browser, path):
+    app = make_app()
+    owner, stranger = app.test_client(), app.test_client()
+    sign_up(owner, "owner@example.com")
+    install(owner, kit_browser, account=ADA)
+    sign_up(stranger, "stranger@example.com")
+    calls = kit.state.stats()["api_requests"]
+    assert stranger.get(f"/c/1{path}").status_code == 404
+    assert kit.state.stats()["api_requests"] == calls  # not even a call to Kit
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/subscribers", {"email_address": "x@example.com"}),
+        ("/tags", {"create-name": "Mine now"}),
+        (
+            "/tags/subscribers",
+            {"tag-tag_id": "1", "tag-email_address": "x@example.com"},
+        ),
+        ("/refresh", {}),
+    ],
+)
+def test_another_users_connection_cannot_be_written(
+    make_app, kit, kit_browser, path, data
+):
+    app = make_app()
+    owner, stranger = app.test_client(), app.test_client()
+    sign_up(owner, "owner@example.com")
+    install(owner, kit_browser, account=ADA)
+    sign_up(stranger, "stranger@example.com")
+    assert stranger.post(f"/c/1{path}", data=data).status_code == 404
+    ada = kit.state.account_data(ADA)  # the owner's data is untouched
+    assert ada.subscriber_by_email("x@example.com") is None
+    assert "Mine now" not in {t.name for t in ada.tags.values()}
