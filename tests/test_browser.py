@@ -97,3 +97,20 @@ def test_install_from_the_kit_app_store_to_the_dashboard(kit, live_app, page):
     assert page.get_by_role("heading", name=creator.name).is_visible()
     assert page.get_by_text(creator.email).first.is_visible()
     page.screenshot(path=shots / "5-dashboard.png", full_page=True)
+
+    # Every page of the dashboard, through its tabs.
+    tabs = page.get_by_role("navigation", name="Kit data")
+    for number, tab in enumerate(
+        ["Subscribers", "Tags", "Forms", "Sequences", "Broadcasts"], start=6
+    ):
+        tabs.get_by_role("link", name=tab).click()
+        page.wait_for_url(re.compile(rf"/c/1/{tab.lower()}$"))
+        assert page.get_by_role("heading", level=1, name=re.compile(tab)).is_visible()
+        page.screenshot(path=shots / f"{number}-{tab.lower()}.png", full_page=True)
+
+    # Next page of subscribers: a real cursor, followed by a click.
+    tabs.get_by_role("link", name="Subscribers").click()
+    first_row = page.locator("table.data tbody tr").first.inner_text()
+    page.get_by_role("link", name="Next →").click()
+    page.wait_for_url(re.compile(r"after="))
+    assert page.locator("table.data tbody tr").first.inner_text() != first_row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
@@ -34,6 +35,12 @@ def test_overview_shows_totals_growth_email_stats_and_broadcasts(client, kit, ad
     body = text(page)
     active = sum(1 for s in ada.subscribers.values() if s.state == "active")
     assert f"{active:,}" in body
+    today = datetime.now(UTC).date()
+    month = ada.growth.stats(today - timedelta(days=29), today)
+    assert month["new_subscribers"] > 100  # the sandbox's launch bump
+    for key in ("new_subscribers", "cancellations"):
+        assert f">{month[key]:,}<" in body
+    assert f">{month['net_new_subscribers']:+,}<" in body
     assert body.count('class="chart-bar') == 30
     assert "Subscriber growth, last 30 days" in body
     latest = max(ada.broadcasts.values(), key=lambda b: b.id)
@@ -284,3 +291,24 @@ def test_another_users_connection_cannot_be_written(
     ada = kit.state.account_data(ADA)  # the owner's data is untouched
     assert ada.subscriber_by_email("x@example.com") is None
     assert "Mine now" not in {t.name for t in ada.tags.values()}
+
+
+def test_growth_bars_sit_on_a_baseline_scaled_to_the_extremes():
+    from datetime import date
+
+    from app.dashboard.chart import HEIGHT, growth_bars
+
+    days = [date(2026, 1, d) for d in (1, 2, 3)]
+    bars, baseline = growth_bars(
+        [
+            (day, {"net_new_subscribers": v})
+            for day, v in zip(days, (30, -10, 0), strict=True)
+        ]
+    )
+    assert baseline == HEIGHT * 30 / 40
+    up, down, flat = bars
+    assert (up.y + up.height, up.negative) == (baseline, False)
+    assert (down.y, down.negative) == (baseline, True)
+    assert up.height == 3 * down.height
+    assert flat.height == 1.0  # a visible sliver for a zero day
+    assert growth_bars([]) == ([], HEIGHT / 2)
