@@ -36,6 +36,8 @@ from app.models import ConnectionEvent, KitConnection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# A token this fresh from a refresh that Kit calls invalid means the grant is gone.
+JUST_REFRESHED = 60  # seconds
 
 
 def is_fresh(
@@ -109,12 +111,15 @@ def valid_access_token(
     *,
     leeway: int = 300,
     rejected_token: str | None = None,
+    rejected_as_invalid: bool = False,
 ) -> str:
     """Return an access token for the connection that Kit should accept.
 
     Fast path: the stored token is fresh, so no lock and no call to Kit.
     `rejected_token` is a token Kit just answered 401 to: refresh unless another
-    worker has replaced it already.
+    worker has replaced it already. `rejected_as_invalid`: Kit called it
+    invalid (not expired); if that token came from a refresh moments ago, a
+    second refresh would not help, and the connection needs reconnecting.
     """
     connection = db.session.get(KitConnection, connection_id, populate_existing=True)
     if connection is None:
@@ -129,7 +134,13 @@ def valid_access_token(
         # waiting for a second, can drain the pool and wait on each other.
         db.session.commit()
     try:
-        token, _ = refresh_locked(connection_id, settings, leeway, rejected_token)
+        token, _ = refresh_locked(
+            connection_id,
+            settings,
+            leeway,
+            rejected_token,
+            rejected_as_invalid=rejected_as_invalid,
+        )
     finally:
         # The refresh wrote through its own session: let the caller's see it.
         db.session.expire(connection)
@@ -143,6 +154,7 @@ def refresh_locked(
     rejected_token: str | None = None,
     *,
     cap_leeway: bool = True,
+    rejected_as_invalid: bool = False,
 ) -> tuple[str, bool]:
     """Refresh under the row lock unless someone else just did.
 
@@ -161,6 +173,14 @@ def refresh_locked(
             token = connection.access_token or ""  # another worker refreshed
         elif rejected_token is not None and connection.access_token != rejected_token:
             token = connection.access_token or ""  # ... after Kit rejected ours
+        elif rejected_as_invalid and _just_refreshed(connection):
+            # Kit calls the token a refresh handed us moments ago invalid: the
+            # grant is gone. Refreshing again (as parallel callers would, one
+            # after the other) cannot help.
+            mark_needs_reconnect_in(
+                session, connection, "Kit rejected the access token"
+            )
+            failure = NeedsReconnect(connection.label)
         else:
             try:
                 tokens = oauth.refresh(settings, connection.refresh_token)
@@ -175,6 +195,16 @@ def refresh_locked(
     if failure is not None:
         raise failure
     return token, refreshed
+
+
+def _just_refreshed(connection: KitConnection, seconds: int = JUST_REFRESHED) -> bool:
+    """The current token came from a refresh in the last `seconds`."""
+    refreshed = connection.last_refreshed_at
+    return (
+        refreshed is not None
+        and refreshed == connection.token_issued_at
+        and datetime.now(UTC) - refreshed < timedelta(seconds=seconds)
+    )
 
 
 def _store(session: Session, connection: KitConnection, tokens: oauth.TokenSet) -> None:
@@ -252,9 +282,13 @@ def call_with_token(
     token = valid_access_token(connection_id, settings, leeway=leeway)
     try:
         return call(token)
-    except (AccessTokenExpired, AccessTokenInvalid):
+    except (AccessTokenExpired, AccessTokenInvalid) as refused:
         token = valid_access_token(
-            connection_id, settings, leeway=leeway, rejected_token=token
+            connection_id,
+            settings,
+            leeway=leeway,
+            rejected_token=token,
+            rejected_as_invalid=isinstance(refused, AccessTokenInvalid),
         )
     try:
         return call(token)
