@@ -8,6 +8,7 @@ exceptions of `app.kit.errors`.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -36,19 +37,26 @@ BACKOFF_BASE = 0.25  # seconds; doubles each retry, with full jitter
 BACKOFF_CAP = 4.0
 CONNECT_TIMEOUT = 3.05
 
-_local = threading.local()
+_session: requests.Session | None = None
+_session_pid = 0
+_session_lock = threading.Lock()
 
 
 def http_session() -> requests.Session:
-    """One pooled `requests.Session` per process (and per thread: requests does
-    not promise a Session is thread-safe), keeping connections to Kit alive."""
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = requests.Session()
-        session.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=16))
-        session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=16))
-        _local.session = session
-    return session
+    """The process's one pooled `requests.Session`: keep-alive connections to
+    Kit, shared by every thread (urllib3's pool is thread-safe; we keep no
+    cookies or per-call state on it). A forked worker builds its own, so no
+    two processes ever share a socket."""
+    global _session, _session_pid
+    if _session is None or _session_pid != os.getpid():
+        with _session_lock:
+            if _session is None or _session_pid != os.getpid():
+                session = requests.Session()
+                adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32)
+                session.mount("https://", adapter)
+                session.mount("http://", adapter)
+                _session, _session_pid = session, os.getpid()
+    return _session
 
 
 def request(
