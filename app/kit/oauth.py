@@ -107,7 +107,9 @@ def revoke(settings: KitSettings, token: str, token_type_hint: str) -> None:
     tokens, so anything else means Kit did not get to hear it."""
     with _session(settings) as session:
         try:
-            response = session.revoke_token(
+            # types-Authlib leaves revoke_token unannotated; it returns the
+            # requests.Response of the POST.
+            response: requests.Response = session.revoke_token(  # type: ignore[no-untyped-call]
                 settings.revoke_url,
                 token=token,
                 token_type_hint=token_type_hint,
