@@ -13,7 +13,7 @@ from flask import Flask
 
 from app.config import load_config
 from app.crypto import EXTENSION_KEY, make_cipher
-from app.extensions import cache, csrf, db, login_manager, migrate
+from app.extensions import cache, csrf, db, limiter, login_manager, migrate
 from app.kit.settings import KitSettings
 from app.logs import configure_logging
 
@@ -39,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    register_security(app)
     register_commands(app)
     return app
 
@@ -48,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     cache.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     app.extensions[EXTENSION_KEY] = make_cipher(app.config["TOKEN_ENCRYPTION_KEYS"])
     app.extensions["kit_settings"] = KitSettings.from_config(app.config)
@@ -66,6 +68,12 @@ def register_error_handlers(app: Flask) -> None:
     from app.errors import register
 
     register(app)
+
+
+def register_security(app: Flask) -> None:
+    from app import security
+
+    security.register(app)
 
 
 def register_commands(app: Flask) -> None:

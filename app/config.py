@@ -153,6 +153,10 @@ def load_config(
         # writers wait that long instead of failing with "database is locked".
         config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {"timeout": 30}
     config.update(_cache_config(config))
+    # Rate limits (Flask-Limiter): in-process by default, shared through Redis
+    # when REDIS_URL is set, so that every worker counts the same requests.
+    config["RATELIMIT_ENABLED"] = True
+    config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"] or "memory://"
     # Everything else in the overrides (TESTING, WTF_CSRF_ENABLED, ...) as given.
     config.update({k: v for k, v in (overrides or {}).items() if k not in SETTINGS})
     return config

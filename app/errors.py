@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -29,10 +30,20 @@ ADVICE = {
 }
 
 
+def wants_json() -> bool:
+    """The client asked for JSON (an API client, `fetch`) rather than a page."""
+    accept = request.accept_mimetypes
+    return accept.best_match(
+        ["text/html", "application/json"]
+    ) == "application/json" and (accept["application/json"] > accept["text/html"])
+
+
 def problem(
     status: int, title: str, message: str, actions: list[Action] | None = None
-) -> tuple[str, int]:
-    """A page that says what went wrong and what to do next."""
+) -> tuple[Any, int]:
+    """A page that says what went wrong and what to do next (JSON on request)."""
+    if wants_json():
+        return jsonify(status=status, error=title, message=message), status
     return (
         render_template(
             "errors/problem.html",
@@ -47,7 +58,7 @@ def problem(
 
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> tuple[str, int]:
+    def csrf_error(error: CSRFError) -> tuple[Any, int]:
         return problem(
             400,
             "This form has expired",
@@ -56,13 +67,13 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int]:
+    def http_error(error: HTTPException) -> tuple[Any, int]:
         status = error.code or 500
         title, message = ADVICE.get(status, (error.name, "Go back and try again."))
         return problem(status, title, message)
 
     @app.errorhandler(Exception)
-    def unexpected_error(error: Exception) -> tuple[str, int]:
+    def unexpected_error(error: Exception) -> tuple[Any, int]:
         db.session.rollback()
         log.exception("Unhandled error on %s %s", request.method, request.path)
         return problem(500, *ADVICE[500])

@@ -41,17 +41,42 @@ def redact(text: str) -> str:
     return text
 
 
+def redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Rewrite a record's message (and traceback) with the secrets removed."""
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):  # a bad format string: leave it to the handler
+        return record
+    cleaned = redact(message)
+    if cleaned != message:
+        record.msg, record.args = cleaned, None
+    if record.exc_info and not record.exc_text:
+        # Exception messages quote URLs and bodies too (requests does).
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+    return record
+
+
 class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
+        redact_record(record)
         return True
 
 
+_base_factory = logging.getLogRecordFactory()
+
+
+def _redacting_factory(*args: object, **kwargs: object) -> logging.LogRecord:
+    return redact_record(_base_factory(*args, **kwargs))
+
+
 def configure_logging(level: str) -> None:
-    """Send logs to stderr once per process, every handler redacting secrets."""
+    """Send logs to stderr once per process; redact secrets from every record.
+
+    The record factory cleans each record as it is made, whichever logger made
+    it and whichever handler (gunicorn's, a test's, a log shipper's) gets it;
+    the handler filter covers records made before this ran.
+    """
+    logging.setLogRecordFactory(_redacting_factory)
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")

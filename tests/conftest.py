@@ -46,6 +46,7 @@ def app_settings(kit: SandboxServer, database_url: str, **extra: object) -> dict
         "KIT_API_URL": kit.url,
         "KIT_HTTP_TIMEOUT": 2,
         "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,  # test_security.py turns them on
     }
     settings.update(extra)
     return settings

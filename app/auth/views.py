@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import generate_password_hash
 from werkzeug.wrappers import Response
 
 from app.auth import bp
 from app.auth.forms import LoginForm, LogoutForm, SignupForm
-from app.extensions import db, login_manager
+from app.extensions import db, limiter, login_manager
 from app.models import User
+from app.security import SIGN_IN_LIMIT, SIGN_UP_LIMIT
 from app.urls import safe_next
+
+# Checked against when the email is unknown, so that a wrong email takes as
+# long as a wrong password and timing does not tell which accounts exist.
+_NO_SUCH_USER = User(email="", password_hash=generate_password_hash("no such user"))
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Sign in to continue."
 login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"
 
 
 @login_manager.user_loader
@@ -24,11 +31,19 @@ def load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
 
+def _sign_in(user: User) -> None:
+    # A new session at sign-in: nothing set before (by anyone who could plant
+    # a cookie) survives into the signed-in session.
+    session.clear()
+    login_user(user)
+
+
 def _after_sign_in(form_next: str | None) -> Response:
     return redirect(safe_next(form_next) or url_for("dashboard.index"))
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(SIGN_UP_LIMIT, methods=["POST"])
 def signup() -> str | Response:
     if current_user.is_authenticated:
         return _after_sign_in(request.args.get("next"))
@@ -45,13 +60,14 @@ def signup() -> str | Response:
                 "An account with this email exists already. Sign in instead."
             )
         else:
-            login_user(user)
+            _sign_in(user)
             flash("Your account is ready.", "success")
             return _after_sign_in(form.next.data)
     return render_template("auth/signup.html", form=form), (400 if form.errors else 200)
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(SIGN_IN_LIMIT, methods=["POST"])
 def login() -> str | Response:
     if current_user.is_authenticated:
         return _after_sign_in(request.args.get("next"))
@@ -59,8 +75,9 @@ def login() -> str | Response:
     if form.validate_on_submit():
         email = User.normalize_email(form.email.data or "")
         user = db.session.scalar(select(User).where(User.email == email))
-        if user is not None and user.check_password(form.password.data or ""):
-            login_user(user)
+        password_ok = (user or _NO_SUCH_USER).check_password(form.password.data or "")
+        if user is not None and password_ok:
+            _sign_in(user)
             return _after_sign_in(form.next.data)
         form.password.errors.append("That email and password do not match an account.")
     return render_template("auth/login.html", form=form), (400 if form.errors else 200)

@@ -10,6 +10,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.errors import problem
+from app.extensions import limiter
 from app.install import bp
 from app.install.flow import (
     AttemptRejected,
@@ -20,6 +21,7 @@ from app.install.flow import (
 from app.kit import api, oauth
 from app.kit.errors import KitError, OAuthGrantError
 from app.kit.settings import KitSettings
+from app.security import OAUTH_LIMIT
 from app.urls import is_kit_url
 
 SESSION_STATES = "kit_oauth_states"
@@ -37,6 +39,7 @@ def _redirect_uri() -> str:
 
 
 @bp.get("/kit/oauth")
+@limiter.limit(OAUTH_LIMIT)
 def start() -> Response | tuple[str, int]:
     """The Authorization URL registered at Kit: `?redirect=<kit url>[&tenant_name=]`."""
     return_to = request.args.get("redirect")
@@ -104,6 +107,7 @@ def _take_state_from_session(state: str) -> bool:
 
 
 @bp.get("/kit/oauth/callback")
+@limiter.limit(OAUTH_LIMIT)
 def callback() -> Response | tuple[str, int]:
     """The redirect URI registered at Kit: `?code=...&state=...` or `?error=...`."""
     state = request.args.get("state", "")
