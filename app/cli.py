@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 @click.group()
 def kit() -> None:
-    """Kit tools: the development server, the sandbox, token upkeep."""
+    """Kit tools: the development server, the sandbox, connections, token upkeep."""
 
 
 def parse_duration(value: str) -> timedelta:
@@ -71,7 +71,7 @@ def refresh_due_command(within: str, batch_size: int) -> None:
         raise SystemExit(1)
 
 
-@kit.command("rotate-keys")
+@kit.command("rotate-keys", short_help="Re-encrypt stored tokens under the newest key.")
 @with_appcontext
 def rotate_keys_command() -> None:
     """Re-encrypt every stored token under the first TOKEN_ENCRYPTION_KEYS key.
@@ -91,7 +91,34 @@ def rotate_keys_command() -> None:
         raise SystemExit(1)
 
 
-@kit.command()
+@kit.command("connections", short_help="List every Kit connection (never a token).")
+@click.option(
+    "--status",
+    type=click.Choice(["active", "needs_reconnect", "revoked"]),
+    help="Only the connections with this status.",
+)
+@click.option("as_json", "--json", is_flag=True, help="Print JSON instead of a table.")
+@with_appcontext
+def connections_command(status: str | None, as_json: bool) -> None:
+    """List every Kit connection: user, Kit account, status, token expiry.
+
+    Never prints a token or any other secret. Times are UTC; `--json` gives
+    ISO 8601 times and `expires_in_seconds` (negative once expired).
+    """
+    import json
+
+    from app.connection_list import connection_rows, render_table
+
+    rows = connection_rows(status)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        click.echo("No connections" + (f" with status {status}." if status else "."))
+    else:
+        click.echo(render_table(rows))
+
+
+@kit.command(short_help="Run the app for development (and the Kit sandbox).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext

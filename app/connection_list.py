@@ -1,0 +1,130 @@
+"""What `flask kit connections` shows of every Kit connection, and never more.
+
+The query selects the listed columns one by one rather than whole
+`KitConnection` rows: the tokens are not even read, so they cannot be printed,
+and a column added to the model later stays out until someone lists it here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import KitConnection, User
+
+STATUSES = (
+    KitConnection.ACTIVE,
+    KitConnection.NEEDS_RECONNECT,
+    KitConnection.REVOKED,
+)
+HEADERS = (
+    "ID",
+    "USER",
+    "KIT ACCOUNT",
+    "TENANT",
+    "STATUS",
+    "EXPIRES (UTC)",
+    "LAST REFRESHED (UTC)",
+)
+
+
+def connection_rows(
+    status: str | None = None, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Every connection (or those with `status`), oldest first, as plain data
+    that `json.dumps` takes as it is: times are ISO 8601 in UTC."""
+    now = now or datetime.now(UTC)
+    query = (
+        select(
+            KitConnection.id,
+            User.email,
+            KitConnection.kit_account_id,
+            KitConnection.account_name,
+            KitConnection.tenant_name,
+            KitConnection.status,
+            KitConnection.expires_at,
+            KitConnection.last_refreshed_at,
+        )
+        .join(User, KitConnection.user_id == User.id)
+        .order_by(KitConnection.id)
+    )
+    if status is not None:
+        query = query.where(KitConnection.status == status)
+    return [
+        {
+            "id": row.id,
+            "user_email": row.email,
+            "kit_account_id": row.kit_account_id,
+            "account_name": row.account_name,
+            "tenant_name": row.tenant_name,
+            "status": row.status,
+            "expires_at": row.expires_at.isoformat(),
+            # Negative once the access token has expired.
+            "expires_in_seconds": int((row.expires_at - now).total_seconds()),
+            "last_refreshed_at": (
+                row.last_refreshed_at.isoformat() if row.last_refreshed_at else None
+            ),
+        }
+        for row in db.session.execute(query)
+    ]
+
+
+def render_table(rows: list[dict[str, Any]], now: datetime | None = None) -> str:
+    """The rows as a plain-text table with a header line, for a terminal."""
+    now = now or datetime.now(UTC)
+    cells = [HEADERS] + [
+        (
+            str(row["id"]),
+            row["user_email"],
+            f"{row['kit_account_id']} {row['account_name']}".strip(),
+            row["tenant_name"] or "-",
+            row["status"],
+            _expiry(row["expires_in_seconds"], row["expires_at"]),
+            _last_refreshed(row["last_refreshed_at"], now),
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(HEADERS))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) for cell, width in zip(line, widths, strict=True)
+        ).rstrip()
+        for line in cells
+    )
+
+
+def relative(seconds: float) -> str:
+    """`in 3 h`, or `expired 12 min ago` once `seconds` is 0 or less."""
+    if seconds > 0:
+        return f"in {_span(seconds)}"
+    return f"expired {_span(-seconds)} ago"
+
+
+def _span(seconds: float) -> str:
+    # Rounded down, in the largest unit that still reads at a glance.
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{seconds // 60} min"
+    if seconds < 48 * 3600:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
+
+
+def _expiry(seconds_left: int, iso: str) -> str:
+    return f"{_minutes(iso)} ({relative(seconds_left)})"
+
+
+def _last_refreshed(iso: str | None, now: datetime) -> str:
+    if iso is None:
+        return "never"
+    ago = (now - datetime.fromisoformat(iso)).total_seconds()
+    return f"{_minutes(iso)} ({_span(max(ago, 0))} ago)"
+
+
+def _minutes(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
