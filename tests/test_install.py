@@ -302,6 +302,18 @@ def hostile_redirects(kit_url: str) -> list[str]:
         f"http://evil.com?{host}",
         "/apps",
         "",
+        f"http://{host.split(':')[0]}:80/apps",  # default port is not the sandbox's
+        f"http:///{host}/apps",
+        f"http://evil.com\\.{host}/",
+        f"http://{host}\t.evil.com/",
+        f"//{host}/apps",  # scheme-relative
+        "vbscript:msgbox(1)",
+        "http://0x7f.0x0.0x0.0x1/apps",
+        "http://[::1]/apps",
+        f"http://{host}%00.evil.com/",
+        f"https://evil.com/http://{host}/apps",
+        "http://" + host.replace("1", "\uff11") + "/apps",  # fullwidth digits
+        "x" * 3000,
     ]
 
 

@@ -312,3 +312,41 @@ def test_growth_bars_sit_on_a_baseline_scaled_to_the_extremes():
     assert up.height == 3 * down.height
     assert flat.height == 1.0  # a visible sliver for a zero day
     assert growth_bars([]) == ([], HEIGHT / 2)
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "message"),
+    [
+        ("500", 503, "Kit is unavailable right now"),
+        ("timeout", 503, "Kit is unavailable right now"),
+        ("not_json", 503, "Kit is unavailable right now"),
+        ("429", 429, "Kit asked us to slow down"),
+    ],
+)
+def test_api_faults_give_a_clear_page_keep_the_tokens_and_recover(
+    make_app, kit, kit_browser, kind, status, message
+):
+    from app.extensions import db
+    from app.models import KitConnection
+
+    app = make_app(KIT_HTTP_TIMEOUT=0.3)
+    kit.state.timeout_seconds = 0.6
+    client = app.test_client()
+    sign_up(client)
+    install(client, kit_browser, account=ADA)
+
+    def tokens():  # type: ignore[no-untyped-def]
+        with app.app_context():
+            row = db.session.get(KitConnection, 1)
+            return row.access_token, row.refresh_token, row.status
+
+    before = tokens()
+    kit.state.add_fault("api", kind, times=10_000)
+    page = client.get("/dashboard")
+    assert page.status_code == status
+    assert message in text(page)
+    assert tokens() == before
+
+    kit.state.clear_faults()
+    assert client.get("/dashboard").status_code == 200
+    assert tokens() == before
