@@ -217,3 +217,23 @@ def _sandbox_config(
         authorization_url=f"{app_url}/kit/oauth",
         app_name=app_name,
     )
+
+
+@kit.command()
+@with_appcontext
+def doctor() -> None:
+    """Check this deployment: secrets, redirect URI, cookies, database, Kit.
+
+    One PASS / WARN / FAIL line per check, with the fix. WARN is fine for
+    development and wrong for production (where it counts as FAIL). Exits 1
+    if anything failed. Changes nothing.
+    """
+    from app.doctor import run_checks
+
+    results = run_checks(current_app._get_current_object())  # type: ignore[attr-defined]
+    for check in results:
+        click.echo(check.line())
+    failed = sum(check.status == "FAIL" for check in results)
+    click.echo(f"{len(results)} checks, {failed} failed")
+    if failed:
+        raise SystemExit(1)

@@ -54,6 +54,7 @@ SETTINGS = (
     "KIT_CACHE_SECONDS",
     "KIT_PARALLEL_CALLS",
     "LOG_LEVEL",
+    "PROXY_FIX_HOPS",
 )
 
 
@@ -111,6 +112,9 @@ def load_config(
         "APP_ENV": app_env,
         "APP_NAME": text("APP_NAME", "Kit App Starter"),
         "SECRET_KEY": secret_key,
+        # For `flask kit doctor`: generated or derived values are development-only.
+        "SECRET_KEY_FROM_ENV": bool(text("SECRET_KEY")),
+        "TOKEN_ENCRYPTION_KEYS_FROM_ENV": bool(text("TOKEN_ENCRYPTION_KEYS")),
         "SQLALCHEMY_DATABASE_URI": database_url(
             text("DATABASE_URL") or f"sqlite:///{instance / 'app.db'}"
         ),
@@ -138,6 +142,8 @@ def load_config(
         # How many Kit calls one page may have in flight at once.
         "KIT_PARALLEL_CALLS": int(text("KIT_PARALLEL_CALLS", "16") or 16),
         "LOG_LEVEL": (text("LOG_LEVEL") or "INFO").upper(),
+        # Proxies in front of the app whose X-Forwarded-* headers are believed.
+        "PROXY_FIX_HOPS": _proxy_fix_hops(text("PROXY_FIX_HOPS")),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Lax lets the session cookie ride along on the top-level GET back from
         # Kit's consent screen; Strict would lose it and every state check fails.
@@ -187,6 +193,20 @@ def database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _proxy_fix_hops(value: str | None) -> int:
+    """`PROXY_FIX_HOPS`: 0 (off) or the number of proxies that set X-Forwarded-*."""
+    try:
+        hops = int(value or 0)
+    except ValueError:
+        hops = -1
+    if hops < 0:
+        raise ConfigError(
+            "PROXY_FIX_HOPS must be 0 (no proxy) or the number of proxies in front "
+            "of the app, such as 1 for one TLS proxy."
+        )
+    return hops
 
 
 def _instance_secret(instance: Path) -> str:

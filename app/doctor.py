@@ -1,0 +1,225 @@
+"""`flask --app app kit doctor`: is this deployment ready to install from Kit?
+
+Each check returns one line: PASS, WARN (fine for development, not for
+production) or FAIL, with the fix. Nothing here changes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import requests
+from flask import Flask, url_for
+from sqlalchemy import text
+
+from app.extensions import db
+
+MAX_CLOCK_SKEW = 60  # seconds; token expiry is computed from Kit's clock and ours
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # PASS | WARN | FAIL
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        fix = f" → {self.fix}" if self.fix and self.status != "PASS" else ""
+        return f"{self.status:<4} {self.name}: {self.detail}{fix}"
+
+
+def run_checks(app: Flask) -> list[Check]:
+    checks: list[Callable[[Flask], Check | list[Check]]] = [
+        secret_key,
+        encryption_keys,
+        redirect_uri,
+        cookies,
+        database,
+        kit_endpoints,
+    ]
+    results: list[Check] = []
+    for check in checks:
+        outcome = check(app)
+        results.extend(outcome if isinstance(outcome, list) else [outcome])
+    return results
+
+
+def _production(app: Flask) -> bool:
+    return app.config["APP_ENV"] == "production"
+
+
+def _weak(app: Flask, name: str, detail: str, fix: str) -> Check:
+    """A shortcut that is fine in development and wrong in production."""
+    return Check(name, "FAIL" if _production(app) else "WARN", detail, fix)
+
+
+def secret_key(app: Flask) -> Check:
+    key = app.config["SECRET_KEY"] or ""
+    if len(key) < 32:
+        return _weak(
+            app,
+            "secret key",
+            f"SECRET_KEY is only {len(key)} characters",
+            "use 32+ random characters: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+        )
+    if not app.config.get("SECRET_KEY_FROM_ENV"):
+        return _weak(
+            app,
+            "secret key",
+            "generated and kept in instance/secret_key",
+            "set SECRET_KEY in the environment",
+        )
+    return Check("secret key", "PASS", "set from the environment")
+
+
+def encryption_keys(app: Flask) -> Check:
+    keys = app.config["TOKEN_ENCRYPTION_KEYS"]
+    if not app.config.get("TOKEN_ENCRYPTION_KEYS_FROM_ENV"):
+        return _weak(
+            app,
+            "encryption keys",
+            "derived from SECRET_KEY (development)",
+            "set TOKEN_ENCRYPTION_KEYS to a Fernet key: python -c 'from "
+            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
+        )
+    extra = f" (+{len(keys) - 1} older for decryption)" if len(keys) > 1 else ""
+    return Check("encryption keys", "PASS", f"{len(keys)} valid Fernet key(s){extra}")
+
+
+def redirect_uri(app: Flask) -> Check:
+    configured = app.config["KIT_REDIRECT_URI"]
+    with app.test_request_context():
+        expected_path = url_for("install.callback")
+        uri = configured or url_for("install.callback", _external=True)
+    parts = urlsplit(uri)
+    if parts.path != expected_path:
+        return Check(
+            "redirect URI",
+            "FAIL",
+            f"{uri} does not end in {expected_path}",
+            f"set KIT_REDIRECT_URI to https://<your host>{expected_path}",
+        )
+    if not configured:
+        return _weak(
+            app,
+            "redirect URI",
+            "taken from each request's host",
+            "set KIT_REDIRECT_URI to exactly the Redirect URI registered at Kit",
+        )
+    if parts.scheme != "https":
+        return _weak(
+            app,
+            "redirect URI",
+            f"{uri} is not https",
+            "Kit requires https in production",
+        )
+    return Check("redirect URI", "PASS", f"{uri} (register exactly this at Kit)")
+
+
+def cookies(app: Flask) -> Check:
+    config = app.config
+    problems = []
+    if not config["SESSION_COOKIE_SECURE"]:
+        problems.append("not Secure")
+    if not config["SESSION_COOKIE_HTTPONLY"]:
+        problems.append("not HttpOnly")
+    if config["SESSION_COOKIE_SAMESITE"] != "Lax":
+        # Strict loses the session on the return from Kit; None sends it
+        # on every cross-site request.
+        problems.append(f"SameSite={config['SESSION_COOKIE_SAMESITE']}, not Lax")
+    if not problems:
+        return Check("cookies", "PASS", "Secure, HttpOnly, SameSite=Lax")
+    return _weak(
+        app,
+        "cookies",
+        "session cookie " + ", ".join(problems),
+        "serve over https and leave SESSION_COOKIE_* at their production defaults",
+    )
+
+
+def database(app: Flask) -> list[Check]:
+    with app.app_context():
+        engine = db.engine
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+                if engine.dialect.name == "postgresql":
+                    connection.execute(text("SELECT 1 FOR UPDATE"))
+        except Exception as exc:  # any driver error: report, don't crash
+            return [
+                Check(
+                    "database",
+                    "FAIL",
+                    f"{engine.url.render_as_string(hide_password=True)}: "
+                    f"{type(exc).__name__}",
+                    "check DATABASE_URL, then run flask --app app db upgrade",
+                )
+            ]
+        name = engine.dialect.name
+    reachable = Check("database", "PASS", f"{name} answers")
+    if name == "postgresql":
+        return [reachable, Check("row locks", "PASS", "SELECT ... FOR UPDATE works")]
+    return [
+        reachable,
+        _weak(
+            app,
+            "row locks",
+            f"{name}: one database-wide write lock (safe, on one host only)",
+            "use PostgreSQL (DATABASE_URL=postgresql+psycopg://...) for several hosts",
+        ),
+    ]
+
+
+def kit_endpoints(app: Flask) -> list[Check]:
+    """Each endpoint must answer over HTTP; any answer (even 400/401) will do."""
+    settings = app.extensions["kit_settings"]
+    timeout = min(settings.timeout, 5.0)
+    probes = [
+        ("Kit authorize", "GET", settings.authorize_url),
+        ("Kit token", "POST", settings.token_url),
+        ("Kit API", "GET", f"{settings.api_url}/v4/account"),
+    ]
+    results, kit_date = [], None
+    for name, method, url in probes:
+        try:
+            response = requests.request(
+                method, url, timeout=timeout, allow_redirects=False
+            )
+        except requests.RequestException as exc:
+            results.append(
+                Check(
+                    name, "FAIL", f"{url}: {type(exc).__name__}", "check the KIT_* URLs"
+                )
+            )
+            continue
+        if response.status_code >= 500:
+            results.append(
+                Check(
+                    name, "FAIL", f"{url} answered {response.status_code}", "try later"
+                )
+            )
+            continue
+        results.append(Check(name, "PASS", f"{url} answers ({response.status_code})"))
+        kit_date = kit_date or response.headers.get("Date")
+    results.append(clock(kit_date))
+    return results
+
+
+def clock(kit_date: str | None) -> Check:
+    if not kit_date:
+        return Check("clock", "WARN", "no Date header from Kit to compare with")
+    skew = (datetime.now(UTC) - parsedate_to_datetime(kit_date)).total_seconds()
+    if abs(skew) > MAX_CLOCK_SKEW:
+        return Check(
+            "clock",
+            "FAIL",
+            f"{skew:+.0f} s off Kit's clock",
+            "sync the system clock (NTP): token expiry depends on it",
+        )
+    return Check("clock", "PASS", f"{skew:+.0f} s off Kit's clock")

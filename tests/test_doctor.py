@@ -1,0 +1,83 @@
+"""`flask kit doctor`: one line per check, with the fix; exit 1 on a failure."""
+
+from __future__ import annotations
+
+import re
+import socket
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+from cryptography.fernet import Fernet
+
+from app.doctor import clock
+
+KEY = Fernet.generate_key().decode()
+
+
+def lines(result) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    found = {}
+    for line in result.output.splitlines():
+        if line[:4] in ("PASS", "WARN", "FAIL"):
+            name = line[5:].split(":")[0]
+            found[name] = line
+    return found
+
+
+def test_a_development_setup_passes_with_warnings(make_app, kit):
+    result = make_app().test_cli_runner().invoke(args=["kit", "doctor"])
+    assert result.exit_code == 0, result.output
+    checks = lines(result)
+    for name in ("database", "Kit authorize", "Kit token", "Kit API", "clock"):
+        assert checks[name].startswith("PASS"), checks[name]
+    assert checks["redirect URI"].startswith("WARN")
+    assert "set KIT_REDIRECT_URI" in checks["redirect URI"]
+    assert checks["cookies"].startswith("WARN")
+
+
+def test_production_turns_shortcuts_into_failures_with_fixes(make_app, kit):
+    app = make_app(
+        APP_ENV="production",
+        SECRET_KEY="short",
+        TOKEN_ENCRYPTION_KEYS=KEY,
+        KIT_REDIRECT_URI="http://app.example.com/kit/oauth/callback",
+    )
+    app.config["SESSION_COOKIE_SECURE"] = False
+    result = app.test_cli_runner().invoke(args=["kit", "doctor"])
+    assert result.exit_code == 1
+    checks = lines(result)
+    assert checks["secret key"].startswith("FAIL")
+    assert "token_urlsafe" in checks["secret key"]
+    assert checks["redirect URI"].startswith("FAIL")
+    assert "https" in checks["redirect URI"]
+    assert checks["cookies"].startswith("FAIL")
+    assert checks["row locks"].startswith("FAIL")  # SQLite in production
+    assert checks["encryption keys"].startswith("PASS")
+
+
+def test_a_wrong_callback_path_is_named(make_app, kit):
+    app = make_app(KIT_REDIRECT_URI="https://app.example.com/oauth/cb")
+    checks = lines(app.test_cli_runner().invoke(args=["kit", "doctor"]))
+    assert checks["redirect URI"].startswith("FAIL")
+    assert "/kit/oauth/callback" in checks["redirect URI"]
+
+
+def test_unreachable_kit_fails_with_a_fix(make_app):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    app = make_app(KIT_API_URL=f"http://127.0.0.1:{port}", KIT_HTTP_TIMEOUT=1)
+    result = app.test_cli_runner().invoke(args=["kit", "doctor"])
+    assert result.exit_code == 1
+    checks = lines(result)
+    assert checks["Kit token"].startswith("FAIL")
+    assert "check the KIT_* URLs" in checks["Kit token"]
+    assert checks["clock"].startswith("WARN")
+
+
+def test_clock_skew_beyond_a_minute_fails():
+    now = datetime.now(UTC)
+    assert clock(format_datetime(now, usegmt=True)).status == "PASS"
+    late = clock(format_datetime(now - timedelta(minutes=5), usegmt=True))
+    assert late.status == "FAIL"
+    assert re.match(r"\+(299|30[01]) s off", late.detail)
+    assert "NTP" in late.fix
