@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres lint format screenshots install clean
+.PHONY: run serve test test-postgres lint typecheck format screenshots install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ run: $(STAMP)
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/flask --app app kit dev
 
+## Serve like production on port $PORT (8000): migrate, then gunicorn with
+## gunicorn.conf.py (the Procfile's and Dockerfile's steps). APP_ENV and every other
+## setting come from the environment or .env, unchanged. In sandbox mode (no
+## KIT_CLIENT_ID) run `flask --app app kit sandbox --app-url http://127.0.0.1:8000`
+## beside it: `make run` starts the sandbox, this does not (see README).
+serve: $(STAMP)
+	$(BIN)/flask --app app db upgrade
+	$(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+
 ## Run the test suite (SQLite; the browser test runs where /usr/bin/chromium exists).
 test: $(STAMP)
 	$(BIN)/pytest
@@ -34,9 +43,15 @@ test-postgres: $(STAMP)
 screenshots: $(STAMP)
 	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/test_browser.py
 
+## ruff (lint and format check) on the whole tree, then mypy.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## mypy, strict, on app/kit (the settings are in pyproject.toml).
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -10,6 +10,7 @@ from typing import Any
 
 from dotenv import load_dotenv
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config
 from app.crypto import EXTENSION_KEY, make_cipher
@@ -36,12 +37,28 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_prefixed_env()  # FLASK_SESSION_COOKIE_SECURE=false, ...
 
     configure_logging(app.config["LOG_LEVEL"])
+    register_proxy_fix(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_security(app)
     register_commands(app)
     return app
+
+
+def register_proxy_fix(app: Flask) -> None:
+    """Behind a TLS proxy, believe its X-Forwarded-For/-Proto/-Host/-Port.
+
+    Then the Redirect URI sent to Kit and every external URL are https on the
+    public host, and `request.remote_addr` (rate limits, logs) is the client's.
+    Only with PROXY_FIX_HOPS > 0: a client talking to the app directly could
+    otherwise forge those headers.
+    """
+    hops = app.config["PROXY_FIX_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
 
 
 def register_extensions(app: Flask) -> None:
