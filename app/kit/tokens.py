@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app.extensions import db
 from app.kit import oauth
@@ -121,13 +122,25 @@ def valid_access_token(
     invalid (not expired); if that token came from a refresh moments ago, a
     second refresh would not help, and the connection needs reconnecting.
     """
-    connection = db.session.get(KitConnection, connection_id, populate_existing=True)
-    if connection is None:
+    # The fast path reads on a connection of its own, returned to the pool at
+    # once: a caller about to wait on Kit (a page's parallel calls) must not
+    # sit on a database connection meanwhile.
+    with db.engine.connect() as conn:
+        row = conn.execute(
+            select(
+                KitConnection.status,
+                KitConnection.access_token,
+                KitConnection.expires_at,
+                KitConnection.token_issued_at,
+                KitConnection.created_at,
+            ).where(KitConnection.id == connection_id)
+        ).one_or_none()
+    if row is None:
         raise LookupError(f"no Kit connection {connection_id}")
-    if connection.status != KitConnection.ACTIVE or not connection.access_token:
-        raise NeedsReconnect(connection.label)
-    if rejected_token is None and is_fresh(connection, leeway):
-        return connection.access_token
+    if row.status != KitConnection.ACTIVE or not row.access_token:
+        raise NeedsReconnect(str(connection_id))
+    if rejected_token is None and is_fresh(row, leeway):  # type: ignore[arg-type]
+        return str(row.access_token)
     if not (db.session.new or db.session.dirty or db.session.deleted):
         # Give the caller's connection back to the pool while we wait for the
         # lock: otherwise a storm of callers, each holding one connection and
@@ -142,9 +155,16 @@ def valid_access_token(
             rejected_as_invalid=rejected_as_invalid,
         )
     finally:
-        # The refresh wrote through its own session: let the caller's see it.
-        db.session.expire(connection)
+        _forget_loaded_row(connection_id)
     return token
+
+
+def _forget_loaded_row(connection_id: int) -> None:
+    """The lock's session wrote the row: make the caller's session reload its
+    copy (if it has one) instead of showing stale status or tokens."""
+    loaded = db.session.identity_map.get(identity_key(KitConnection, connection_id))
+    if loaded is not None:
+        db.session.expire(loaded)
 
 
 def refresh_locked(
@@ -298,7 +318,7 @@ def call_with_token(
                 mark_needs_reconnect_in(
                     session, connection, "Kit rejected the access token"
                 )
-        db.session.expire_all()
+        _forget_loaded_row(connection_id)
         raise NeedsReconnect(str(connection_id)) from None
 
 
@@ -328,5 +348,5 @@ def disconnect(connection_id: int, settings: KitSettings) -> None:
                 connection_id=connection.id, kind=ConnectionEvent.DISCONNECTED
             )
         )
-    db.session.expire_all()
+    _forget_loaded_row(connection_id)
     log.info("Disconnected connection %s", connection_id)
