@@ -11,6 +11,7 @@ from typing import Any
 from flask import flash, redirect, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response
+from wtforms import Field
 
 from app.dashboard import bp, data
 from app.dashboard.common import kit_page, own_connection, write_failure
@@ -33,6 +34,24 @@ def _paging() -> dict[str, Any]:
     return {"after": after, "before": None if after else _cursor("before")}
 
 
+def _write(
+    connection: KitConnection, path: str, body: dict[str, Any], field: Field
+) -> tuple[Any, int]:
+    """POST to Kit for this connection. Returns Kit's answer and 200, or None
+    and the status to re-render the form with: 422 with Kit's messages on
+    `field`, 503 with a flash that says nothing was saved."""
+    try:
+        answer = data.client_for(connection.id).post(path, body)
+    except KitValidationError as exc:
+        field.errors = [*field.errors, *exc.messages]
+        return None, 422
+    except KitError as exc:
+        flash(write_failure(exc), "error")
+        return None, 503
+    data.invalidate(connection.id)
+    return answer, 200
+
+
 # --- subscribers --------------------------------------------------------------
 
 
@@ -46,22 +65,16 @@ def subscribers(connection_id: int) -> Response | tuple[str, int]:
     form = AddSubscriberForm()
     code = 200
     if form.validate_on_submit():
-        try:
-            data.client_for(connection.id).post(
-                "subscribers",
-                {
-                    "email_address": form.email_address.data,
-                    "first_name": form.first_name.data,
-                },
-            )
-        except KitValidationError as exc:
-            form.email_address.errors = [*form.email_address.errors, *exc.messages]
-            code = 422
-        except KitError as exc:
-            flash(write_failure(exc), "error")
-            code = 503
-        else:
-            data.invalidate(connection.id)
+        _, code = _write(
+            connection,
+            "subscribers",
+            {
+                "email_address": form.email_address.data,
+                "first_name": form.first_name.data,
+            },
+            form.email_address,
+        )
+        if code == 200:
             flash(f"Saved {form.email_address.data} as a subscriber.", "success")
             return redirect(
                 url_for("dashboard.subscribers", connection_id=connection.id)
@@ -124,21 +137,11 @@ def create_tag(connection_id: int) -> Response | tuple[str, int]:
     form = CreateTagForm(prefix="create")
     if not form.validate_on_submit():
         return _tags_page(connection, 400, create=form)
-    try:
-        body = data.client_for(connection.id).post(
-            "tags", {"name": form.name.data or ""}
-        )
-    except KitValidationError as exc:
-        form.name.errors = [*form.name.errors, *exc.messages]
-        return _tags_page(connection, 422, create=form)
-    except KitError as exc:
-        flash(write_failure(exc), "error")
-        return _tags_page(connection, 503, create=form)
-    data.invalidate(connection.id)
-    flash(
-        f"Tag “{(body.get('tag') or {}).get('name', form.name.data)}” is ready.",
-        "success",
-    )
+    body, code = _write(connection, "tags", {"name": form.name.data or ""}, form.name)
+    if code != 200:
+        return _tags_page(connection, code, create=form)
+    name = ((body or {}).get("tag") or {}).get("name", form.name.data)
+    flash(f"Tag “{name}” is ready.", "success")
     return redirect(url_for("dashboard.tags", connection_id=connection.id))
 
 
@@ -156,18 +159,14 @@ def tag_subscriber(connection_id: int) -> Response | tuple[str, int]:
     form.tag_id.choices = [(t["id"], t["name"]) for t in tags]
     if not form.validate_on_submit():
         return _tags_page(connection, 400, tag=form)
-    try:
-        data.client_for(connection.id).post(
-            f"tags/{form.tag_id.data}/subscribers",
-            {"email_address": form.email_address.data},
-        )
-    except KitValidationError as exc:
-        form.email_address.errors = [*form.email_address.errors, *exc.messages]
-        return _tags_page(connection, 422, tag=form)
-    except KitError as exc:
-        flash(write_failure(exc), "error")
-        return _tags_page(connection, 503, tag=form)
-    data.invalidate(connection.id)
+    _, code = _write(
+        connection,
+        f"tags/{form.tag_id.data}/subscribers",
+        {"email_address": form.email_address.data},
+        form.email_address,
+    )
+    if code != 200:
+        return _tags_page(connection, code, tag=form)
     name = dict(form.tag_id.choices).get(form.tag_id.data, "the tag")
     flash(f"Tagged {form.email_address.data} with “{name}”.", "success")
     return redirect(url_for("dashboard.tags", connection_id=connection.id))
