@@ -27,8 +27,8 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"  # noqa: S104 (a server's job
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * _cpu_count() + 1)
 # Threaded workers (gthread): a dashboard page waits on Kit for up to
 # KIT_HTTP_TIMEOUT, and a thread waiting on Kit should not hold a whole process.
-# The app is thread-safe: one requests.Session per thread, one token refresh at
-# a time per connection through the database row lock.
+# The app is thread-safe: one pooled requests.Session per process, one token
+# refresh at a time per connection through the database row lock.
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 
 # A worker that stops answering the arbiter for 30 s is restarted; on a restart
