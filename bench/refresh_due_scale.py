@@ -1,0 +1,375 @@
+"""`refresh-due` over many connections: the cost follows the due ones, not all.
+
+For each size in --sizes, builds a fresh database (migrated with the real
+migrations), bulk-inserts that many users and connections of which --due-percent
+expire within the window (spread evenly over the ids) and the rest in 30 days,
+then times `refresh_due(settings, 30 minutes)` against the Kit sandbox
+(latency 0) and counts the SQL statements it sends to the database. At a fixed
+percentage the due count grows with the total, so one more run keeps the due
+count (--fixed-due) on the largest size: that row tells the two apart.
+
+"find ms" is the time spent in the query that finds the due ids (batches of
+200), and the query's plan is printed: it shows whether that query reads only
+the due rows (the status/expires_at index) or walks the primary key.
+
+Tokens are real: every row holds ciphertext the app decrypts. The not-due rows
+share one encrypted pair (encrypting 100,000 pairs would only slow the set-up);
+each due row holds a pair from a code exchange of its own at the sandbox, since
+refreshing spends it.
+
+Statements are what reaches the driver's cursor. On SQLite that includes the
+`BEGIN IMMEDIATE` / `COMMIT` of each row lock; on PostgreSQL transactions are
+begun and committed by the driver, so they are not counted.
+
+A benchmark: it prints figures and fails only if a due connection was not
+refreshed. --database-url runs it on that database: it DROPS EVERY TABLE there
+first, so give it a throwaway one, e.g.
+
+    pg_virtualenv bash -c '.venv/bin/python bench/refresh_due_scale.py \\
+        --database-url "postgresql+psycopg://${PGUSER}:${PGPASSWORD}@${PGHOST}:${PGPORT}/${PGDATABASE}"'
+
+    .venv/bin/python bench/refresh_due_scale.py [--sizes 10000,100000]
+        [--due-percent 1] [--fixed-due 100] [--database-url ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import flask_migrate  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
+from flask import Flask  # noqa: E402
+from sqlalchemy import (  # noqa: E402
+    Table,
+    Text,
+    column,
+    event,
+    func,
+    insert,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.sql.expression import TableClause  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.crypto import EncryptedText, cipher  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.kit import oauth  # noqa: E402
+from app.kit import refresh as refresh_module  # noqa: E402
+from app.kit.refresh import due_connection_ids, refresh_due  # noqa: E402
+from app.kit.settings import KitSettings  # noqa: E402
+from app.models import ConnectionEvent, KitConnection, User  # noqa: E402
+from app.sandbox import SandboxConfig, SandboxServer  # noqa: E402
+
+WITHIN = timedelta(minutes=30)
+CHUNK = 10_000  # rows per executemany
+# Only due_connection_ids' batch query orders connections by id.
+FINDER = "ORDER BY kit_connections.id"
+
+
+@dataclass
+class Run:
+    connections: int
+    due: int
+    refreshed: int
+    seconds: float
+    statements: Counter[str]
+    find_seconds: float
+    plan: str
+
+    @property
+    def total_statements(self) -> int:
+        return sum(self.statements.values())
+
+
+def raw(model_table: Table) -> TableClause:
+    """The table with its encrypted columns as plain text, so that ciphertext
+    made once can be inserted as it is (the model's type would encrypt again)."""
+    return table(
+        model_table.name,
+        *(
+            column(c.name, Text() if isinstance(c.type, EncryptedText) else c.type)
+            for c in model_table.columns
+        ),
+    )
+
+
+def fresh_schema() -> None:
+    """Migrate an empty database; on a server, drop what a last run left."""
+    if db.engine.dialect.name != "sqlite":
+        db.drop_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+    flask_migrate.upgrade()
+
+
+def real_grants(kit: SandboxServer, settings: KitSettings, count: int) -> list[Any]:
+    """`count` token pairs, each from a code exchange at the sandbox's endpoint."""
+
+    def exchange(_: int) -> oauth.TokenSet:
+        code = kit.state.issue_code(
+            client_id=kit.config.client_id,
+            redirect_uri=kit.config.redirect_uris[0],
+            account_id=min(kit.state.accounts),
+            tenant_name=None,
+            scope="public",
+            code_challenge=None,
+        )
+        return oauth.exchange_code(
+            settings,
+            code=code.code,
+            code_verifier="x" * 43,
+            redirect_uri=kit.config.redirect_uris[0],
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(exchange, range(count)))
+
+
+def populate(size: int, due_ids: set[int], grants: list[oauth.TokenSet]) -> None:
+    """Insert `size` users, each with one active connection; ids 1..size."""
+    now = datetime.now(UTC)
+    seal = cipher().encrypt
+    shared = (seal(b"not-due-access").decode(), seal(b"not-due-refresh").decode())
+    due_tokens = {
+        connection_id: (
+            seal(grant.access_token.encode()).decode(),
+            seal(grant.refresh_token.encode()).decode(),
+        )
+        for connection_id, grant in zip(sorted(due_ids), grants, strict=True)
+    }
+    users, connections = raw(User.__table__), raw(KitConnection.__table__)
+    with db.engine.begin() as conn:
+        for first in range(1, size + 1, CHUNK):
+            ids = range(first, min(first + CHUNK, size + 1))
+            conn.execute(
+                insert(users),
+                [
+                    {
+                        "id": i,
+                        "email": f"creator{i}@example.com",
+                        "password_hash": "!",  # never signs in
+                        "created_at": now,
+                    }
+                    for i in ids
+                ],
+            )
+            rows = []
+            for i in ids:
+                due = i in due_ids
+                access, refresh = due_tokens[i] if due else shared
+                rows.append(
+                    {
+                        "id": i,
+                        "user_id": i,
+                        "kit_account_id": str(i),
+                        "tenant_name": "",
+                        "account_name": f"Creator {i}",
+                        "account_email": "",
+                        "access_token": access,
+                        "refresh_token": refresh,
+                        "expires_at": now
+                        + (timedelta(minutes=10) if due else timedelta(days=30)),
+                        "token_issued_at": now,
+                        "status": KitConnection.ACTIVE,
+                        "last_refreshed_at": None,
+                        "last_error": None,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            conn.execute(insert(connections), rows)
+        if conn.dialect.name == "postgresql":
+            # Explicit ids leave the sequences behind: catch them up.
+            for name in ("users", "kit_connections"):
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608
+                        f"(SELECT max(id) FROM {name}))"
+                    )
+                )
+        # Planner statistics, as a database that has lived a while would have.
+        conn.execute(text("ANALYZE"))
+
+
+def kind(statement: str) -> str:
+    """A statement's kind for the breakdown: verb, and the table it writes."""
+    words = statement.split()
+    verb = words[0].upper()
+    if verb == "BEGIN":
+        return " ".join(words[:2]).upper()
+    if verb == "SELECT" and FINDER in statement:
+        return "SELECT due ids"
+    if verb == "INSERT":
+        return f"INSERT {words[2]}"
+    if verb == "UPDATE":
+        return f"UPDATE {words[1]}"
+    return verb
+
+
+def measure(
+    kit: SandboxServer, size: int, due_count: int, database_url: str | None
+) -> Run:
+    workdir = tempfile.mkdtemp(prefix="refresh-due-")
+    app: Flask = create_app(
+        {
+            "SECRET_KEY": "bench",
+            "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "DATABASE_URL": database_url or f"sqlite:///{workdir}/bench.db",
+            "APP_ENV": "development",
+            "KIT_CLIENT_ID": kit.config.client_id,
+            "KIT_CLIENT_SECRET": kit.config.client_secret,
+            "KIT_APP_URL": kit.url,
+            "KIT_API_URL": kit.url,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    with app.app_context():
+        fresh_schema()
+        settings = app.extensions["kit_settings"]
+        step = size // due_count
+        due_ids = set(range(step, step * due_count + 1, step))
+        populate(size, due_ids, real_grants(kit, settings, len(due_ids)))
+        db.session.remove()
+
+        statements: Counter[str] = Counter()
+        finder: list[tuple[str, Any]] = []
+        find_seconds = 0.0
+
+        def count(
+            conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any
+        ) -> None:
+            statements[kind(statement)] += 1
+            if FINDER in statement and not finder:
+                finder.append((statement, parameters))
+
+        def timed_finder(*args: Any, **kwargs: Any) -> list[int]:
+            # The real query, timed with its fetch (a cursor event would miss
+            # the rows SQLite's driver fetches after execute returns).
+            nonlocal find_seconds
+            started = time.perf_counter()
+            try:
+                return due_connection_ids(*args, **kwargs)
+            finally:
+                find_seconds += time.perf_counter() - started
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        refresh_module.due_connection_ids = timed_finder
+        try:
+            started = time.perf_counter()
+            summary = refresh_due(settings, WITHIN)
+            seconds = time.perf_counter() - started
+        finally:
+            refresh_module.due_connection_ids = due_connection_ids
+            event.remove(db.engine, "before_cursor_execute", count)
+
+        refreshed_events = db.session.scalar(
+            select(func.count()).where(
+                ConnectionEvent.kind == ConnectionEvent.REFRESHED
+            )
+        )
+        if summary["refreshed"] != len(due_ids) or refreshed_events != len(due_ids):
+            raise SystemExit(
+                f"{size} connections: {len(due_ids)} due, but refresh_due says "
+                f"{dict(summary)} and {refreshed_events} were recorded as refreshed"
+            )
+        plan = query_plan(*finder[0])
+        db.session.remove()
+        db.engine.dispose()
+    return Run(
+        size,
+        summary["due"],
+        summary["refreshed"],
+        seconds,
+        statements,
+        find_seconds,
+        plan,
+    )
+
+
+def query_plan(statement: str, parameters: Any) -> str:
+    """How the database runs the first due-ids query, with its own parameters
+    (explained after the run: the planner statistics have not changed)."""
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            return "; ".join(str(row[-1]) for row in rows)
+        rows = conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+        nodes = [row[0].split("(cost")[0] for row in rows if "(cost" in row[0]]
+        return " > ".join(node.replace("->", "").strip() for node in nodes)
+
+
+def planned_runs(
+    sizes: list[int], due_percent: float, fixed_due: int
+) -> list[tuple[int, int]]:
+    """(connections, due) pairs: each size at --due-percent, then the largest
+    size with only --fixed-due due, which tells "grows with the due ones"
+    apart from "grows with all of them" (at a fixed percentage both grow)."""
+    runs = [(size, max(1, round(size * due_percent / 100))) for size in sizes]
+    if fixed_due and (max(sizes), fixed_due) not in runs:
+        runs.append((max(sizes), fixed_due))
+    return runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--due-percent", type=float, default=1.0)
+    parser.add_argument(
+        "--fixed-due",
+        type=int,
+        default=100,
+        help="also run the largest size with this many due (0: don't)",
+    )
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+
+    kit = SandboxServer(SandboxConfig(latency_ms=0)).start()
+    try:
+        runs = [
+            measure(kit, size, due, args.database_url)
+            for size, due in planned_runs(sizes, args.due_percent, args.fixed_due)
+        ]
+    finally:
+        kit.stop()
+
+    backend = make_url(args.database_url or "sqlite://").get_backend_name()
+    print(
+        f"refresh_due(within=30 min), Kit latency 0 ms, database: {backend}; "
+        f"find ms = time in the due-ids queries"
+    )
+    print(
+        f"{'connections':>11}{'due':>7}{'refreshed':>10}{'seconds':>9}"
+        f"{'ms/due':>8}{'find ms':>9}{'statements':>11}{'per due':>9}"
+    )
+    for run in runs:
+        print(
+            f"{run.connections:>11}{run.due:>7}{run.refreshed:>10}"
+            f"{run.seconds:>9.2f}{run.seconds * 1000 / run.due:>8.2f}"
+            f"{run.find_seconds * 1000:>9.1f}{run.total_statements:>11}"
+            f"{run.total_statements / run.due:>9.2f}"
+        )
+    for run in runs:
+        kinds = ", ".join(
+            f"{kind} {n / run.due:.2f}" for kind, n in run.statements.most_common()
+        )
+        print(f"  {run.connections}/{run.due}: per due connection: {kinds}")
+        print(f"  {run.connections}/{run.due}: due-ids query plan: {run.plan}")
+
+
+if __name__ == "__main__":
+    main()
