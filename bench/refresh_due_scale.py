@@ -69,15 +69,15 @@ from app.crypto import EncryptedText, cipher  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.kit import oauth  # noqa: E402
 from app.kit import refresh as refresh_module  # noqa: E402
-from app.kit.refresh import due_connection_ids, refresh_due  # noqa: E402
+from app.kit.refresh import due_connections, refresh_due  # noqa: E402
 from app.kit.settings import KitSettings  # noqa: E402
 from app.models import ConnectionEvent, KitConnection, User  # noqa: E402
 from app.sandbox import SandboxConfig, SandboxServer  # noqa: E402
 
 WITHIN = timedelta(minutes=30)
 CHUNK = 10_000  # rows per executemany
-# Only due_connection_ids' batch query orders connections by id.
-FINDER = "ORDER BY kit_connections.id"
+# Only due_connections' batch query orders connections by expiry.
+FINDER = "ORDER BY kit_connections.expires_at"
 
 
 @dataclass
@@ -262,18 +262,18 @@ def measure(
             nonlocal find_seconds
             started = time.perf_counter()
             try:
-                return due_connection_ids(*args, **kwargs)
+                return due_connections(*args, **kwargs)
             finally:
                 find_seconds += time.perf_counter() - started
 
         event.listen(db.engine, "before_cursor_execute", count)
-        refresh_module.due_connection_ids = timed_finder
+        refresh_module.due_connections = timed_finder
         try:
             started = time.perf_counter()
             summary = refresh_due(settings, WITHIN)
             seconds = time.perf_counter() - started
         finally:
-            refresh_module.due_connection_ids = due_connection_ids
+            refresh_module.due_connections = due_connections
             event.remove(db.engine, "before_cursor_execute", count)
 
         refreshed_events = db.session.scalar(

@@ -11,8 +11,9 @@ import logging
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, tuple_
 
+from app.crypto import UTCDateTime
 from app.extensions import db
 from app.kit.errors import KitError, NeedsReconnect
 from app.kit.settings import KitSettings
@@ -22,25 +23,31 @@ from app.models import KitConnection
 log = logging.getLogger(__name__)
 
 
-def due_connection_ids(within: timedelta, after_id: int, limit: int) -> list[int]:
-    """Active connections expiring within `within`, by id, one batch.
+def due_connections(
+    within: timedelta, after: tuple[datetime, int] | None, limit: int
+) -> list[tuple[datetime, int]]:
+    """One batch of active connections expiring within `within`, soonest first,
+    as (expires_at, id), after the `after` key of the previous batch.
 
-    Reads only the due rows (index on status, expires_at), so the cost grows
-    with the due connections, not with all of them.
+    Keyset pagination on (expires_at, id) walks the (status, expires_at) index
+    from the soonest expiry and stops at the cutoff, so the cost grows with the
+    due connections, not with all of them (paging on id alone made the database
+    walk the primary key past every connection).
     """
     cutoff = datetime.now(UTC) + within
-    return list(
-        db.session.scalars(
-            select(KitConnection.id)
-            .where(
-                KitConnection.status == KitConnection.ACTIVE,
-                KitConnection.expires_at <= cutoff,
-                KitConnection.id > after_id,
-            )
-            .order_by(KitConnection.id)
-            .limit(limit)
-        )
+    query = select(KitConnection.expires_at, KitConnection.id).where(
+        KitConnection.status == KitConnection.ACTIVE,
+        KitConnection.expires_at <= cutoff,
     )
+    if after is not None:
+        query = query.where(
+            tuple_(KitConnection.expires_at, KitConnection.id)
+            > tuple_(literal(after[0], UTCDateTime), literal(after[1]))
+        )
+    rows = db.session.execute(
+        query.order_by(KitConnection.expires_at, KitConnection.id).limit(limit)
+    )
+    return [(expires_at, connection_id) for expires_at, connection_id in rows]
 
 
 def refresh_due(
@@ -54,9 +61,9 @@ def refresh_due(
     """
     summary: Counter[str] = Counter()
     leeway = int(within.total_seconds())
-    last_id = 0
-    while ids := due_connection_ids(within, last_id, batch_size):
-        for connection_id in ids:
+    after: tuple[datetime, int] | None = None
+    while batch := due_connections(within, after, batch_size):
+        for _, connection_id in batch:
             summary["due"] += 1
             try:
                 _, refreshed = refresh_locked(
@@ -69,6 +76,6 @@ def refresh_due(
                 summary["failed"] += 1
             else:
                 summary["refreshed" if refreshed else "fresh"] += 1
-        last_id = ids[-1]
+        after = batch[-1]
         db.session.remove()  # drop the batch's identity map
     return summary
