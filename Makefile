@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test test-postgres lint typecheck format screenshots install clean
+.PHONY: run serve test test-postgres lint typecheck format screenshots install clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +59,13 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts
+
+## Every benchmark in bench/ against the sandbox, each printing its table (about
+## 5 minutes; figures only, never a pass or fail on speed). Run one alone with
+## `.venv/bin/python bench/NAME.py --help`.
+bench: $(STAMP)
+	$(BIN)/python bench/refresh_storm.py 2>/dev/null
+	$(BIN)/python bench/dashboard.py 2>/dev/null
+	$(BIN)/python bench/load.py --paths /dashboard /healthz 2>/dev/null
+	$(BIN)/python bench/refresh_due_scale.py 2>/dev/null
+	$(BIN)/python bench/token_paths.py 2>/dev/null

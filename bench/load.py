@@ -2,8 +2,10 @@
 
 Starts the sandbox (in this process) and the app under gunicorn with
 gunicorn.conf.py, installs one creator through the real OAuth flow, then drives
---clients concurrent clients on /dashboard for --seconds. Prints requests,
-errors, throughput, p50 and p99. A benchmark: it prints figures, never fails.
+--clients concurrent clients on each of --paths (default /dashboard) for
+--seconds. Prints requests, errors, throughput, p50 and p99 per path, and the
+throughput ratio of the last path to the first. A benchmark: it prints
+figures, never fails.
 
     .venv/bin/python bench/load.py [--clients 100] [--seconds 30] [--workers 4]
         [--latency-ms 0] [--database-url postgresql+psycopg://...]
@@ -91,7 +93,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--database-url")
-    parser.add_argument("--path", default="/dashboard")
+    parser.add_argument(
+        "--paths",
+        nargs="+",
+        default=["/dashboard"],
+        help="one run per path, e.g. --paths /dashboard /healthz (throughput ratio)",
+    )
     args = parser.parse_args()
 
     app_port = free_port()
@@ -143,45 +150,64 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    rows: list[tuple[str, int, int, float, float, float]] = []
     try:
         wait_until_up(f"{app_url}/healthz")
         browser = install_creator(app_url)
         cookies = browser.cookies.get_dict()
-        browser.get(f"{app_url}{args.path}", timeout=30)  # warm the cache once
-
-        results: list[float] = []
-        errors: list[float] = []
-        clients = [
-            threading.Thread(
-                target=drive,
-                args=(f"{app_url}{args.path}", cookies, args.seconds, results, errors),
-            )
-            for _ in range(args.clients)
-        ]
-        started = time.perf_counter()
-        for client in clients:
-            client.start()
-        for client in clients:
-            client.join()
-        elapsed = time.perf_counter() - started
+        for path in args.paths:
+            browser.get(f"{app_url}{path}", timeout=30)  # warm the cache once
+            rows.append(run_clients(f"{app_url}{path}", path, cookies, args))
     finally:
         server.terminate()
         server.wait(timeout=30)
         kit.stop()
 
+    print(
+        f"gunicorn ({args.workers} workers x 4 threads), {args.clients} clients, "
+        f"{args.seconds:.0f} s per path, Kit latency {args.latency_ms} ms"
+    )
+    header = ("requests", "errors", "req/s", "p50 ms", "p99 ms")
+    print(f"{'path':<14}" + "".join(f"{h:>9}" for h in header))
+    for path, requests_, errors, rate, p50, p99 in rows:
+        print(f"{path:<14}{requests_:>9}{errors:>9}{rate:>9.0f}{p50:>9.0f}{p99:>9.0f}")
+    if len(rows) > 1 and rows[0][3]:
+        print(
+            f"req/s ratio {rows[-1][0]} / {rows[0][0]}: {rows[-1][3] / rows[0][3]:.1f}"
+        )
+    print(f"Kit API calls during the run: {kit.state.stats()['api_requests']}")
+
+
+def run_clients(
+    url: str, path: str, cookies: dict, args: argparse.Namespace
+) -> tuple[str, int, int, float, float, float]:
+    """--clients threads on one URL for --seconds: (path, requests, errors,
+    requests per second, p50 ms, p99 ms)."""
+    results: list[float] = []
+    errors: list[float] = []
+    clients = [
+        threading.Thread(
+            target=drive, args=(url, cookies, args.seconds, results, errors)
+        )
+        for _ in range(args.clients)
+    ]
+    started = time.perf_counter()
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join()
+    elapsed = time.perf_counter() - started
     ordered = sorted(results) or [0.0]
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-    print(
-        f"{args.path} under gunicorn ({args.workers} workers x 4 threads), "
-        f"{args.clients} clients, {elapsed:.0f} s, Kit latency {args.latency_ms} ms"
+    total = len(results) + len(errors)
+    return (
+        path,
+        total,
+        len(errors),
+        total / elapsed,
+        statistics.median(ordered) * 1000,
+        p99 * 1000,
     )
-    print(f"{'requests':>9}{'errors':>8}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}")
-    print(
-        f"{len(results) + len(errors):>9}{len(errors):>8}"
-        f"{(len(results) + len(errors)) / elapsed:>8.0f}"
-        f"{statistics.median(ordered) * 1000:>9.0f}{p99 * 1000:>9.0f}"
-    )
-    print(f"Kit API calls during the run: {kit.state.stats()['api_requests']}")
 
 
 if __name__ == "__main__":
