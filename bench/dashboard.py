@@ -21,11 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import flask_migrate  # noqa: E402
-from cryptography.fernet import Fernet  # noqa: E402
 
-from app import create_app  # noqa: E402
 from app.dashboard import data  # noqa: E402
 from app.sandbox import SandboxConfig, SandboxServer  # noqa: E402
+from bench.common import bench_app  # noqa: E402
 from tests.conftest import KitBrowser, install, sign_up  # noqa: E402
 
 
@@ -57,20 +56,11 @@ def main() -> None:
     ).start()
     results = {}
     for label, parallel_calls in (("parallel", 16), ("sequential", 1)):
-        app = create_app(
-            {
-                "SECRET_KEY": "bench",
-                "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-                "DATABASE_URL": f"sqlite:///{tempfile.mkdtemp()}/bench.db",
-                "APP_ENV": "development",
-                "KIT_CLIENT_ID": kit.config.client_id,
-                "KIT_CLIENT_SECRET": kit.config.client_secret,
-                "KIT_APP_URL": kit.url,
-                "KIT_API_URL": kit.url,
-                "KIT_PARALLEL_CALLS": parallel_calls,
-                "WTF_CSRF_ENABLED": False,
-                "LOG_LEVEL": "WARNING",
-            }
+        app = bench_app(
+            kit,
+            f"sqlite:///{tempfile.mkdtemp()}/bench.db",
+            KIT_PARALLEL_CALLS=parallel_calls,
+            WTF_CSRF_ENABLED=False,
         )
         with app.app_context():
             flask_migrate.upgrade()

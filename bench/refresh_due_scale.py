@@ -48,7 +48,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import flask_migrate  # noqa: E402
-from cryptography.fernet import Fernet  # noqa: E402
 from flask import Flask  # noqa: E402
 from sqlalchemy import (  # noqa: E402
     Table,
@@ -64,7 +63,6 @@ from sqlalchemy import (  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.sql.expression import TableClause  # noqa: E402
 
-from app import create_app  # noqa: E402
 from app.crypto import EncryptedText, cipher  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.kit import oauth  # noqa: E402
@@ -73,6 +71,7 @@ from app.kit.refresh import due_connections, refresh_due  # noqa: E402
 from app.kit.settings import KitSettings  # noqa: E402
 from app.models import ConnectionEvent, KitConnection, User  # noqa: E402
 from app.sandbox import SandboxConfig, SandboxServer  # noqa: E402
+from bench.common import bench_app, real_grant  # noqa: E402
 
 WITHIN = timedelta(minutes=30)
 CHUNK = 10_000  # rows per executemany
@@ -120,20 +119,7 @@ def real_grants(kit: SandboxServer, settings: KitSettings, count: int) -> list[A
     """`count` token pairs, each from a code exchange at the sandbox's endpoint."""
 
     def exchange(_: int) -> oauth.TokenSet:
-        code = kit.state.issue_code(
-            client_id=kit.config.client_id,
-            redirect_uri=kit.config.redirect_uris[0],
-            account_id=min(kit.state.accounts),
-            tenant_name=None,
-            scope="public",
-            code_challenge=None,
-        )
-        return oauth.exchange_code(
-            settings,
-            code=code.code,
-            code_verifier="x" * 43,
-            redirect_uri=kit.config.redirect_uris[0],
-        )
+        return real_grant(kit, settings)
 
     with ThreadPoolExecutor(8) as pool:
         return list(pool.map(exchange, range(count)))
@@ -224,19 +210,7 @@ def measure(
     kit: SandboxServer, size: int, due_count: int, database_url: str | None
 ) -> Run:
     workdir = tempfile.mkdtemp(prefix="refresh-due-")
-    app: Flask = create_app(
-        {
-            "SECRET_KEY": "bench",
-            "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "DATABASE_URL": database_url or f"sqlite:///{workdir}/bench.db",
-            "APP_ENV": "development",
-            "KIT_CLIENT_ID": kit.config.client_id,
-            "KIT_CLIENT_SECRET": kit.config.client_secret,
-            "KIT_APP_URL": kit.url,
-            "KIT_API_URL": kit.url,
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app: Flask = bench_app(kit, database_url or f"sqlite:///{workdir}/bench.db")
     with app.app_context():
         fresh_schema()
         settings = app.extensions["kit_settings"]

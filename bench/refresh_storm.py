@@ -54,11 +54,11 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.kit import oauth  # noqa: E402
 from app.kit.settings import KitSettings  # noqa: E402
 from app.models import KitConnection  # noqa: E402
 from app.sandbox import SandboxConfig, SandboxServer  # noqa: E402
-from bench.load import free_port, install_creator, wait_until_up  # noqa: E402
+from bench.common import free_port, real_grant, wait_until_up  # noqa: E402
+from bench.load import install_creator  # noqa: E402
 
 BIN = Path(sys.executable).parent
 OURS = "our app (row lock)"
@@ -304,20 +304,7 @@ def first_token(kit: SandboxServer) -> dict[str, Any]:
         api_url=kit.url,
         app_url=kit.url,
     )
-    code = kit.state.issue_code(
-        client_id=kit.config.client_id,
-        redirect_uri=kit.config.redirect_uris[0],
-        account_id=min(kit.state.accounts),
-        tenant_name=None,
-        scope="public",
-        code_challenge=None,
-    )
-    tokens = oauth.exchange_code(
-        settings,
-        code=code.code,
-        code_verifier="x" * 43,
-        redirect_uri=kit.config.redirect_uris[0],
-    )
+    tokens = real_grant(kit, settings)
     return {
         "access_token": tokens.access_token,
         "refresh_token": tokens.refresh_token,

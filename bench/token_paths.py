@@ -20,16 +20,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import flask_migrate  # noqa: E402
-from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 
-from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.install.flow import save_connection  # noqa: E402
-from app.kit import oauth  # noqa: E402
 from app.kit.tokens import valid_access_token  # noqa: E402
 from app.models import KitConnection, User  # noqa: E402
 from app.sandbox import SandboxConfig, SandboxServer  # noqa: E402
+from bench.common import bench_app, real_grant  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -48,19 +46,7 @@ def main() -> None:
     kit = SandboxServer(SandboxConfig(latency_ms=args.latency_ms)).start()
     workdir = tempfile.mkdtemp()
     url = args.database_url or f"sqlite:///{workdir}/bench.db"
-    app = create_app(
-        {
-            "SECRET_KEY": "bench",
-            "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "DATABASE_URL": url,
-            "APP_ENV": "development",
-            "KIT_CLIENT_ID": kit.config.client_id,
-            "KIT_CLIENT_SECRET": kit.config.client_secret,
-            "KIT_APP_URL": kit.url,
-            "KIT_API_URL": kit.url,
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app = bench_app(kit, url)
     with app.app_context():
         flask_migrate.upgrade()
         settings = app.extensions["kit_settings"]
@@ -69,20 +55,7 @@ def main() -> None:
         db.session.add(user)
         db.session.commit()
         # A real grant from the sandbox, stored the way the callback stores it.
-        code = kit.state.issue_code(
-            client_id=kit.config.client_id,
-            redirect_uri=kit.config.redirect_uris[0],
-            account_id=min(kit.state.accounts),
-            tenant_name=None,
-            scope="public",
-            code_challenge=None,
-        )
-        tokens = oauth.exchange_code(
-            settings,
-            code=code.code,
-            code_verifier="x" * 43,
-            redirect_uri=kit.config.redirect_uris[0],
-        )
+        tokens = real_grant(kit, settings)
         connection = save_connection(
             user, "", tokens, {"account": {"id": 1, "name": "b"}}
         )
