@@ -136,7 +136,7 @@ def test_two_refresh_due_runs_at_once_refresh_each_connection_once(
     not PG_URL, reason="PostgreSQL only: set TEST_DATABASE_URL (.ci/run does)"
 )
 def test_postgres_locks_the_row_not_the_table(app, client, kit, kit_browser, user):
-    from app.kit.tokens import locked_connection
+    from app.kit.locking import locked_connection
 
     install(client, kit_browser, account=min(kit.state.accounts))
     install(client, kit_browser, account=max(kit.state.accounts))

@@ -14,7 +14,7 @@ from app.dashboard.common import kit_page, own_connection, selected_connection
 from app.dashboard.forms import DisconnectForm, RefreshForm
 from app.errors import problem
 from app.extensions import db
-from app.kit import tokens
+from app.kit.disconnect import disconnect as disconnect_connection
 from app.kit.errors import KitUnavailable
 
 
@@ -91,7 +91,7 @@ def disconnect(connection_id: int) -> Response | tuple[str, int]:
         return redirect(url_for("dashboard.connection", connection_id=connection.id))
     label = connection.label
     try:
-        tokens.disconnect(connection.id, current_app.extensions["kit_settings"])
+        disconnect_connection(connection.id, current_app.extensions["kit_settings"])
     except KitUnavailable:
         return problem(
             503,

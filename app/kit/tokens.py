@@ -13,8 +13,7 @@ Works inside and outside requests (views, CLI, jobs): it needs an app context
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -32,6 +31,7 @@ from app.kit.errors import (
     NeedsReconnect,
     OAuthGrantError,
 )
+from app.kit.locking import locked_connection
 from app.kit.settings import KitSettings
 from app.models import ConnectionEvent, KitConnection
 
@@ -61,49 +61,6 @@ def is_fresh(
         lifetime = (connection.expires_at - issued).total_seconds()
         margin = min(margin, max(lifetime, 0) / 2)
     return connection.expires_at - timedelta(seconds=margin) > now
-
-
-@contextmanager
-def locked_connection(connection_id: int) -> Iterator[tuple[Session, KitConnection]]:
-    """A transaction of its own holding the connection's row lock; commits on a
-    normal exit, rolls back on an exception.
-
-    PostgreSQL: `SELECT ... FOR UPDATE`. SQLite has no row locks: `BEGIN
-    IMMEDIATE` takes the database's write lock up front (a deferred transaction
-    that upgrades later can deadlock and fail with "database is locked").
-    Its own session, so it never commits (or is committed by) what the caller
-    has pending.
-    """
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        with Session(engine, expire_on_commit=False) as session, session.begin():
-            connection = session.execute(
-                select(KitConnection)
-                .where(KitConnection.id == connection_id)
-                .with_for_update()
-            ).scalar_one_or_none()
-            if connection is None:
-                raise LookupError(f"no Kit connection {connection_id}")
-            yield session, connection
-        return
-
-    with engine.connect() as raw:
-        # Autocommit at the driver, so that our BEGIN IMMEDIATE is the transaction.
-        raw = raw.execution_options(isolation_level="AUTOCOMMIT")
-        raw.exec_driver_sql("BEGIN IMMEDIATE")
-        session = Session(bind=raw, expire_on_commit=False, autoflush=False)
-        try:
-            connection = session.get(KitConnection, connection_id)
-            if connection is None:
-                raise LookupError(f"no Kit connection {connection_id}")
-            yield session, connection
-            session.flush()
-            raw.exec_driver_sql("COMMIT")
-        except BaseException:
-            raw.exec_driver_sql("ROLLBACK")
-            raise
-        finally:
-            session.close()
 
 
 def valid_access_token(
@@ -155,11 +112,11 @@ def valid_access_token(
             rejected_as_invalid=rejected_as_invalid,
         )
     finally:
-        _forget_loaded_row(connection_id)
+        forget_loaded_row(connection_id)
     return token
 
 
-def _forget_loaded_row(connection_id: int) -> None:
+def forget_loaded_row(connection_id: int) -> None:
     """The lock's session wrote the row: make the caller's session reload its
     copy (if it has one) instead of showing stale status or tokens."""
     loaded = db.session.identity_map.get(identity_key(KitConnection, connection_id))
@@ -318,35 +275,5 @@ def call_with_token(
                 mark_needs_reconnect_in(
                     session, connection, "Kit rejected the access token"
                 )
-        _forget_loaded_row(connection_id)
+        forget_loaded_row(connection_id)
         raise NeedsReconnect(str(connection_id)) from None
-
-
-def disconnect(connection_id: int, settings: KitSettings) -> None:
-    """Revoke the grant at Kit, then forget the tokens.
-
-    If Kit cannot be reached, nothing changes here (KitUnavailable): the
-    creator can try again, and the tokens are not left orphaned at Kit.
-    """
-    with locked_connection(connection_id) as (session, connection):
-        if connection.refresh_token:
-            # Revoking the refresh token ends the grant (and, at Kit, the install).
-            oauth.revoke(settings, connection.refresh_token, "refresh_token")
-        if connection.access_token:
-            try:
-                oauth.revoke(settings, connection.access_token, "access_token")
-            except KitUnavailable:
-                log.warning(
-                    "Could not revoke the access token of connection %s", connection_id
-                )
-        connection.access_token = None
-        connection.refresh_token = None
-        connection.status = KitConnection.REVOKED
-        connection.last_error = None
-        session.add(
-            ConnectionEvent(
-                connection_id=connection.id, kind=ConnectionEvent.DISCONNECTED
-            )
-        )
-    _forget_loaded_row(connection_id)
-    log.info("Disconnected connection %s", connection_id)
