@@ -90,6 +90,10 @@ class SandboxState:
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()
         self.lock = threading.RLock()
+        #: The moment the seed's dates count back from. Kept across reset(), so
+        #: that a reset restores exactly the same data (not the same data a
+        #: second later).
+        self.seeded_at = datetime.now(UTC)
         #: How long a "timeout" fault sleeps before answering 504.
         self.timeout_seconds = DEFAULT_TIMEOUT_SECONDS
         self.accounts: dict[int, DemoAccount] = {}
@@ -143,7 +147,7 @@ class SandboxState:
         with self.lock:
             if self._account_data is None:
                 self._ids = IdSequence()
-                self._account_data = seed_account_data(datetime.now(UTC), self._ids)
+                self._account_data = seed_account_data(self.seeded_at, self._ids)
             data = self._account_data.get(account_id)
             if data is None:
                 data = self._account_data[account_id] = AccountData(
