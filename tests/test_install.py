@@ -384,3 +384,23 @@ def test_kit_legacy_endpoints_work_through_configuration(make_app, kit, kit_brow
     assert urlsplit(done.location).path == "/dashboard"
     assert [r["path"] for r in kit.state.token_requests] == ["/oauth/token"]
     assert len(connections(legacy)) == 1
+
+
+def test_a_users_stale_attempts_are_dropped_when_a_new_one_starts(
+    app, client, kit, user
+):
+    start_install(client)
+    start_install(client)
+    with app.app_context():
+        db.session.execute(
+            update(OAuthAttempt)
+            .where(OAuthAttempt.id == 1)
+            .values(created_at=datetime.now(UTC) - timedelta(days=2))
+        )
+        db.session.commit()
+    start_install(client)
+    with app.app_context():
+        kept = db.session.scalars(
+            select(OAuthAttempt.id).order_by(OAuthAttempt.id)
+        ).all()
+    assert kept == [2, 3]

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.extensions import db
 from app.kit import oauth
 from app.kit.errors import KitUnavailable
 from app.kit.oauth import TokenSet
 from app.models import ConnectionEvent, KitConnection, OAuthAttempt, User
+
+ATTEMPTS_KEPT = timedelta(days=1)  # long past any OAUTH_ATTEMPT_TTL
 
 
 class AttemptRejected(Exception):
@@ -32,8 +34,18 @@ def _state_hash(state: str) -> str:
 def begin_attempt(
     user: User, return_to: str | None, tenant_name: str
 ) -> tuple[str, str]:
-    """Record a new attempt; return its `state` and PKCE `code_verifier`."""
+    """Record a new attempt; return its `state` and PKCE `code_verifier`.
+
+    The user's attempts older than a day go at the same time: they can no
+    longer be completed, and each holds an (encrypted) PKCE verifier.
+    """
     state, verifier = oauth.new_state(), oauth.new_code_verifier()
+    db.session.execute(
+        delete(OAuthAttempt).where(
+            OAuthAttempt.user_id == user.id,
+            OAuthAttempt.created_at < datetime.now(UTC) - ATTEMPTS_KEPT,
+        )
+    )
     db.session.add(
         OAuthAttempt(
             state_hash=_state_hash(state),
