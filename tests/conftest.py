@@ -11,6 +11,7 @@ import dataclasses
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -20,10 +21,11 @@ import requests
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, text, update
 
 from app import create_app
 from app.extensions import db
+from app.models import KitConnection
 from app.sandbox import SandboxConfig, SandboxServer
 from tests.forms import form_with_button
 
@@ -208,3 +210,24 @@ def install(
     assert to_kit.status_code == 302, to_kit.text
     chosen = None if account is None else str(account)
     return client.get(kit_browser.consent(to_kit.location, decision, chosen))
+
+
+def expire_stored_token(app: Flask, **where: object) -> None:
+    """Make our stored copy of the token (of the connections matching `where`,
+    all by default) look expired; Kit's copy is untouched."""
+    with app.app_context():
+        db.session.execute(
+            update(KitConnection)
+            .filter_by(**where)
+            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+        db.session.commit()
+
+
+def stored(app: Flask, connection_id: int = 1) -> KitConnection:
+    """The connection row as stored, tokens decrypted while the context is open."""
+    with app.app_context():
+        row = db.session.get(KitConnection, connection_id)
+        assert row is not None
+        _ = (row.access_token, row.refresh_token)
+        return row

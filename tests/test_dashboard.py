@@ -6,29 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 from markupsafe import escape
-from sqlalchemy import select, update
 
-from app.extensions import db
-from app.models import KitConnection
-from tests.conftest import install
-
-
-def expire_stored_token(app) -> None:  # type: ignore[no-untyped-def]
-    """Make our copy of the token look expired, and Kit's too."""
-    with app.app_context():
-        db.session.execute(
-            update(KitConnection).values(
-                expires_at=datetime.now(UTC) - timedelta(minutes=1)
-            )
-        )
-        db.session.commit()
-
-
-def stored(app) -> KitConnection:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        row = db.session.scalars(select(KitConnection)).one()
-        _ = (row.access_token, row.refresh_token)
-        return row
+from tests.conftest import expire_stored_token, install, stored
 
 
 def test_dashboard_shows_the_kit_account(client, kit, kit_browser, user):

@@ -12,24 +12,13 @@ from sqlalchemy import Text, select, type_coerce, update
 from app.extensions import db
 from app.kit.tokens import is_fresh, valid_access_token
 from app.models import ConnectionEvent, KitConnection
-from tests.conftest import TEST_ENCRYPTION_KEY, install, sign_up
-
-
-def expire_stored_token(app, **where) -> None:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        db.session.execute(
-            update(KitConnection)
-            .filter_by(**where)
-            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
-        )
-        db.session.commit()
-
-
-def stored(app, connection_id: int = 1) -> KitConnection:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        row = db.session.get(KitConnection, connection_id)
-        _ = (row.access_token, row.refresh_token)
-        return row
+from tests.conftest import (
+    TEST_ENCRYPTION_KEY,
+    expire_stored_token,
+    install,
+    sign_up,
+    stored,
+)
 
 
 def event_kinds(app, connection_id: int = 1) -> list[str]:  # type: ignore[no-untyped-def]
