@@ -25,10 +25,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-# The client the built-in sandbox registers for this app (not a secret: it only
-# ever opens the local sandbox).
-SANDBOX_CLIENT_ID = "kit-starter-sandbox"
-SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105
+# Where `flask kit dev` serves the Kit sandbox in sandbox mode; the sandbox's
+# credentials are its own (kit_sandbox/config.py), handed over by that command.
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:5001"
 
 # Every environment variable the app reads. `.env.example` documents each one.
@@ -120,10 +118,9 @@ def load_config(
         ),
         "KIT_SANDBOX": sandbox,
         "KIT_SANDBOX_URL": sandbox_url,
-        "KIT_CLIENT_ID": SANDBOX_CLIENT_ID if sandbox else client_id,
-        "KIT_CLIENT_SECRET": (
-            SANDBOX_CLIENT_SECRET if sandbox else text("KIT_CLIENT_SECRET")
-        ),
+        # Sandbox mode: `flask kit dev` fills both in when it starts the sandbox.
+        "KIT_CLIENT_ID": client_id,
+        "KIT_CLIENT_SECRET": None if sandbox else text("KIT_CLIENT_SECRET"),
         "KIT_APP_URL": app_url.rstrip("/"),
         "KIT_API_URL": api_url,
         "KIT_AUTHORIZE_URL": text("KIT_AUTHORIZE_URL", f"{api_url}/v4/oauth/authorize"),

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from app.kit import oauth  # noqa: E402
 from app.kit.settings import KitSettings  # noqa: E402
-from app.sandbox import SandboxServer  # noqa: E402
+from kit_sandbox import SandboxServer, testing  # noqa: E402
 
 
 def bench_app(kit: SandboxServer, database_url: str, **extra: Any) -> Flask:
@@ -41,22 +41,9 @@ def bench_app(kit: SandboxServer, database_url: str, **extra: Any) -> Flask:
 
 
 def real_grant(kit: SandboxServer, settings: KitSettings) -> oauth.TokenSet:
-    """A token pair from a real code exchange at the sandbox's token endpoint,
-    for the first demo creator (the consent page skipped)."""
-    code = kit.state.issue_code(
-        client_id=kit.config.client_id,
-        redirect_uri=kit.config.redirect_uris[0],
-        account_id=min(kit.state.accounts),
-        tenant_name=None,
-        scope="public",
-        code_challenge=None,
-    )
-    return oauth.exchange_code(
-        settings,
-        code=code.code,
-        code_verifier="x" * 43,  # no challenge was sent, so any verifier will do
-        redirect_uri=kit.config.redirect_uris[0],
-    )
+    """A token pair from a real code exchange at the sandbox, as the app stores it."""
+    body = testing.real_grant(kit)
+    return oauth.token_set_from_response(body, received_at=body["received_at"])
 
 
 def free_port() -> int:

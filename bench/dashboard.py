@@ -23,9 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import flask_migrate  # noqa: E402
 
 from app.dashboard import data  # noqa: E402
-from app.sandbox import SandboxConfig, SandboxServer  # noqa: E402
 from bench.common import bench_app  # noqa: E402
-from tests.conftest import KitBrowser, install, sign_up  # noqa: E402
+from kit_sandbox import SandboxConfig, SandboxServer  # noqa: E402
+from kit_sandbox.testing import KitBrowser
+from tests.conftest import install, sign_up  # noqa: E402
 
 
 def timed_views(client, app, views: int, cold: bool) -> list[float]:  # type: ignore[no-untyped-def]

@@ -30,9 +30,9 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.sandbox import SandboxConfig, SandboxServer  # noqa: E402
 from bench.common import free_port, wait_until_up  # noqa: E402
-from tests.forms import form_with_button, forms  # noqa: E402
+from kit_sandbox import SandboxConfig, SandboxServer  # noqa: E402
+from kit_sandbox.testing import form_with_button, forms  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

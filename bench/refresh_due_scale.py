@@ -70,8 +70,8 @@ from app.kit import refresh as refresh_module  # noqa: E402
 from app.kit.refresh import due_connections, refresh_due  # noqa: E402
 from app.kit.settings import KitSettings  # noqa: E402
 from app.models import ConnectionEvent, KitConnection, User  # noqa: E402
-from app.sandbox import SandboxConfig, SandboxServer  # noqa: E402
 from bench.common import bench_app, real_grant  # noqa: E402
+from kit_sandbox import SandboxConfig, SandboxServer  # noqa: E402
 
 WITHIN = timedelta(minutes=30)
 CHUNK = 10_000  # rows per executemany

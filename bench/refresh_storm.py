@@ -56,9 +56,9 @@ sys.path.insert(0, str(ROOT))
 
 from app.kit.settings import KitSettings  # noqa: E402
 from app.models import KitConnection  # noqa: E402
-from app.sandbox import SandboxConfig, SandboxServer  # noqa: E402
 from bench.common import free_port, real_grant, wait_until_up  # noqa: E402
 from bench.load import install_creator  # noqa: E402
+from kit_sandbox import SandboxConfig, SandboxServer  # noqa: E402
 
 BIN = Path(sys.executable).parent
 OURS = "our app (row lock)"

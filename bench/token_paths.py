@@ -26,8 +26,8 @@ from app.extensions import db  # noqa: E402
 from app.install.flow import save_connection  # noqa: E402
 from app.kit.tokens import valid_access_token  # noqa: E402
 from app.models import KitConnection, User  # noqa: E402
-from app.sandbox import SandboxConfig, SandboxServer  # noqa: E402
 from bench.common import bench_app, real_grant  # noqa: E402
+from kit_sandbox import SandboxConfig, SandboxServer  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

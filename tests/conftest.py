@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 import flask_migrate
 import pytest
-import requests
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
@@ -26,8 +25,8 @@ from sqlalchemy import create_engine, text, update
 from app import create_app
 from app.extensions import db
 from app.models import KitConnection
-from app.sandbox import SandboxConfig, SandboxServer
-from tests.forms import form_with_button
+from kit_sandbox import SandboxConfig, SandboxServer
+from kit_sandbox.testing import KitBrowser
 
 APP_ORIGIN = "http://localhost"  # the Flask test client's host
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
@@ -155,40 +154,11 @@ def user(client: FlaskClient) -> str:
     return "creator@example.com"
 
 
-class KitBrowser:
-    """The creator's browser on Kit's side (the sandbox's consent page), over HTTP."""
-
-    def __init__(self) -> None:
-        self.http = requests.Session()
-
-    def consent(
-        self, authorize_url: str, decision: str = "allow", account: str | None = None
-    ) -> str:
-        """Open Kit's consent page, pick a creator, allow or deny; return where
-        Kit sends the browser back to (our callback URL)."""
-        page = self.http.get(authorize_url, timeout=5)
-        assert page.status_code == 200, page.text
-        form, button = form_with_button(page.text, page.url, decision)
-        data = dict(form.fields)
-        for name, values in form.radios.items():
-            if account is not None:
-                assert account in values, f"no demo creator {account} on the page"
-                data[name] = account
-            else:
-                data.setdefault(name, values[0])
-        data[button] = decision
-        answer = self.http.post(
-            form.action, data=data, allow_redirects=False, timeout=5
-        )
-        assert answer.status_code in (302, 303), answer.text
-        return answer.headers["Location"]
-
-
 @pytest.fixture
 def kit_browser() -> Iterator[KitBrowser]:
     browser = KitBrowser()
     yield browser
-    browser.http.close()
+    browser.close()
 
 
 def start_install(client: FlaskClient, **params: str):  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from app.connection_list import relative
+from app.cli.connections import relative
 from app.extensions import db
 from app.models import KitConnection
 from tests.conftest import install

@@ -9,7 +9,7 @@ from email.utils import format_datetime
 
 from cryptography.fernet import Fernet
 
-from app.doctor import clock
+from app.cli.doctor import clock
 
 KEY = Fernet.generate_key().decode()
 

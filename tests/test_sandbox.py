@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from app.sandbox import SandboxConfig, SandboxServer, SandboxState, create_sandbox_app
+from kit_sandbox import SandboxConfig, SandboxServer, SandboxState, create_sandbox_app
 
 REDIRECT_URI = "http://127.0.0.1:5000/kit/oauth/callback"
 CLIENT_ID = "kit-starter-sandbox"
@@ -216,7 +216,7 @@ def test_app_store_page_shows_the_app_and_an_install_button(
     assert ">Install<" in response.text
     assert "<script" not in response.text
     stylesheet = requests.get(
-        kit.url + "/_sandbox/static/sandbox/sandbox.css", timeout=5
+        kit.url + "/_sandbox/static/sandbox.css", timeout=5
     )
     assert stylesheet.status_code == 200
     assert "#fb6970" in stylesheet.text.lower()

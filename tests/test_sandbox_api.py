@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from app.sandbox import SandboxConfig, SandboxServer
-from app.sandbox.pagination import decode_cursor, encode_cursor
+from kit_sandbox import SandboxConfig, SandboxServer
+from kit_sandbox.pagination import decode_cursor, encode_cursor
 from tests.test_sandbox import connect
 
 ADA, BEN, CHLOE = 1001, 1002, 1003

@@ -20,7 +20,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import create_app
 from app.config import ConfigError
-from app.sandbox import SandboxServer
+from kit_sandbox import SandboxServer
 from tests.conftest import app_settings, sign_up
 
 ROOT = Path(__file__).resolve().parent.parent

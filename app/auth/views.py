@@ -13,8 +13,8 @@ from app.auth import bp
 from app.auth.forms import LoginForm, LogoutForm, SignupForm
 from app.extensions import db, limiter, login_manager
 from app.models import User
+from app.redirects import safe_next
 from app.security import SIGN_IN_LIMIT, SIGN_UP_LIMIT
-from app.urls import safe_next
 
 # Checked against when the email is unknown, so that a wrong email takes as
 # long as a wrong password and timing does not tell which accounts exist.

@@ -21,8 +21,8 @@ from app.install.flow import (
 from app.kit import api, oauth
 from app.kit.errors import KitError, OAuthGrantError
 from app.kit.settings import KitSettings
+from app.redirects import is_kit_url
 from app.security import OAUTH_LIMIT
-from app.urls import is_kit_url
 
 SESSION_STATES = "kit_oauth_states"
 MAX_PENDING = 5  # attempts one browser may have open at once (several tabs)

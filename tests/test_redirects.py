@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.urls import is_kit_url, safe_next
+from app.redirects import is_kit_url, safe_next
 
 KIT = "https://app.kit.com"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -11,8 +10,6 @@ from werkzeug.exceptions import HTTPException
 from . import api, control, oauth_views, web
 from .config import SandboxConfig
 from .state import SandboxState
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Pages are served to a browser that also talks to the main app; keep them
 # framing-proof and script-free (the sandbox needs no JavaScript at all).
@@ -34,12 +31,8 @@ def create_sandbox_app(
     elif config is not None and config is not state.config:
         raise ValueError("config and state.config differ: pass one or the other")
 
-    app = Flask(
-        __name__,
-        template_folder=str(REPO_ROOT / "templates"),
-        static_folder=str(REPO_ROOT / "static"),
-        static_url_path="/_sandbox/static",
-    )
+    # The package's own templates/ and static/ (Flask's defaults for a package).
+    app = Flask("kit_sandbox", static_url_path="/_sandbox/static")
     app.config.update(
         # Nothing survives a restart anyway, so a per-process key is enough.
         SECRET_KEY=secrets.token_hex(32),

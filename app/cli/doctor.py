@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+import click
 import requests
-from flask import Flask, url_for
+from flask import Flask, current_app, url_for
+from flask.cli import with_appcontext
 from sqlalchemy import text
 
 from app.extensions import db
@@ -223,3 +225,21 @@ def clock(kit_date: str | None) -> Check:
             "sync the system clock (NTP): token expiry depends on it",
         )
     return Check("clock", "PASS", f"{skew:+.0f} s off Kit's clock")
+
+
+@click.command()
+@with_appcontext
+def doctor() -> None:
+    """Check this deployment: secrets, redirect URI, cookies, database, Kit.
+
+    One PASS / WARN / FAIL line per check, with the fix. WARN is fine for
+    development and wrong for production (where it counts as FAIL). Exits 1
+    if anything failed. Changes nothing.
+    """
+    results = run_checks(current_app._get_current_object())  # type: ignore[attr-defined]
+    for check in results:
+        click.echo(check.line())
+    failed = sum(check.status == "FAIL" for check in results)
+    click.echo(f"{len(results)} checks, {failed} failed")
+    if failed:
+        raise SystemExit(1)

@@ -1,4 +1,4 @@
-"""What `flask kit connections` shows of every Kit connection, and never more.
+"""`flask kit connections`: every Kit connection, and never more.
 
 The query selects the listed columns one by one rather than whole
 `KitConnection` rows: the tokens are not even read, so they cannot be printed,
@@ -7,9 +7,12 @@ and a column added to the model later stays out until someone lists it here.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
+import click
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.extensions import db
@@ -128,3 +131,26 @@ def _last_refreshed(iso: str | None, now: datetime) -> str:
 
 def _minutes(iso: str) -> str:
     return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+@click.command("connections", short_help="List every Kit connection (never a token).")
+@click.option(
+    "--status",
+    type=click.Choice(["active", "needs_reconnect", "revoked"]),
+    help="Only the connections with this status.",
+)
+@click.option("as_json", "--json", is_flag=True, help="Print JSON instead of a table.")
+@with_appcontext
+def connections_command(status: str | None, as_json: bool) -> None:
+    """List every Kit connection: user, Kit account, status, token expiry.
+
+    Never prints a token or any other secret. Times are UTC; `--json` gives
+    ISO 8601 times and `expires_in_seconds` (negative once expired).
+    """
+    rows = connection_rows(status)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        click.echo("No connections" + (f" with status {status}." if status else "."))
+    else:
+        click.echo(render_table(rows))

@@ -1,0 +1,28 @@
+"""`flask --app app kit ...`: one module per concern.
+
+- `dev`: run the app for development, with the Kit sandbox beside it in
+  sandbox mode (the only place the app touches `kit_sandbox`);
+- `tokens`: `refresh-due`, `rotate-keys`;
+- `connections`: list every connection, never a token;
+- `doctor`: is this deployment ready?
+"""
+
+from __future__ import annotations
+
+import click
+
+from app.cli import connections, dev, doctor, tokens
+
+
+@click.group()
+def kit() -> None:
+    """Kit tools: the development server, connections, token upkeep, checks."""
+
+
+kit.add_command(dev.dev)
+if dev.sandbox_command is not None:
+    kit.add_command(dev.sandbox_command)
+kit.add_command(connections.connections_command)
+kit.add_command(tokens.refresh_due_command)
+kit.add_command(tokens.rotate_keys_command)
+kit.add_command(doctor.doctor)

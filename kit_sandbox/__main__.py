@@ -1,0 +1,3 @@
+from .cli import sandbox
+
+sandbox(prog_name="python -m kit_sandbox")

@@ -1,0 +1,75 @@
+"""`python -m kit_sandbox`: the sandbox alone, as a stand-in for Kit.
+
+Also offered as `flask --app app kit sandbox` while this package is there.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .config import SandboxConfig
+from .server import SandboxServer
+
+DEFAULTS = SandboxConfig()
+
+
+@click.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5001, show_default=True, type=int)
+@click.option(
+    "--app-url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="Where the app runs: its /kit/oauth and /kit/oauth/callback are registered.",
+)
+@click.option("--app-name", default=DEFAULTS.app_name, show_default=True)
+@click.option("--client-id", default=DEFAULTS.client_id, show_default=True)
+@click.option(
+    "--client-secret",
+    default=DEFAULTS.client_secret,
+    show_default=True,
+    help="The app's secret at the sandbox.",
+)
+@click.option(
+    "--public", is_flag=True, help="Register a public client (PKCE, no secret)."
+)
+@click.option(
+    "--token-lifetime", type=int, default=None, help="expires_in, in seconds."
+)
+@click.option("--latency-ms", type=int, default=0, help="Added to every Kit call.")
+def sandbox(
+    host: str,
+    port: int,
+    app_url: str,
+    app_name: str,
+    client_id: str,
+    client_secret: str,
+    public: bool,
+    token_lifetime: int | None,
+    latency_ms: int,
+) -> None:
+    """Run the Kit sandbox alone, as a stand-in for Kit.
+
+    Point an app at it with KIT_CLIENT_ID, KIT_CLIENT_SECRET and
+    KIT_APP_URL=KIT_API_URL=http://HOST:PORT.
+    """
+    app_url = app_url.rstrip("/")
+    config = SandboxConfig(
+        client_id=client_id,
+        client_secret=None if public else client_secret,
+        redirect_uris=[f"{app_url}/kit/oauth/callback"],
+        authorization_url=f"{app_url}/kit/oauth",
+        app_name=app_name,
+        latency_ms=latency_ms,
+    )
+    if token_lifetime:
+        config.access_token_lifetime = config.refreshed_token_lifetime = token_lifetime
+    server = SandboxServer(config, host=host, port=port)
+    click.echo(f" * Kit sandbox on http://{host}:{port} for the app at {app_url}")
+    server_url = f"http://{host}:{port}"
+    secret = "" if public else " and KIT_CLIENT_SECRET (the --client-secret value)"
+    click.echo(
+        f" * Point the app at it: KIT_CLIENT_ID={client_id}{secret}, "
+        f"KIT_APP_URL={server_url}, KIT_API_URL={server_url}"
+    )
+    server.serve_forever()
