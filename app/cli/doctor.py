@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import click
-import requests
 from flask import Flask, current_app, url_for
 from flask.cli import with_appcontext
 from sqlalchemy import text
 
 from app.extensions import db
+from app.kit.probe import Probe, clock_skew, probe_endpoints
 
 MAX_CLOCK_SKEW = 60  # seconds; token expiry is computed from Kit's clock and ours
 
@@ -180,43 +178,27 @@ def database(app: Flask) -> list[Check]:
 
 def kit_endpoints(app: Flask) -> list[Check]:
     """Each endpoint must answer over HTTP; any answer (even 400/401) will do."""
-    settings = app.extensions["kit_settings"]
-    timeout = min(settings.timeout, 5.0)
-    probes = [
-        ("Kit authorize", "GET", settings.authorize_url),
-        ("Kit token", "POST", settings.token_url),
-        ("Kit API", "GET", f"{settings.api_url}/v4/account"),
-    ]
-    results, kit_date = [], None
-    for name, method, url in probes:
-        try:
-            response = requests.request(
-                method, url, timeout=timeout, allow_redirects=False
-            )
-        except requests.RequestException as exc:
-            results.append(
-                Check(
-                    name, "FAIL", f"{url}: {type(exc).__name__}", "check the KIT_* URLs"
-                )
-            )
-            continue
-        if response.status_code >= 500:
-            results.append(
-                Check(
-                    name, "FAIL", f"{url} answered {response.status_code}", "try later"
-                )
-            )
-            continue
-        results.append(Check(name, "PASS", f"{url} answers ({response.status_code})"))
-        kit_date = kit_date or response.headers.get("Date")
+    probes = probe_endpoints(app.extensions["kit_settings"])
+    results = [endpoint(probe) for probe in probes]
+    kit_date = next((p.date for p in probes if p.answered and p.date), None)
     results.append(clock(kit_date))
     return results
+
+
+def endpoint(probe: Probe) -> Check:
+    if probe.answered:
+        return Check(probe.name, "PASS", f"{probe.url} answers ({probe.status})")
+    if probe.status is None:
+        detail, fix = f"{probe.url}: {probe.error}", "check the KIT_* URLs"
+    else:
+        detail, fix = f"{probe.url} answered {probe.status}", "try later"
+    return Check(probe.name, "FAIL", detail, fix)
 
 
 def clock(kit_date: str | None) -> Check:
     if not kit_date:
         return Check("clock", "WARN", "no Date header from Kit to compare with")
-    skew = (datetime.now(UTC) - parsedate_to_datetime(kit_date)).total_seconds()
+    skew = clock_skew(kit_date)
     if abs(skew) > MAX_CLOCK_SKEW:
         return Check(
             "clock",

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import render_template, session
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.extensions import db
 from app.kit.errors import (
@@ -21,16 +20,6 @@ from app.kit.errors import (
 from app.models import KitConnection
 
 SELECTED = "connection_id"
-
-
-def own_connection(connection_id: int) -> KitConnection:
-    """The signed-in user's connection, or 404 (also for another user's)."""
-    return db.one_or_404(
-        select(KitConnection).where(
-            KitConnection.id == connection_id,
-            KitConnection.user_id == current_user.id,
-        )
-    )
 
 
 def selected_connection() -> KitConnection | None:

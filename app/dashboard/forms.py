@@ -7,10 +7,6 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class DisconnectForm(FlaskForm):
-    submit = SubmitField("Disconnect")
-
-
 class RefreshForm(FlaskForm):
     submit = SubmitField("Refresh")
 

@@ -13,8 +13,9 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 from wtforms import Field
 
+from app.auth.access import own_connection
 from app.dashboard import bp, data
-from app.dashboard.common import kit_page, own_connection, write_failure
+from app.dashboard.common import kit_page, write_failure
 from app.dashboard.forms import AddSubscriberForm, CreateTagForm, TagSubscriberForm
 from app.kit.errors import KitError, KitValidationError
 from app.models import KitConnection

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from app.auth.access import own_connection
 from app.dashboard import bp, data
 from app.dashboard.chart import HEIGHT, WIDTH, growth_bars
-from app.dashboard.common import kit_page, own_connection, selected_connection
-from app.dashboard.forms import DisconnectForm, RefreshForm
-from app.errors import problem
-from app.extensions import db
-from app.kit.disconnect import disconnect as disconnect_connection
-from app.kit.errors import KitUnavailable
+from app.dashboard.common import kit_page, selected_connection
+from app.dashboard.forms import RefreshForm
 
 
 @bp.get("/")
@@ -68,38 +65,3 @@ def accounts() -> str:
     return render_template(
         "dashboard/accounts.html", connections=current_user.connections
     )
-
-
-@bp.get("/connections/<int:connection_id>")
-@login_required
-def connection(connection_id: int) -> str:
-    connection = own_connection(connection_id)
-    events = db.session.scalars(connection.events.select().limit(50)).all()
-    return render_template(
-        "dashboard/connection.html",
-        connection=connection,
-        events=events,
-        form=DisconnectForm(),
-    )
-
-
-@bp.post("/connections/<int:connection_id>/disconnect")
-@login_required
-def disconnect(connection_id: int) -> Response | tuple[str, int]:
-    connection = own_connection(connection_id)
-    if not DisconnectForm().validate_on_submit():
-        return redirect(url_for("dashboard.connection", connection_id=connection.id))
-    label = connection.label
-    try:
-        disconnect_connection(connection.id, current_app.extensions["kit_settings"])
-    except KitUnavailable:
-        return problem(
-            503,
-            "Kit is unavailable right now",
-            "We could not tell Kit to remove the app's access, so nothing was "
-            "changed. Try again in a moment.",
-            [("Back", url_for("dashboard.connection", connection_id=connection.id))],
-        )
-    data.invalidate(connection.id)
-    flash(f"Disconnected {label}. The app no longer has access to it.", "success")
-    return redirect(url_for("dashboard.accounts"))

@@ -1,30 +1,32 @@
-"""The install flow's steps as plain functions: no request, explicit arguments."""
+"""The install flow's steps as plain functions: no request, explicit arguments.
+
+`begin_attempt` (the Authorization URL) -> Kit's consent -> `consume_attempt`
+and `finish_install` (the callback); `disconnect_connection` undoes it. Every
+way to stop short raises `InstallFailed` with a reason from `failures.py`.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
+from app.dashboard.data import invalidate
 from app.extensions import db
-from app.kit import oauth
-from app.kit.errors import KitUnavailable
+from app.install.failures import InstallFailed
+from app.kit import api, oauth
+from app.kit.disconnect import disconnect
+from app.kit.errors import KitError, OAuthGrantError
 from app.kit.oauth import TokenSet
+from app.kit.resources import Account
+from app.kit.settings import KitSettings
 from app.models import ConnectionEvent, KitConnection, OAuthAttempt, User
 
+log = logging.getLogger(__name__)
 ATTEMPTS_KEPT = timedelta(days=1)  # long past any OAUTH_ATTEMPT_TTL
-
-
-class AttemptRejected(Exception):
-    """The callback's `state` does not name a live attempt of this user.
-
-    `reason` is safe to show: it says what happened, never the state itself.
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def _state_hash(state: str) -> str:
@@ -74,13 +76,13 @@ def consume_attempt(
         select(OAuthAttempt).where(OAuthAttempt.state_hash == _state_hash(state))
     )
     if attempt is None or attempt.user_id != user.id:
-        raise AttemptRejected("This sign-in to Kit was not started here.")
+        raise InstallFailed("unknown_state")
     if attempt.used_at is not None:
-        raise AttemptRejected("This sign-in to Kit was already completed once.")
+        raise InstallFailed("state_used")
     if not started_in_this_browser:
-        raise AttemptRejected("This sign-in to Kit was started in another browser.")
+        raise InstallFailed("other_browser")
     if attempt.expired(ttl_seconds):
-        raise AttemptRejected("This sign-in to Kit took too long and expired.")
+        raise InstallFailed("state_expired")
     spent = db.session.execute(
         update(OAuthAttempt)
         .where(OAuthAttempt.id == attempt.id, OAuthAttempt.used_at.is_(None))
@@ -88,40 +90,68 @@ def consume_attempt(
     )
     db.session.commit()
     if spent.rowcount != 1:  # type: ignore[attr-defined]
-        raise AttemptRejected("This sign-in to Kit was already completed once.")
+        raise InstallFailed("state_used")
     return attempt
 
 
+def finish_install(
+    user: User,
+    attempt: OAuthAttempt,
+    answer: Mapping[str, str],
+    settings: KitSettings,
+    redirect_uri: str,
+) -> KitConnection:
+    """Turn Kit's answer on the callback (`code`, or `error`) into a stored
+    connection: exchange the code, read the account, save both."""
+    back = attempt.return_to
+    if error := answer.get("error"):
+        if error == "access_denied":
+            raise InstallFailed("access_denied", back)
+        raise InstallFailed("kit_error", back, {"kit_error": error[:80]})
+    code = answer.get("code", "")
+    if not code:
+        raise InstallFailed("no_code", back)
+    try:
+        tokens = oauth.exchange_code(
+            settings,
+            code=code,
+            code_verifier=attempt.code_verifier,
+            redirect_uri=redirect_uri,
+        )
+        account = Account.from_kit(api.get(settings, tokens.access_token, "account"))
+    except OAuthGrantError:
+        raise InstallFailed("grant_refused", back) from None
+    except KitError as exc:
+        log.warning("Install failed at Kit: %s", type(exc).__name__)
+        raise InstallFailed("kit_unavailable", back) from None
+    return save_connection(user, attempt.tenant_name, tokens, account)
+
+
 def save_connection(
-    user: User, tenant_name: str, tokens: TokenSet, account: dict
+    user: User, tenant_name: str, tokens: TokenSet, account: Account
 ) -> KitConnection:
     """Create or update the user's connection to this Kit account (and tenant).
 
     Installing again, or reconnecting after a revoked grant, lands on the same
     row: the Kit account id is the identity, as in Kit's own OmniAuth strategy.
     """
-    kit_account = account.get("account") if isinstance(account, dict) else None
-    kit_account = kit_account if isinstance(kit_account, dict) else {}
-    account_id = str(kit_account.get("id") or "")
-    if not account_id:
-        raise KitUnavailable("Kit's /v4/account answer has no account id")
     connection = db.session.scalar(
         select(KitConnection).where(
             KitConnection.user_id == user.id,
-            KitConnection.kit_account_id == account_id,
+            KitConnection.kit_account_id == account.id,
             KitConnection.tenant_name == tenant_name,
         )
     )
     event = ConnectionEvent.RECONNECTED
     if connection is None:
         connection = KitConnection(
-            user_id=user.id, kit_account_id=account_id, tenant_name=tenant_name
+            user_id=user.id, kit_account_id=account.id, tenant_name=tenant_name
         )
         db.session.add(connection)
         event = ConnectionEvent.CONNECTED
     now = datetime.now(UTC)
-    connection.account_name = str(kit_account.get("name") or "")[:255]
-    connection.account_email = str(kit_account.get("primary_email_address") or "")[:254]
+    connection.account_name = account.name[:255]
+    connection.account_email = account.primary_email_address[:254]
     connection.access_token = tokens.access_token
     connection.refresh_token = tokens.refresh_token
     connection.expires_at = tokens.expires_at
@@ -131,3 +161,10 @@ def save_connection(
     connection.events.add(ConnectionEvent(kind=event))
     db.session.commit()
     return connection
+
+
+def disconnect_connection(connection: KitConnection, settings: KitSettings) -> None:
+    """Revoke the grant at Kit and forget the tokens (KitUnavailable: nothing
+    changed, try again), then drop the connection's cached Kit answers."""
+    disconnect(connection.id, settings)
+    invalidate(connection.id)
