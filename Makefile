@@ -62,10 +62,10 @@ clean:
 
 ## Every benchmark in bench/ against the sandbox, each printing its table (about
 ## 5 minutes; figures only, never a pass or fail on speed). Run one alone with
-## `.venv/bin/python bench/NAME.py --help`.
+## `.venv/bin/python -m bench.NAME --help`.
 bench: $(STAMP)
-	$(BIN)/python bench/refresh_storm.py 2>/dev/null
-	$(BIN)/python bench/dashboard.py 2>/dev/null
-	$(BIN)/python bench/load.py --paths /dashboard /healthz 2>/dev/null
-	$(BIN)/python bench/refresh_due_scale.py 2>/dev/null
-	$(BIN)/python bench/token_paths.py 2>/dev/null
+	$(BIN)/python -m bench.refresh_storm
+	$(BIN)/python -m bench.dashboard
+	$(BIN)/python -m bench.load --paths /dashboard /healthz
+	$(BIN)/python -m bench.refresh_due_scale
+	$(BIN)/python -m bench.token_paths

@@ -1,25 +1,82 @@
-"""What the benchmarks share: an app wired to the sandbox, a real grant, and
-starting servers on free loopback ports."""
+"""What the benchmarks share: their command line, an app wired to the sandbox
+(in this process, or under gunicorn as in production), a creator signed up and
+installed through the app's pages, a real grant, and percentiles.
+
+Not a benchmark itself; imported by the others (`python -m bench.NAME`).
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import os
+import secrets
 import socket
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import flask_migrate
 import requests
 from cryptography.fernet import Fernet
 from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.kit import oauth
+from kit_sandbox import SandboxServer, testing
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+EMAIL = "bench@example.com"
 
-from app import create_app  # noqa: E402
-from app.kit import oauth  # noqa: E402
-from app.kit.settings import KitSettings  # noqa: E402
-from kit_sandbox import SandboxServer, testing  # noqa: E402
+
+def argument_parser(
+    module: str,
+    doc: str | None,
+    *,
+    latency_ms: int | None = None,
+    workers: int | None = None,
+    database_url: bool = False,
+) -> argparse.ArgumentParser:
+    """The command line of `python -m <module>`, its docstring as the help, and
+    the options that several benchmarks take: --latency-ms and --workers where
+    given a default, --database-url where asked for."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {module}",
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    numbers = (
+        ("--latency-ms", latency_ms, "added by the sandbox to each Kit call"),
+        ("--workers", workers, "gunicorn's worker processes, 4 threads each"),
+    )
+    for option, default, meaning in numbers:
+        if default is not None:
+            parser.add_argument(
+                option,
+                type=int,
+                default=default,
+                help=f"{meaning} (default: %(default)s)",
+            )
+    if database_url:
+        parser.add_argument(
+            "--database-url", help="the app's database (default: a new SQLite file)"
+        )
+    return parser
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The value at rank `q` (0 to 1) of the sorted values, the highest at 1."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# --- the app in this process --------------------------------------------------------
 
 
 def bench_app(kit: SandboxServer, database_url: str, **extra: Any) -> Flask:
@@ -40,10 +97,41 @@ def bench_app(kit: SandboxServer, database_url: str, **extra: Any) -> Flask:
     )
 
 
-def real_grant(kit: SandboxServer, settings: KitSettings) -> oauth.TokenSet:
+def migrate() -> None:
+    """`flask db upgrade` in the app context, without Alembic's INFO lines."""
+    logging.disable(logging.INFO)
+    try:
+        flask_migrate.upgrade()
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def sign_up_and_install(client: FlaskClient) -> None:
+    """Sign up and install through the app's pages in Flask's test client (the
+    app built with WTF_CSRF_ENABLED=False); Kit's consent page through a
+    KitBrowser, as the sandbox's first demo creator."""
+    password = secrets.token_urlsafe(16)
+    response = client.post(
+        "/signup", data={"email": EMAIL, "password": password, "confirm": password}
+    )
+    assert response.status_code == 302, response.text
+    to_kit = client.get("/kit/oauth")
+    assert to_kit.status_code == 302, to_kit.text
+    kit_browser = testing.KitBrowser()
+    try:
+        back = client.get(kit_browser.consent(to_kit.location))
+    finally:
+        kit_browser.close()
+    assert back.status_code == 302, back.text
+
+
+def real_grant(kit: SandboxServer) -> oauth.TokenSet:
     """A token pair from a real code exchange at the sandbox, as the app stores it."""
     body = testing.real_grant(kit)
     return oauth.token_set_from_response(body, received_at=body["received_at"])
+
+
+# --- the app under gunicorn ---------------------------------------------------------
 
 
 def free_port() -> int:
@@ -61,3 +149,97 @@ def wait_until_up(url: str, seconds: float = 30) -> None:
         except requests.RequestException:
             time.sleep(0.2)
     raise SystemExit(f"{url} did not come up")
+
+
+@contextmanager
+def gunicorn(
+    kit: SandboxServer,
+    database_url: str,
+    workers: int,
+    logs: Path,
+    access_log_format: str | None = None,
+    **env: str,
+) -> Iterator[str]:
+    """The app as in production, a client of `kit`: gunicorn with
+    gunicorn.conf.py (`workers` workers of 4 threads) on a free loopback port,
+    its database migrated first, `env` added to its environment. Yields the
+    app's URL once /healthz answers; stops the server on the way out.
+
+    The sandbox is told the app's redirect URI. gunicorn's output (its error
+    log and the app's WARNING and above) goes to `logs`/gunicorn.log, whose
+    tail is printed to stderr if the block fails. Requests are logged only
+    with `access_log_format`, to `logs`/access.log."""
+    port = free_port()
+    app_url = f"http://127.0.0.1:{port}"
+    kit.config.redirect_uris = [f"{app_url}/kit/oauth/callback"]
+    kit.config.authorization_url = f"{app_url}/kit/oauth"
+    environment = dict(
+        os.environ,
+        APP_ENV="production",
+        SECRET_KEY="bench-" + "x" * 32,
+        TOKEN_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        DATABASE_URL=database_url,
+        KIT_CLIENT_ID=kit.config.client_id,
+        KIT_CLIENT_SECRET=kit.config.client_secret or "",
+        KIT_APP_URL=kit.url,
+        KIT_API_URL=kit.url,
+        KIT_REDIRECT_URI=f"{app_url}/kit/oauth/callback",
+        FLASK_SESSION_COOKIE_SECURE="false",
+        FLASK_RATELIMIT_ENABLED="false",  # one client address drives everything
+        LOG_LEVEL="WARNING",
+        **env,
+    )
+    upgrade = subprocess.run(  # noqa: S603
+        [str(BIN / "flask"), "--app", "app", "db", "upgrade"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    if upgrade.returncode:
+        raise SystemExit(f"flask db upgrade failed:\n{upgrade.stderr[-3000:]}")
+    access_log = ["--access-logfile", "/dev/null"]
+    if access_log_format is not None:
+        access_log = ["--access-logfile", str(logs / "access.log")]
+        access_log += ["--access-logformat", access_log_format]
+    output = logs / "gunicorn.log"
+    with output.open("wb") as log:
+        server = subprocess.Popen(  # noqa: S603
+            [
+                str(BIN / "gunicorn"),
+                *("-c", "gunicorn.conf.py", "--workers", str(workers)),
+                *("--bind", f"127.0.0.1:{port}", *access_log, "--error-logfile", "-"),
+                "app:create_app()",
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_up(f"{app_url}/healthz")
+        yield app_url
+    except BaseException:
+        print(output.read_text()[-3000:], file=sys.stderr)
+        raise
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def install_creator(app_url: str) -> requests.Session:
+    """Sign up and install through the pages of the app at `app_url`, over
+    HTTP as a browser would; returns the signed-in browser."""
+    browser = requests.Session()
+    page = browser.get(f"{app_url}/signup", timeout=10)
+    [signup] = [f for f in testing.forms(page.text, page.url) if "confirm" in f.fields]
+    password = secrets.token_urlsafe(16)
+    data = dict(signup.fields, email=EMAIL, password=password, confirm=password)
+    assert browser.post(signup.action, data=data, timeout=10).ok
+    consent = browser.get(f"{app_url}/kit/oauth", timeout=10)
+    form, button = testing.form_with_button(consent.text, consent.url, "allow")
+    back = browser.post(
+        form.action, data=dict(form.fields, **{button: "allow"}), timeout=30
+    )
+    assert back.url.startswith(f"{app_url}/dashboard"), back.url
+    return browser

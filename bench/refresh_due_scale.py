@@ -25,53 +25,36 @@ A benchmark: it prints figures and fails only if a due connection was not
 refreshed. --database-url runs it on that database: it DROPS EVERY TABLE there
 first, so give it a throwaway one, e.g.
 
-    pg_virtualenv bash -c '.venv/bin/python bench/refresh_due_scale.py \\
+    pg_virtualenv bash -c '.venv/bin/python -m bench.refresh_due_scale \\
         --database-url "postgresql+psycopg://${PGUSER}:${PGPASSWORD}@${PGHOST}:${PGPORT}/${PGDATABASE}"'
 
-    .venv/bin/python bench/refresh_due_scale.py [--sizes 10000,100000]
+    .venv/bin/python -m bench.refresh_due_scale [--sizes 10000,100000]
         [--due-percent 1] [--fixed-due 100] [--database-url ...]
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from flask import Flask
+from sqlalchemy import Table, Text, column, event, func, insert, select, table, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.sql.expression import TableClause
 
-import flask_migrate  # noqa: E402
-from flask import Flask  # noqa: E402
-from sqlalchemy import (  # noqa: E402
-    Table,
-    Text,
-    column,
-    event,
-    func,
-    insert,
-    select,
-    table,
-    text,
-)
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.sql.expression import TableClause  # noqa: E402
-
-from app.crypto import EncryptedText, cipher  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.kit import oauth  # noqa: E402
-from app.kit import refresh as refresh_module  # noqa: E402
-from app.kit.refresh import due_connections, refresh_due  # noqa: E402
-from app.kit.settings import KitSettings  # noqa: E402
-from app.models import ConnectionEvent, KitConnection, User  # noqa: E402
-from bench.common import bench_app, real_grant  # noqa: E402
-from kit_sandbox import SandboxConfig, SandboxServer  # noqa: E402
+from app.crypto import EncryptedText, cipher
+from app.extensions import db
+from app.kit import oauth
+from app.kit import refresh as refresh_module
+from app.kit.refresh import due_connections, refresh_due
+from app.models import ConnectionEvent, KitConnection, User
+from bench.common import argument_parser, bench_app, migrate, real_grant
+from kit_sandbox import SandboxConfig, SandboxServer
 
 WITHIN = timedelta(minutes=30)
 CHUNK = 10_000  # rows per executemany
@@ -112,14 +95,14 @@ def fresh_schema() -> None:
         db.drop_all()
         db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
         db.session.commit()
-    flask_migrate.upgrade()
+    migrate()
 
 
-def real_grants(kit: SandboxServer, settings: KitSettings, count: int) -> list[Any]:
+def real_grants(kit: SandboxServer, count: int) -> list[oauth.TokenSet]:
     """`count` token pairs, each from a code exchange at the sandbox's endpoint."""
 
     def exchange(_: int) -> oauth.TokenSet:
-        return real_grant(kit, settings)
+        return real_grant(kit)
 
     with ThreadPoolExecutor(8) as pool:
         return list(pool.map(exchange, range(count)))
@@ -216,7 +199,7 @@ def measure(
         settings = app.extensions["kit_settings"]
         step = size // due_count
         due_ids = set(range(step, step * due_count + 1, step))
-        populate(size, due_ids, real_grants(kit, settings, len(due_ids)))
+        populate(size, due_ids, real_grants(kit, len(due_ids)))
         db.session.remove()
 
         statements: Counter[str] = Counter()
@@ -299,7 +282,7 @@ def planned_runs(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser("bench.refresh_due_scale", __doc__, database_url=True)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--due-percent", type=float, default=1.0)
     parser.add_argument(
@@ -308,18 +291,14 @@ def main() -> None:
         default=100,
         help="also run the largest size with this many due (0: don't)",
     )
-    parser.add_argument("--database-url")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
 
-    kit = SandboxServer(SandboxConfig(latency_ms=0)).start()
-    try:
+    with SandboxServer(SandboxConfig(latency_ms=0)).start() as kit:
         runs = [
             measure(kit, size, due, args.database_url)
             for size, due in planned_runs(sizes, args.due_percent, args.fixed_due)
         ]
-    finally:
-        kit.stop()
 
     backend = make_url(args.database_url or "sqlite://").get_backend_name()
     print(

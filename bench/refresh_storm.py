@@ -21,7 +21,7 @@ A benchmark: it prints figures whatever they are, and exits non-zero only if
 something is broken (the app did not come up, or our app missed its targets,
 which do not depend on the machine's speed).
 
-    .venv/bin/python bench/refresh_storm.py [--rounds 3] [--requests 32]
+    .venv/bin/python -m bench.refresh_storm [--rounds 3] [--requests 32]
         [--workers 4] [--latency-ms 100] [--database-url postgresql+psycopg://...]
 """
 
@@ -31,8 +31,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -47,20 +45,13 @@ from typing import Any
 import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
-from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, select, update
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from app.models import KitConnection
+from bench.common import argument_parser, gunicorn, install_creator, real_grant
+from kit_sandbox import SandboxConfig, SandboxServer
 
-from app.kit.settings import KitSettings  # noqa: E402
-from app.models import KitConnection  # noqa: E402
-from bench.common import free_port, real_grant, wait_until_up  # noqa: E402
-from bench.load import install_creator  # noqa: E402
-from kit_sandbox import SandboxConfig, SandboxServer  # noqa: E402
-
-BIN = Path(sys.executable).parent
 OURS = "our app (row lock)"
 COMMON = "Authlib OAuth2Session, no lock"
 
@@ -124,71 +115,22 @@ def page_outcome(session: requests.Session, url: str) -> str:
     return "ok"
 
 
-def start_app(
-    kit: SandboxServer, app_port: int, workers: int, database_url: str, logs: Path
-) -> subprocess.Popen[bytes]:
-    """gunicorn as in production, with each access logged as `<pid> path status`
-    so that we can tell which workers served the storm."""
-    env = dict(
-        os.environ,
-        APP_ENV="production",
-        SECRET_KEY="refresh-storm-" + "x" * 32,
-        TOKEN_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-        DATABASE_URL=database_url,
-        KIT_CLIENT_ID=kit.config.client_id,
-        KIT_CLIENT_SECRET=kit.config.client_secret or "",
-        KIT_APP_URL=kit.url,
-        KIT_API_URL=kit.url,
-        KIT_REDIRECT_URI=f"http://127.0.0.1:{app_port}/kit/oauth/callback",
-        # No cached Kit data: every request of the storm needs the token.
-        KIT_CACHE_SECONDS="0",
-        FLASK_SESSION_COOKIE_SECURE="false",
-        FLASK_RATELIMIT_ENABLED="false",  # one client address drives everything
-        LOG_LEVEL="WARNING",
-    )
-    subprocess.run(  # noqa: S603
-        [str(BIN / "flask"), "--app", "app", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    return subprocess.Popen(  # noqa: S603
-        [
-            str(BIN / "gunicorn"),
-            "-c",
-            "gunicorn.conf.py",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{app_port}",
-            "--access-logfile",
-            str(logs / "access.log"),
-            "--access-logformat",
-            "%(p)s %(U)s %(s)s",
-            "--error-logfile",
-            str(logs / "error.log"),
-            "app:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=(logs / "stdout.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-
-
 def run_ours(kit: SandboxServer, args: argparse.Namespace) -> list[Round]:
+    """The storms on our app: gunicorn as in production, each access logged as
+    `<pid> path status` so that we can tell which workers served the storm."""
     workdir = Path(tempfile.mkdtemp(prefix="refresh-storm-"))
     database_url = args.database_url or f"sqlite:///{workdir}/storm.db"
-    app_port = free_port()
-    app_url = f"http://127.0.0.1:{app_port}"
-    kit.config.redirect_uris = [f"{app_url}/kit/oauth/callback"]
-    kit.config.authorization_url = f"{app_url}/kit/oauth"
-    server = start_app(kit, app_port, args.workers, database_url, workdir)
     engine = create_engine(database_url)
     rounds = []
-    try:
-        wait_until_up(f"{app_url}/healthz")
+    with gunicorn(
+        kit,
+        database_url,
+        args.workers,
+        workdir,
+        access_log_format="%(p)s %(U)s %(s)s",
+        # No cached Kit data: every request of the storm needs the token.
+        KIT_CACHE_SECONDS="0",
+    ) as app_url:
         browser = install_creator(app_url)
         with engine.connect() as conn:
             connection_id = conn.execute(select(KitConnection.id)).scalar_one()
@@ -221,13 +163,7 @@ def run_ours(kit: SandboxServer, args: argparse.Namespace) -> list[Round]:
                     f"served by {served} of {args.workers} workers",
                 )
             )
-    except BaseException:
-        print((workdir / "stdout.log").read_text()[-3000:], file=sys.stderr)
-        raise
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        engine.dispose()
+    engine.dispose()
     return rounds
 
 
@@ -295,16 +231,7 @@ def common_worker(
 
 def first_token(kit: SandboxServer) -> dict[str, Any]:
     """A real grant: a code from the sandbox, exchanged at its token endpoint."""
-    settings = KitSettings(
-        client_id=kit.config.client_id,
-        client_secret=kit.config.client_secret,
-        authorize_url=f"{kit.url}/v4/oauth/authorize",
-        token_url=f"{kit.url}/v4/oauth/token",
-        revoke_url=f"{kit.url}/v4/oauth/revoke",
-        api_url=kit.url,
-        app_url=kit.url,
-    )
-    tokens = real_grant(kit, settings)
+    tokens = real_grant(kit)
     return {
         "access_token": tokens.access_token,
         "refresh_token": tokens.refresh_token,
@@ -376,21 +303,17 @@ def print_table(results: dict[str, list[Round]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(
+        "bench.refresh_storm", __doc__, latency_ms=100, workers=4, database_url=True
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--latency-ms", type=int, default=100)
-    parser.add_argument("--database-url")
     args = parser.parse_args()
     if args.requests % args.workers:
         parser.error("--requests must be a multiple of --workers")
 
-    kit = SandboxServer(SandboxConfig()).start()
-    try:
+    with SandboxServer(SandboxConfig()).start() as kit:
         results = {OURS: run_ours(kit, args), COMMON: run_common(kit, args)}
-    finally:
-        kit.stop()
 
     backend = make_url(args.database_url or "sqlite://").get_backend_name()
     print(
