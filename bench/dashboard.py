@@ -1,7 +1,8 @@
 """How long the dashboard's overview takes with slow Kit calls: cold and cached.
 
-The overview needs 34 Kit calls (account, email stats, latest broadcasts, the
-30-day totals and one growth figure per day). The sandbox adds --latency-ms to
+The overview needs 33 Kit calls (account, email stats, latest broadcasts, and
+one growth figure per day for 30 days; the totals are summed from the days).
+The sandbox adds --latency-ms to
 each. Cold = cache dropped before each view; cached = the same view again.
 Also runs the cold view with one call in flight at a time, to show what the
 parallel calls buy. A benchmark: it prints figures and never fails.
