@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from .records import (
-    Broadcast,
-    CustomField,
-    EmailSequence,
-    Form,
-    Subscriber,
-    Tag,
+    BroadcastRecord,
+    CustomFieldRecord,
+    FormRecord,
+    SequenceRecord,
+    SubscriberRecord,
+    TagRecord,
     iso,
 )
 
@@ -66,7 +66,7 @@ class GrowthLedger:
     joined: Counter[date] = field(default_factory=Counter)
     left: Counter[date] = field(default_factory=Counter)
 
-    def add(self, subscriber: Subscriber) -> None:
+    def add(self, subscriber: SubscriberRecord) -> None:
         self.created[subscriber.created_at.date()] += 1
         if subscriber.was_active:
             self.joined[subscriber.created_at.date()] += 1
@@ -99,32 +99,32 @@ class AccountData:
 
     account_id: int
     ids: IdSequence
-    custom_fields: list[CustomField] = field(default_factory=list)
+    custom_fields: list[CustomFieldRecord] = field(default_factory=list)
     #: By id; ids only grow, so insertion order is oldest first.
-    subscribers: dict[int, Subscriber] = field(default_factory=dict)
-    tags: dict[int, Tag] = field(default_factory=dict)
+    subscribers: dict[int, SubscriberRecord] = field(default_factory=dict)
+    tags: dict[int, TagRecord] = field(default_factory=dict)
     #: tag id -> subscriber id -> when the tag was added.
     taggings: dict[int, dict[int, datetime]] = field(default_factory=dict)
-    forms: list[Form] = field(default_factory=list)
-    sequences: list[EmailSequence] = field(default_factory=list)
-    broadcasts: dict[int, Broadcast] = field(default_factory=dict)
+    forms: list[FormRecord] = field(default_factory=list)
+    sequences: list[SequenceRecord] = field(default_factory=list)
+    broadcasts: dict[int, BroadcastRecord] = field(default_factory=dict)
     growth: GrowthLedger = field(default_factory=GrowthLedger)
-    _by_email: dict[str, Subscriber] = field(default_factory=dict)
-    _tags_by_name: dict[str, Tag] = field(default_factory=dict)
+    _by_email: dict[str, SubscriberRecord] = field(default_factory=dict)
+    _tags_by_name: dict[str, TagRecord] = field(default_factory=dict)
 
     # -- subscribers ----------------------------------------------------------
 
-    def add_subscriber(self, subscriber: Subscriber) -> None:
+    def add_subscriber(self, subscriber: SubscriberRecord) -> None:
         self.subscribers[subscriber.id] = subscriber
         self._by_email[subscriber.email_address.lower()] = subscriber
         self.growth.add(subscriber)
 
-    def subscriber_by_email(self, email: str) -> Subscriber | None:
+    def subscriber_by_email(self, email: str) -> SubscriberRecord | None:
         return self._by_email.get(email.strip().lower())
 
     def upsert_subscriber(
         self, email: str, first_name: str | None, now: datetime
-    ) -> tuple[Subscriber, bool]:
+    ) -> tuple[SubscriberRecord, bool]:
         """Kit's ``POST /v4/subscribers``: (subscriber, created?).
 
         An existing subscriber gets the new first name, if one is sent, and
@@ -135,7 +135,7 @@ class AccountData:
             if first_name is not None:
                 existing.first_name = first_name
             return existing, False
-        subscriber = Subscriber(
+        subscriber = SubscriberRecord(
             id=self.ids.next("subscriber"),
             first_name=first_name,
             email_address=email,
@@ -152,7 +152,7 @@ class AccountData:
         email: str | None = None,
         created_after: datetime | None = None,
         created_before: datetime | None = None,
-    ) -> list[Subscriber]:
+    ) -> list[SubscriberRecord]:
         """The filters of ``GET /v4/subscribers``; ``status="all"`` for any."""
         if email is not None:
             found = self.subscriber_by_email(email)
@@ -169,22 +169,22 @@ class AccountData:
 
     # -- tags -----------------------------------------------------------------
 
-    def add_tag(self, tag: Tag) -> None:
+    def add_tag(self, tag: TagRecord) -> None:
         self.tags[tag.id] = tag
         self.taggings.setdefault(tag.id, {})
         self._tags_by_name[tag.name.casefold()] = tag
 
-    def find_or_create_tag(self, name: str, now: datetime) -> tuple[Tag, bool]:
+    def find_or_create_tag(self, name: str, now: datetime) -> tuple[TagRecord, bool]:
         """Kit's ``POST /v4/tags``: names match case-insensitively."""
         existing = self._tags_by_name.get(name.casefold())
         if existing is not None:
             return existing, False
-        tag = Tag(id=self.ids.next("tag"), name=name, created_at=now)
+        tag = TagRecord(id=self.ids.next("tag"), name=name, created_at=now)
         self.add_tag(tag)
         return tag, True
 
     def tag_subscriber(
-        self, tag: Tag, subscriber: Subscriber, now: datetime
+        self, tag: TagRecord, subscriber: SubscriberRecord, now: datetime
     ) -> tuple[datetime, bool]:
         """(tagged_at, newly tagged?); tagging twice keeps the first date."""
         tagged = self.taggings.setdefault(tag.id, {})
@@ -194,8 +194,8 @@ class AccountData:
         return now, True
 
     def tagged_subscribers(
-        self, tag: Tag, status: str
-    ) -> list[tuple[Subscriber, datetime]]:
+        self, tag: TagRecord, status: str
+    ) -> list[tuple[SubscriberRecord, datetime]]:
         return [
             (self.subscribers[subscriber_id], tagged_at)
             for subscriber_id, tagged_at in self.taggings.get(tag.id, {}).items()

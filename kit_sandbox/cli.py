@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from .config import SandboxConfig
+from .registration import SandboxConfig
 from .server import SandboxServer
 
 DEFAULTS = SandboxConfig()

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from .config import TUNABLE_SETTINGS
+from .registration import TUNABLE_SETTINGS
 from .state import current_state
 
 bp = Blueprint("control", __name__, url_prefix="/_sandbox")

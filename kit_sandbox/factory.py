@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import api, control, oauth_views, web
-from .config import SandboxConfig
+from . import api, control, oauth, store
+from .error_page import error_page
+from .registration import SandboxConfig
 from .state import SandboxState
 
 # Pages are served to a browser that also talks to the main app; keep them
@@ -45,8 +46,8 @@ def create_sandbox_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep Kit's order
     app.extensions["kit_sandbox"] = state
 
-    app.register_blueprint(web.bp)
-    app.register_blueprint(oauth_views.bp)
+    app.register_blueprint(store.bp)
+    app.register_blueprint(oauth.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
     register_error_handlers(app)
@@ -81,8 +82,7 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
         if status >= 500
         else error.description or error.name
     )
-    page = render_template("sandbox/error.html", title=error.name, detail=detail)
-    return page, status
+    return error_page(error.name, detail, status)
 
 
 def _security_headers(response: Response) -> Response:

@@ -1,6 +1,7 @@
 """What a Kit account holds (subscribers, tags, forms...), and its API shapes.
 
-Each record keeps Python values (``datetime`` in UTC) and renders itself with
+Each record (``SubscriberRecord``, ``TagRecord``...: what Kit stores, hence the
+suffix) keeps Python values (``datetime`` in UTC) and renders itself with
 ``to_api()`` in Kit's v4 shape: integer ids, dates as ``2023-07-17T16:48:20Z``.
 """
 
@@ -24,7 +25,7 @@ def iso(moment: datetime | None) -> str | None:
 
 
 @dataclass
-class Subscriber:
+class SubscriberRecord:
     id: int
     first_name: str | None
     email_address: str
@@ -56,7 +57,7 @@ class Subscriber:
 
 
 @dataclass
-class Tag:
+class TagRecord:
     id: int
     name: str
     created_at: datetime
@@ -66,7 +67,7 @@ class Tag:
 
 
 @dataclass
-class CustomField:
+class CustomFieldRecord:
     id: int
     key: str
     label: str
@@ -82,7 +83,10 @@ class CustomField:
 
 
 @dataclass
-class Form:
+class FormRecord:
+    """One of Kit's forms (``/v4/forms``): a sign-up form embedded on the
+    creator's site, or a hosted landing page."""
+
     id: int
     name: str
     created_at: datetime
@@ -111,7 +115,7 @@ class Form:
 
 
 @dataclass
-class EmailSequence:
+class SequenceRecord:
     id: int
     name: str
     hold: bool
@@ -158,7 +162,7 @@ class BroadcastStats:
 
 
 @dataclass
-class Broadcast:
+class BroadcastRecord:
     id: int
     publication_id: int
     created_at: datetime

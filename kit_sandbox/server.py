@@ -8,8 +8,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from .config import SandboxConfig
 from .factory import create_sandbox_app
+from .registration import SandboxConfig
 from .state import SandboxState
 
 # How often the background server checks for stop(); werkzeug's default (0.5 s)

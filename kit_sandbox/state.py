@@ -21,10 +21,9 @@ from typing import Any
 from flask import current_app
 
 from .audience import AccountData, IdSequence
-from .config import SandboxConfig
 from .ratelimit import RateLimiter
-from .seed import DemoAccount, seed_accounts
-from .seed_data import seed_account_data
+from .registration import SandboxConfig
+from .seed import DemoAccount, seed_account_data, seed_accounts
 
 #: Which failure each endpoint can be told to produce (see ``add_fault``).
 FAULT_KINDS: dict[str, frozenset[str]] = {
@@ -59,8 +58,9 @@ class CodeGrant:
 
 
 @dataclass
-class TokenSet:
-    """An access token and its refresh token: they live and die together."""
+class IssuedTokens:
+    """An access token and its refresh token, as the token endpoint issued
+    them: they live and die together."""
 
     access_token: str
     refresh_token: str
@@ -106,8 +106,8 @@ class SandboxState:
         self.install_completions = 0
         #: Requests per access token, for Kit's rate limit.
         self.rate_limiter = RateLimiter()
-        self._by_access: dict[str, TokenSet] = {}
-        self._by_refresh: dict[str, TokenSet] = {}
+        self._by_access: dict[str, IssuedTokens] = {}
+        self._by_refresh: dict[str, IssuedTokens] = {}
         self._ids = IdSequence()
         self._account_data: dict[int, AccountData] | None = None
         self.reset()
@@ -139,7 +139,7 @@ class SandboxState:
     def account_data(self, account_id: int) -> AccountData:
         """An account's subscribers, tags, forms...; hold ``lock`` while using it.
 
-        The demo data (``seed_data.py``) is built on the first call after a
+        The demo data (``seed/account_data.py``) is built on the first call after a
         reset, dated relative to that moment. Building Ada's 2,600 subscribers
         takes tens of milliseconds, which ``reset()`` should not pay every time.
         An account added to ``accounts`` later starts with no data.
@@ -190,9 +190,9 @@ class SandboxState:
         scope: str,
         expires_in: int,
         grant_code: str,
-    ) -> TokenSet:
+    ) -> IssuedTokens:
         created = time.time()
-        token_set = TokenSet(
+        tokens = IssuedTokens(
             access_token=secrets.token_urlsafe(32),
             refresh_token=secrets.token_urlsafe(32),
             client_id=client_id,
@@ -205,50 +205,52 @@ class SandboxState:
             grant_code=grant_code,
         )
         with self.lock:
-            self._by_access[token_set.access_token] = token_set
-            self._by_refresh[token_set.refresh_token] = token_set
-        return token_set
+            self._by_access[tokens.access_token] = tokens
+            self._by_refresh[tokens.refresh_token] = tokens
+        return tokens
 
-    def find_access_token(self, token: str) -> TokenSet | None:
+    def find_access_token(self, token: str) -> IssuedTokens | None:
         with self.lock:
             return self._by_access.get(token)
 
-    def find_refresh_token(self, token: str) -> TokenSet | None:
+    def find_refresh_token(self, token: str) -> IssuedTokens | None:
         with self.lock:
             return self._by_refresh.get(token)
 
     @property
-    def token_sets(self) -> list[TokenSet]:
-        """Every token set ever issued (revoked ones included), oldest first."""
+    def token_sets(self) -> list[IssuedTokens]:
+        """All the tokens ever issued (revoked ones included), oldest first."""
         with self.lock:
             return list(self._by_access.values())
 
-    def revoke(self, token_set: TokenSet, reason: str) -> None:
+    def revoke(self, tokens: IssuedTokens, reason: str) -> None:
         with self.lock:
-            if token_set.revoked_reason is None:
-                token_set.revoked_reason = reason
+            if tokens.revoked_reason is None:
+                tokens.revoked_reason = reason
 
     def revoke_grant(self, grant_code: str, reason: str) -> int:
-        """Revoke every token set descended from one authorization code."""
+        """Revoke all the tokens descended from one authorization code."""
         return self._revoke_where(lambda ts: ts.grant_code == grant_code, reason)
 
     def revoke_all_for_account(self, account_id: int) -> int:
         """Simulate the creator uninstalling the app in Kit. Returns the count."""
         return self._revoke_where(lambda ts: ts.account_id == account_id, "uninstalled")
 
-    def _revoke_where(self, matches: Callable[[TokenSet], bool], reason: str) -> int:
+    def _revoke_where(
+        self, matches: Callable[[IssuedTokens], bool], reason: str
+    ) -> int:
         with self.lock:
             hits = [ts for ts in self._by_access.values() if matches(ts)]
-            for token_set in hits:
-                self.revoke(token_set, reason)
+            for tokens in hits:
+                self.revoke(tokens, reason)
             return len(hits)
 
     def expire_access_tokens(self) -> None:
         """Make every access token issued so far expired, as of now."""
         now = time.time()
         with self.lock:
-            for token_set in self._by_access.values():
-                token_set.expires_at = min(token_set.expires_at, now)
+            for tokens in self._by_access.values():
+                tokens.expires_at = min(tokens.expires_at, now)
 
     def expire_codes(self) -> None:
         """Make every authorization code issued so far expired, as of now."""

@@ -2,7 +2,7 @@
 
 Everything here is fixed (ids, names, dates) so that tests and screenshots are
 repeatable. What the accounts hold (subscribers, tags, forms...) is generated
-by ``seed_data.py``, handed out fresh so that ``reset()`` can start over.
+by ``account_data.py``, handed out fresh so that ``reset()`` can start over.
 """
 
 from __future__ import annotations

@@ -19,11 +19,17 @@ import random
 import re
 from datetime import datetime, timedelta
 
-from .audience import AccountData, IdSequence
-from .records import CustomField, EmailSequence, Form, Subscriber, Tag
-from .seed import DEMO_ACCOUNTS
-from .seed_broadcasts import add_broadcasts
-from .seed_words import (
+from ..audience import AccountData, IdSequence
+from ..records import (
+    CustomFieldRecord,
+    FormRecord,
+    SequenceRecord,
+    SubscriberRecord,
+    TagRecord,
+)
+from .accounts import DEMO_ACCOUNTS
+from .broadcasts import add_broadcasts
+from .words import (
     ADA_FORMS,
     ADA_SEQUENCES,
     ADA_SUBJECTS,
@@ -77,7 +83,7 @@ def _seed_ada(data: AccountData, now: datetime, emails: set[str]) -> None:
         ("cooking_level", "Cooking level"),
     ):
         data.custom_fields.append(
-            CustomField(data.ids.next("custom_field"), key, label)
+            CustomFieldRecord(data.ids.next("custom_field"), key, label)
         )
     _add_subscribers(data, rng, now, emails, ADA_STATES, span_days=730, bump=0.12)
     _add_tags(data, rng, now, ADA_TAGS, sizes=(25, 650), span_days=700)
@@ -87,7 +93,7 @@ def _seed_ada(data: AccountData, now: datetime, emails: set[str]) -> None:
         (700, 520, 160, 90), ADA_SEQUENCES, strict=True
     ):
         data.sequences.append(
-            EmailSequence(
+            SequenceRecord(
                 data.ids.next("sequence"),
                 name,
                 hold,
@@ -106,7 +112,7 @@ def _seed_ada(data: AccountData, now: datetime, emails: set[str]) -> None:
 def _seed_ben(data: AccountData, now: datetime, emails: set[str]) -> None:
     rng = random.Random(BEN)  # noqa: S311
     data.custom_fields.append(
-        CustomField(data.ids.next("custom_field"), "company", "Company")
+        CustomFieldRecord(data.ids.next("custom_field"), "company", "Company")
     )
     _add_subscribers(data, rng, now, emails, BEN_STATES, span_days=400, bump=0.1)
     _add_tags(data, rng, now, BEN_TAGS, sizes=(5, 25), span_days=380)
@@ -114,7 +120,7 @@ def _seed_ben(data: AccountData, now: datetime, emails: set[str]) -> None:
         data, rng, now - timedelta(days=390), "Subscribe", "embed", "inline", False
     )
     data.sequences.append(
-        EmailSequence(
+        SequenceRecord(
             data.ids.next("sequence"),
             "Welcome aboard",
             False,
@@ -159,7 +165,7 @@ def _add_subscribers(
             # Left some time between signing up and now.
             left_at = created_at + timedelta(seconds=int(offset * rng.uniform(0.02, 1)))
         data.add_subscriber(
-            Subscriber(
+            SubscriberRecord(
                 id=data.ids.next("subscriber"),
                 # About one in twenty signs up without giving a name.
                 first_name=first if rng.random() > 0.05 else None,
@@ -188,7 +194,7 @@ _SLUGS = {
 
 
 def _fields(
-    rng: random.Random, custom_fields: list[CustomField], last: str
+    rng: random.Random, custom_fields: list[CustomFieldRecord], last: str
 ) -> dict[str, str | None]:
     values: dict[str, str | None] = {}
     for custom in custom_fields:
@@ -218,7 +224,7 @@ def _add_tags(
     for index, name in enumerate(names):
         # Tags were made over time, the first ones longest ago.
         created_at = now - timedelta(days=span_days * (len(names) - index) / len(names))
-        tag = Tag(data.ids.next("tag"), name, created_at.replace(microsecond=0))
+        tag = TagRecord(data.ids.next("tag"), name, created_at.replace(microsecond=0))
         data.add_tag(tag)
         count = min(rng.randint(*sizes), len(subscribers))
         for subscriber in rng.sample(subscribers, count):
@@ -241,7 +247,7 @@ def _add_form(
     account = next(a for a in DEMO_ACCOUNTS if a.id == data.account_id)
     host = re.sub(r"[^a-z0-9]+", "-", account.name.lower().replace("'", "")).strip("-")
     data.forms.append(
-        Form(
+        FormRecord(
             id=data.ids.next("form"),
             name=name,
             created_at=created_at,

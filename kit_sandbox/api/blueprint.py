@@ -1,14 +1,17 @@
-"""Kit's API v4, for the account a bearer token was issued for.
+"""Kit's API v4 blueprint, and what every endpoint shares.
 
-This module holds what every endpoint shares, and the account endpoints:
+The endpoints, for the account a bearer token was issued for, register
+themselves on ``bp`` from their own modules:
 
-* ``GET /v4/account``, ``GET /v4/account/growth_stats?starting=&ending=``
-  (``YYYY-MM-DD``, default the last 90 days; UTC days, although Kit uses the
-  sending time zone), ``GET /v4/account/email_stats``;
-* in ``api_audience.py``: ``GET``/``POST /v4/subscribers``, ``GET``/``POST
-  /v4/tags``, ``GET``/``POST /v4/tags/<tag_id>/subscribers``, ``GET
+* ``account.py``: ``GET /v4/account``, ``GET /v4/account/growth_stats``
+  (``starting``/``ending``, ``YYYY-MM-DD``, default the last 90 days; UTC
+  days, although Kit uses the sending time zone), ``GET
+  /v4/account/email_stats``;
+* ``subscribers.py``: ``GET``/``POST /v4/subscribers``, ``GET
   /v4/custom_fields``;
-* in ``api_content.py``: ``GET /v4/forms``, ``GET /v4/sequences``, ``GET
+* ``tags.py``: ``GET``/``POST /v4/tags``, ``GET``/``POST
+  /v4/tags/<tag_id>/subscribers``;
+* ``content.py``: ``GET /v4/forms``, ``GET /v4/sequences``, ``GET
   /v4/broadcasts``, ``GET /v4/broadcasts/<id>/stats``.
 
 Every route here, known or not, gets the configured latency and planned
@@ -16,32 +19,36 @@ faults first, then Kit's rate limit (``rate_limit`` requests per access token
 per rolling ``rate_window`` seconds; over it, a plain-text 429 "Retry later"
 with no Retry-After), and is logged in ``state.api_requests``. Endpoints need
 a live bearer token (401 in Kit's words otherwise) and see only its account.
-Errors are ``{"errors": ["..."]}``: raise ``ApiError`` from a view. Unknown
+Errors are ``{"errors": ["..."]}``: raise ``ApiError`` (``params.py``) from a
+view. Lists are paginated with Kit's cursors (``pagination.py``). Unknown
 paths, and known paths with the wrong method, are Kit-style 404s.
 
-To add an endpoint, put its data in ``seed_data.py`` and write a view::
+To add an endpoint, put its data in ``seed/account_data.py`` and write a view
+in a module that ``api/__init__.py`` imports::
 
     @bp.get("/segments")
     @require_token
     def segments() -> Response:
-        ...  # current_data() is the token's account's data; hold state.lock
+        with current_data() as data:  # the token's account's, lock held
+            ...
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from .audience import AccountData
-from .faults import retry_later, simulate_conditions
+from ..audience import AccountData
+from ..faults import retry_later, simulate_conditions
+from ..seed import DemoAccount
+from ..state import IssuedTokens, SandboxState, current_state
 from .pagination import PageParams, paginate
-from .params import ApiError, parse_day
-from .seed import DemoAccount
-from .state import SandboxState, TokenSet, current_state
+from .params import MSG_NOT_FOUND, ApiError, json_object
 
 bp = Blueprint("api", __name__, url_prefix="/v4")
 
@@ -55,7 +62,6 @@ MSG_EXPIRED = "The access token expired"
 MSG_REVOKED = "The access token was revoked"
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-GROWTH_DEFAULT_DAYS = 90
 
 
 def api_error(status: int, *messages: str) -> Response:
@@ -69,9 +75,24 @@ def current_account() -> DemoAccount:
     return account
 
 
-def current_data() -> AccountData:
-    """The token's account's data. Hold ``current_state().lock`` while using it."""
-    return current_state().account_data(current_account().id)
+@contextmanager
+def current_data() -> Iterator[AccountData]:
+    """The token's account's data, with the state's lock held meanwhile."""
+    state = current_state()
+    with state.lock:
+        yield state.account_data(current_account().id)
+
+
+def json_body() -> dict[str, Any]:
+    """A write's JSON object body, or a 422 in Kit's words."""
+    # force=True: the body decides, not the Content-Type header, so a JSON body
+    # sent as text/plain works and a form body gets the JSON error.
+    return json_object(request.get_json(force=True, silent=True))
+
+
+def now() -> datetime:
+    """When a write happens, in whole seconds as Kit stores dates."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _record_id(record: Any) -> int:
@@ -79,19 +100,23 @@ def _record_id(record: Any) -> int:
     return record_id
 
 
-def listing(
+def list_response(
     root: str,
-    items: list[T],
+    select: Callable[[AccountData], Iterable[T]],
     render: Callable[[T], dict[str, Any]],
     *,
     key: Callable[[T], int] = _record_id,
     newest_first: bool = False,
-) -> dict[str, Any]:
-    """A list endpoint's body: one page of ``items`` per the request's
+) -> Response:
+    """A list endpoint's answer ``{root: [...], "pagination": {...}}``: one page
+    of what ``select`` picks from the token's account's data, per the request's
     ``per_page``, ``after``/``before`` and ``include_total_count``."""
-    params = PageParams.from_args(request.args)
-    page = paginate(items, params, key=key, newest_first=newest_first)
-    return page.to_api(root, render)
+    with current_data() as data:
+        items = list(select(data))
+        params = PageParams.from_args(request.args)
+        page = paginate(items, params, key=key, newest_first=newest_first)
+        body = page.to_api(root, render)
+    return jsonify(body)
 
 
 def require_token(view: Callable[P, R]) -> Callable[P, R | Response]:
@@ -100,9 +125,9 @@ def require_token(view: Callable[P, R]) -> Callable[P, R | Response]:
     @wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | Response:
         state = current_state()
-        token_set = _bearer_token_set()
-        problem = _token_problem(token_set)
-        account = state.accounts.get(token_set.account_id) if token_set else None
+        tokens = _bearer_tokens()
+        problem = _token_problem(tokens)
+        account = state.accounts.get(tokens.account_id) if tokens else None
         if problem is None and account is None:
             problem = MSG_INVALID
         if problem is not None:
@@ -112,27 +137,27 @@ def require_token(view: Callable[P, R]) -> Callable[P, R | Response]:
                 f'error_description="{problem}"'
             )
             return response
-        g.kit_token = token_set
+        g.kit_token = tokens
         g.kit_account = account
         return view(*args, **kwargs)
 
     return wrapper
 
 
-def _bearer_token_set() -> TokenSet | None:
+def _bearer_tokens() -> IssuedTokens | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return current_state().find_access_token(token.strip())
 
 
-def _token_problem(token_set: TokenSet | None) -> str | None:
+def _token_problem(tokens: IssuedTokens | None) -> str | None:
     # Doorkeeper's order: a revoked token says so even if it has also expired.
-    if token_set is None:
+    if tokens is None:
         return MSG_INVALID
-    if token_set.revoked:
+    if tokens.revoked:
         return MSG_REVOKED
-    if token_set.is_expired():
+    if tokens.is_expired():
         return MSG_EXPIRED
     return None
 
@@ -146,12 +171,12 @@ def _simulate_conditions() -> Response | None:
 def _rate_limit(state: SandboxState) -> Response | None:
     """Count the request against its token; a token that is not live is not
     counted (the view answers 401, as Kit checks the token first)."""
-    token_set = _bearer_token_set()
-    if token_set is None or _token_problem(token_set) is not None:
+    tokens = _bearer_tokens()
+    if tokens is None or _token_problem(tokens) is not None:
         return None
     config = state.config
     if state.rate_limiter.allow(
-        token_set.access_token, config.rate_limit, config.rate_window
+        tokens.access_token, config.rate_limit, config.rate_window
     ):
         return None
     return retry_later()
@@ -176,45 +201,7 @@ def _api_error(error: ApiError) -> Response:
     return api_error(error.status, error.message)
 
 
-@bp.get("/account")
-@require_token
-def account() -> Response:
-    return jsonify(current_account().to_api())
-
-
-@bp.get("/account/growth_stats")
-@require_token
-def growth_stats() -> Response:
-    """Counts for whole UTC days, ``starting`` to ``ending`` inclusive."""
-    today = datetime.now(UTC).date()
-    starting = parse_day(request.args.get("starting"), "Starting")
-    ending = parse_day(request.args.get("ending"), "Ending") or today
-    starting = starting or today - timedelta(days=GROWTH_DEFAULT_DAYS)
-    if starting > ending:
-        raise ApiError(422, "Starting must be on or before ending")
-    state = current_state()
-    with state.lock:
-        stats: dict[str, Any] = current_data().growth.stats(starting, ending)
-    stats["starting"] = f"{starting.isoformat()}T00:00:00Z"
-    stats["ending"] = f"{ending.isoformat()}T23:59:59Z"
-    return jsonify(stats=stats)
-
-
-@bp.get("/account/email_stats")
-@require_token
-def email_stats() -> Response:
-    state = current_state()
-    with state.lock:
-        stats = current_data().email_stats(datetime.now(UTC).replace(microsecond=0))
-    return jsonify(stats=stats)
-
-
 @bp.route("/<path:unknown>", methods=ALL_METHODS)
 def not_found(unknown: str) -> Response:
     # Also reached by a known path with the wrong method: Kit answers 404 there.
-    return api_error(404, "Not Found")
-
-
-# The endpoints register themselves on ``bp``; they import from this module,
-# so they are imported last.
-from . import api_audience, api_content  # noqa: E402, F401
+    return api_error(404, MSG_NOT_FOUND)

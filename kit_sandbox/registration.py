@@ -1,8 +1,13 @@
-"""Settings of the sandbox's one registered OAuth app, and its timing knobs."""
+"""What Kit knows about our app (its registration in Kit's developer
+settings), and the sandbox's timing knobs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+#: The wording of Kit's one scope ("public"), on the App Store page and the
+#: consent screen.
+PERMISSION = "Access your Kit account"
 
 #: Settings that may be changed while the sandbox runs (``POST /_sandbox/settings``).
 TUNABLE_SETTINGS = (

@@ -1,6 +1,6 @@
 """The words demo data is made of: names, cities, tags, subjects.
 
-Kept apart from ``seed_data.py`` so the generator reads as logic. Changing a
+Kept apart from ``account_data.py`` so the generator reads as logic. Changing a
 list here changes the seeded data (it is drawn with a fixed random seed), so
 tests assert properties of the data, not particular names.
 """

@@ -88,7 +88,7 @@ class PageParams:
 
 
 @dataclass(frozen=True)
-class Page(Generic[T]):
+class CursorPage(Generic[T]):
     items: list[T]
     has_previous_page: bool
     has_next_page: bool
@@ -123,7 +123,7 @@ def paginate(
     *,
     key: Callable[[T], int],
     newest_first: bool,
-) -> Page[T]:
+) -> CursorPage[T]:
     """One page of ``items`` (any order in, ordered by ``key`` id out).
 
     ``newest_first`` lists the highest ids first, as Kit does for subscribers
@@ -141,7 +141,7 @@ def paginate(
     else:
         start, end = 0, min(params.per_page, len(ordered))
     page = ordered[start:end]
-    return Page(
+    return CursorPage(
         items=page,
         has_previous_page=start > 0,
         has_next_page=end < len(ordered),

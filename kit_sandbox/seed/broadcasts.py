@@ -1,4 +1,4 @@
-"""Demo broadcasts and their stats, for ``seed_data.py``.
+"""Demo broadcasts and their stats, for ``account_data.py``.
 
 Sent broadcasts go out weekly up to a week ago; their recipients are the
 account's active subscribers on the day (from the growth ledger), so the
@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from .audience import AccountData
-from .records import Broadcast, BroadcastStats
+from ..audience import AccountData
+from ..records import BroadcastRecord, BroadcastStats
 
 EMAIL_TEMPLATE = (6, "Text Only")  # Kit's default template
 
@@ -52,7 +52,7 @@ def add_broadcasts(
             else {"type": "all_subscribers"}
         )
         broadcast_id = data.ids.next("broadcast")
-        data.broadcasts[broadcast_id] = Broadcast(
+        data.broadcasts[broadcast_id] = BroadcastRecord(
             id=broadcast_id,
             publication_id=data.ids.next("publication"),
             created_at=created_at.replace(microsecond=0),

@@ -1,0 +1,6 @@
+"""Kit's API v4 (``/v4/...``, bearer tokens): see ``blueprint.py``."""
+
+from . import account, content, subscribers, tags  # noqa: F401  (views on bp)
+from .blueprint import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,5 @@
+"""Kit's App Store pages (``views.py``, the ``store`` blueprint)."""
+
+from .views import bp
+
+__all__ = ["bp"]
