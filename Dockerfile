@@ -1,4 +1,5 @@
-# Kit App Starter, production image: gunicorn with gunicorn.conf.py.
+# Kit App Starter, production image: gunicorn with gunicorn.conf.py. The Kit
+# sandbox (kit_sandbox/) is not in it; the `sandbox` stage adds it for compose.
 #
 # The steps are those of `make serve` and the Procfile, which the test suite
 # runs (tests/test_serve.py starts gunicorn with this config); this project's CI
@@ -10,7 +11,7 @@
 #
 # The second line is the release step: run it once per deploy, before the new
 # containers take traffic (compose.yaml's `migrate` service does it).
-FROM python:3.11-slim
+FROM python:3.11-slim AS app
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -43,3 +44,16 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c 'import os, urllib.request as u; u.urlopen("http://127.0.0.1:%s/healthz" % os.environ.get("PORT", "8000"), timeout=4)'
 
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
+
+
+# The Kit sandbox, for trying the image without a Kit account (compose.yaml's
+# `--profile sandbox`): `docker build --target sandbox .`. Not in the app's
+# image, which is the default (last) stage below.
+FROM app AS sandbox
+COPY kit_sandbox ./kit_sandbox
+HEALTHCHECK NONE
+EXPOSE 5001
+CMD ["python", "-m", "kit_sandbox", "--host", "0.0.0.0", "--port", "5001"]
+
+
+FROM app

@@ -26,7 +26,8 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 # Where `flask kit dev` serves the Kit sandbox in sandbox mode; the sandbox's
-# credentials are its own (kit_sandbox/config.py), handed over by that command.
+# credentials are its own (SandboxConfig in kit_sandbox/), handed over by that
+# command.
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:5001"
 
 # Every environment variable the app reads. `.env.example` documents each one.
