@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+
+from app.kit.resources import GrowthStats
 
 WIDTH, HEIGHT, GAP = 600, 160, 4
 
@@ -20,18 +21,30 @@ class Bar:
     negative: bool
 
 
-def growth_bars(daily: list[tuple[date, dict[str, Any]]]) -> tuple[list[Bar], float]:
+@dataclass(frozen=True)
+class Chart:
+    bars: list[Bar]
+    baseline: float
+    width: int = WIDTH
+    height: int = HEIGHT
+
+
+def growth_chart(days: list[tuple[date, GrowthStats]]) -> Chart:
+    return Chart(*growth_bars(days))
+
+
+def growth_bars(days: list[tuple[date, GrowthStats]]) -> tuple[list[Bar], float]:
     """Bars of net new subscribers per day, around a baseline; returns the bars
     and the baseline's y (above it: growth, below it: more cancellations)."""
-    values = [int(stats.get("net_new_subscribers") or 0) for _, stats in daily]
+    values = [stats.net_new_subscribers for _, stats in days]
     if not values:
         return [], HEIGHT / 2
     top, bottom = max(max(values), 0), min(min(values), 0)
     span = (top - bottom) or 1
     baseline = HEIGHT * top / span
     slot = WIDTH / len(values)
-    bars = []
-    for (day, _), value in zip(daily, values, strict=True):
+    bars: list[Bar] = []
+    for (day, _), value in zip(days, values, strict=True):
         height = HEIGHT * abs(value) / span
         bars.append(
             Bar(

@@ -1,10 +1,13 @@
-"""What the dashboard pages show, fetched from Kit: cached per connection, and
-with a page's independent calls in flight at once.
+"""What the dashboard pages show, fetched from Kit: cached per connection,
+with a page's independent calls in flight at once, and handed to the templates
+as the typed values of `app.kit.resources`.
 
 Cache keys start with the connection id and its generation number: an entry is
-never served to another connection, and bumping the generation (the
-"Refresh" button, or any write) makes every entry of that connection stale at
-once without having to find them.
+never served to another connection, and bumping the generation (the "Reload"
+button, or any write) makes every entry of that connection stale at once
+without having to find them. The cache holds Kit's answers as they came, not
+the typed values made from them on the way out: a deploy that changes a class
+of `resources` never unpickles an old one from Redis.
 """
 
 from __future__ import annotations
@@ -14,19 +17,39 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from flask import Flask, current_app
 
+from app.dashboard.chart import growth_chart
 from app.extensions import cache
 from app.kit.api import KitClient, Page
 from app.kit.errors import KitError, KitRateLimited, KitUnavailable, NeedsReconnect
+from app.kit.resources import (
+    Account,
+    Broadcast,
+    EmailStats,
+    Form,
+    GrowthStats,
+    Sequence,
+    Subscriber,
+    Tag,
+)
 
 T = TypeVar("T")
 PAST_DAYS_SECONDS = 12 * 3600  # a finished day's growth figures do not change
 GROWTH_DAYS = 30
+PER_PAGE = 50
 
 _pools: dict[int, ThreadPoolExecutor] = {}
+
+
+class Cursor(NamedTuple):
+    """Where a page of a list starts: after `after`, before `before`, or at the
+    first page. Kit's cursors are opaque: they are only passed back."""
+
+    after: str | None = None
+    before: str | None = None
 
 
 def client_for(connection_id: int) -> KitClient:
@@ -158,55 +181,119 @@ def overview(connection_id: int, today: date | None = None) -> dict[str, Any]:
     calls.update({f"day:{day.isoformat()}": growth(day, day) for day in days})
     results = in_parallel(calls)
     daily = [
-        (day, (results[f"day:{day.isoformat()}"] or {}).get("stats") or {})
-        for day in days
+        (day, GrowthStats.from_kit(results[f"day:{day.isoformat()}"])) for day in days
     ]
     return {
-        "account": (results["account"] or {}).get("account") or {},
+        "account": Account.from_kit(results["account"]),
         "period": period_totals(daily),
-        "email": (results["email_stats"] or {}).get("stats") or {},
-        "broadcasts": results["broadcasts"],
-        "daily": daily,
+        "email": EmailStats.from_kit(results["email_stats"]),
+        "broadcasts": results["broadcasts"].map(Broadcast.from_kit),
+        "chart": growth_chart(daily),
     }
 
 
-def period_totals(daily: list[tuple[date, dict[str, Any]]]) -> dict[str, int]:
+def period_totals(daily: list[tuple[date, GrowthStats]]) -> GrowthStats:
     """The 30 days' totals from the daily figures (no extra call to Kit):
     sums of the flows, and today's closing count of subscribers."""
-    totals = {
-        key: sum(int(stats.get(key) or 0) for _, stats in daily)
-        for key in ("new_subscribers", "cancellations", "net_new_subscribers")
-    }
-    totals["subscribers"] = int((daily[-1][1] if daily else {}).get("subscribers") or 0)
-    return totals
+    return GrowthStats(
+        subscribers=daily[-1][1].subscribers if daily else 0,
+        new_subscribers=sum(stats.new_subscribers for _, stats in daily),
+        cancellations=sum(stats.cancellations for _, stats in daily),
+        net_new_subscribers=sum(stats.net_new_subscribers for _, stats in daily),
+    )
 
 
-def list_page(
+def subscribers(
+    connection_id: int, cursor: Cursor, status: str, email_address: str | None
+) -> Page[Subscriber]:
+    """A page of subscribers in `status`, or the one with that email address;
+    with the count of them all on the first page."""
+    return _page(
+        connection_id,
+        "subscribers",
+        cursor,
+        first_page_total=True,
+        status=status,
+        email_address=email_address,
+    ).map(Subscriber.from_kit)
+
+
+def forms(connection_id: int, cursor: Cursor) -> Page[Form]:
+    """A page of forms, archived ones included."""
+    return _page(connection_id, "forms", cursor, status="all").map(Form.from_kit)
+
+
+def sequences(connection_id: int, cursor: Cursor) -> Page[Sequence]:
+    return _page(connection_id, "sequences", cursor).map(Sequence.from_kit)
+
+
+def broadcasts(connection_id: int, cursor: Cursor) -> Page[Broadcast]:
+    return _page(connection_id, "broadcasts", cursor).map(Broadcast.from_kit)
+
+
+def tags(connection_id: int) -> list[Tag]:
+    """Every tag, all pages of them: the tags page shows them all."""
+    client = client_for(connection_id)
+    items = cached(
+        connection_id, "all:tags", lambda: list(client.iterate("tags", "tags"))
+    )
+    return [Tag.from_kit(item) for item in items]
+
+
+def _page(
     connection_id: int,
     path: str,
-    key: str,
+    cursor: Cursor,
     *,
     first_page_total: bool = False,
-    **query: Any,
-) -> Page:
+    **filters: Any,
+) -> Page[dict[str, Any]]:
     """One page of a Kit list, cached; the total only on the first page."""
     client = client_for(connection_id)
-    first = not query.get("after") and not query.get("before")
+    first = cursor == Cursor()
+    query = {**filters, **cursor._asdict()}
     return cached(
         connection_id,
         f"page:{path}",
         lambda: client.page(
-            path, key, include_total_count=first_page_total and first, **query
+            path,
+            path,
+            per_page=PER_PAGE,
+            include_total_count=first_page_total and first,
+            **query,
         ),
         **query,
     )
 
 
-def all_items(connection_id: int, path: str, key: str, **filters: Any) -> list[dict]:
-    client = client_for(connection_id)
-    return cached(
+# --- writes -----------------------------------------------------------------------
+
+
+def _post(connection_id: int, path: str, body: dict[str, Any]) -> Any:
+    """POST to Kit; once Kit has it, every cached answer of the connection is stale."""
+    answer = client_for(connection_id).post(path, body)
+    invalidate(connection_id)
+    return answer
+
+
+def add_subscriber(
+    connection_id: int, email_address: str, first_name: str | None
+) -> None:
+    _post(
         connection_id,
-        f"all:{path}",
-        lambda: list(client.iterate(path, key, **filters)),
-        **filters,
+        "subscribers",
+        {"email_address": email_address, "first_name": first_name},
+    )
+
+
+def create_tag(connection_id: int, name: str) -> Tag:
+    """The tag of that name: Kit creates it, or answers with the one it has."""
+    return Tag.created(_post(connection_id, "tags", {"name": name}))
+
+
+def tag_subscriber(connection_id: int, tag_id: int, email_address: str) -> None:
+    _post(
+        connection_id,
+        f"tags/{tag_id}/subscribers",
+        {"email_address": email_address},
     )

@@ -1,19 +1,20 @@
+from __future__ import annotations
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, SubmitField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Email, Length, Optional
+
+from app.kit.resources import Tag
 
 
 def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class RefreshForm(FlaskForm):
-    submit = SubmitField("Refresh")
-
-
-class AddSubscriberForm(FlaskForm):
-    email_address = EmailField(
-        "Email",
+def _email_field(label: str) -> UnboundField:
+    return EmailField(
+        label,
         filters=[_strip],
         validators=[
             DataRequired(),
@@ -21,6 +22,14 @@ class AddSubscriberForm(FlaskForm):
             Length(max=254),
         ],
     )
+
+
+class ReloadForm(FlaskForm):
+    submit = SubmitField("Reload")
+
+
+class AddSubscriberForm(FlaskForm):
+    email_address = _email_field("Email")
     first_name = StringField(
         "First name (optional)",
         filters=[_strip],
@@ -38,13 +47,9 @@ class CreateTagForm(FlaskForm):
 
 class TagSubscriberForm(FlaskForm):
     tag_id = SelectField("Tag", coerce=int, validate_choice=True)
-    email_address = EmailField(
-        "Subscriber email",
-        filters=[_strip],
-        validators=[
-            DataRequired(),
-            Email(message="Enter an email address."),
-            Length(max=254),
-        ],
-    )
+    email_address = _email_field("Subscriber email")
     submit = SubmitField("Tag subscriber")
+
+    def offer(self, tags: list[Tag]) -> None:
+        """The tags to choose from: Kit's, so a forged id fails validation."""
+        self.tag_id.choices = [(tag.id, tag.name) for tag in tags]

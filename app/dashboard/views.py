@@ -1,18 +1,48 @@
-"""The creator's home, overview and connection pages."""
+"""Every route of the dashboard: the creator's home, the overview of a Kit
+account, and the pages over its lists (subscribers, tags, forms, sequences,
+broadcasts).
+
+Each list page is the worked example of one Kit call: cursor pagination from
+the query string, writes as POST + CSRF, Kit's 422 messages next to the field.
+What the pages show comes from `data`; how a page renders when Kit cannot
+answer, from `render`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.auth.access import own_connection
 from app.dashboard import bp, data
-from app.dashboard.chart import HEIGHT, WIDTH, growth_bars
-from app.dashboard.common import kit_page, selected_connection
-from app.dashboard.forms import RefreshForm
+from app.dashboard.forms import (
+    AddSubscriberForm,
+    CreateTagForm,
+    ReloadForm,
+    TagSubscriberForm,
+)
+from app.dashboard.render import kit_page, selected_connection, write, write_failure
+from app.kit.api import Page
+from app.kit.errors import KitError
+from app.models import KitConnection
+
+STATUSES = ("active", "inactive", "bounced", "complained", "cancelled", "all")
+
+
+def _cursor() -> data.Cursor:
+    """`after` or `before` from the query string: opaque to us, but short and
+    printable."""
+
+    def read(name: str) -> str | None:
+        value = request.args.get(name, "")
+        return value if value and len(value) <= 512 and value.isprintable() else None
+
+    after = read("after")
+    return data.Cursor(after, None if after else read("before"))
 
 
 @bp.get("/")
@@ -32,36 +62,175 @@ def index() -> tuple[str, int]:
     return overview(connection.id)
 
 
-@bp.get("/c/<int:connection_id>")
-@login_required
-def overview(connection_id: int) -> tuple[str, int]:
-    connection = own_connection(connection_id)
-
-    def load() -> dict[str, Any]:
-        result = data.overview(connection.id)
-        result["bars"], result["baseline"] = growth_bars(result["daily"])
-        result["chart_size"] = (WIDTH, HEIGHT)
-        return result
-
-    return kit_page(
-        connection, "dashboard/overview.html", load, refresh_form=RefreshForm()
-    )
-
-
-@bp.post("/c/<int:connection_id>/refresh")
-@login_required
-def refresh(connection_id: int) -> Response:
-    """The visible "Refresh" control: forget this connection's cached Kit data."""
-    connection = own_connection(connection_id)
-    if RefreshForm().validate_on_submit():
-        data.invalidate(connection.id)
-        flash("Fresh data from Kit.", "info")
-    return redirect(url_for("dashboard.overview", connection_id=connection.id))
-
-
 @bp.get("/accounts")
 @login_required
 def accounts() -> str:
     return render_template(
         "dashboard/accounts.html", connections=current_user.connections
     )
+
+
+@bp.get("/c/<int:connection_id>")
+@login_required
+def overview(connection_id: int) -> tuple[str, int]:
+    connection = own_connection(connection_id)
+    return kit_page(
+        connection,
+        "dashboard/overview.html",
+        lambda: data.overview(connection.id),
+        reload_form=ReloadForm(),
+    )
+
+
+@bp.post("/c/<int:connection_id>/reload")
+@login_required
+def reload(connection_id: int) -> Response:
+    """The visible "Reload" control: forget this connection's cached Kit data."""
+    connection = own_connection(connection_id)
+    if ReloadForm().validate_on_submit():
+        data.invalidate(connection.id)
+        flash("Reloaded from Kit.", "info")
+    return redirect(url_for("dashboard.overview", connection_id=connection.id))
+
+
+# --- subscribers --------------------------------------------------------------
+
+
+@bp.route("/c/<int:connection_id>/subscribers", methods=["GET", "POST"])
+@login_required
+def subscribers(connection_id: int) -> Response | tuple[str, int]:
+    connection = own_connection(connection_id)
+    status = request.args.get("status", "active")
+    status = status if status in STATUSES else "active"
+    email = (request.args.get("email") or "").strip()[:254]
+    cursor = _cursor()
+    form = AddSubscriberForm()
+    code = 200
+    if form.validate_on_submit():
+        _, code = write(
+            form.email_address,
+            lambda: data.add_subscriber(
+                connection.id, form.email_address.data, form.first_name.data
+            ),
+        )
+        if code == 200:
+            flash(f"Saved {form.email_address.data} as a subscriber.", "success")
+            return redirect(
+                url_for("dashboard.subscribers", connection_id=connection.id)
+            )
+    elif form.is_submitted():
+        code = 400
+    page, status_code = kit_page(
+        connection,
+        "dashboard/subscribers.html",
+        lambda: {
+            "page": data.subscribers(connection.id, cursor, status, email or None)
+        },
+        form=form,
+        status_filter=status,
+        statuses=STATUSES,
+        email=email,
+    )
+    return page, max(code, status_code)
+
+
+# --- tags ---------------------------------------------------------------------
+
+
+def _tags_page(
+    connection: KitConnection,
+    code: int = 200,
+    create: CreateTagForm | None = None,
+    tag: TagSubscriberForm | None = None,
+) -> tuple[str, int]:
+    """The tags page, with a form that did not go through (and its status)."""
+    create = create or CreateTagForm(prefix="create")
+    tag = tag or TagSubscriberForm(prefix="tag")
+
+    def load() -> dict[str, Any]:
+        tags = data.tags(connection.id)
+        tag.offer(tags)
+        return {"tags": tags}
+
+    page, status = kit_page(
+        connection, "dashboard/tags.html", load, create_form=create, tag_form=tag
+    )
+    return page, max(code, status)
+
+
+@bp.get("/c/<int:connection_id>/tags")
+@login_required
+def tags(connection_id: int) -> tuple[str, int]:
+    return _tags_page(own_connection(connection_id))
+
+
+@bp.post("/c/<int:connection_id>/tags")
+@login_required
+def create_tag(connection_id: int) -> Response | tuple[str, int]:
+    connection = own_connection(connection_id)
+    form = CreateTagForm(prefix="create")
+    if not form.validate_on_submit():
+        return _tags_page(connection, 400, create=form)
+    tag, code = write(
+        form.name, lambda: data.create_tag(connection.id, form.name.data or "")
+    )
+    if tag is None:
+        return _tags_page(connection, code, create=form)
+    flash(f"Tag “{tag.name or form.name.data}” is ready.", "success")
+    return redirect(url_for("dashboard.tags", connection_id=connection.id))
+
+
+@bp.post("/c/<int:connection_id>/tags/subscribers")
+@login_required
+def tag_subscriber(connection_id: int) -> Response | tuple[str, int]:
+    connection = own_connection(connection_id)
+    form = TagSubscriberForm(prefix="tag")
+    # The choices come from Kit: load them before validating the choice.
+    try:
+        form.offer(data.tags(connection.id))
+    except KitError as exc:
+        flash(write_failure(exc), "error")
+        return _tags_page(connection, 503, tag=form)
+    if not form.validate_on_submit():
+        return _tags_page(connection, 400, tag=form)
+    _, code = write(
+        form.email_address,
+        lambda: data.tag_subscriber(
+            connection.id, form.tag_id.data, form.email_address.data
+        ),
+    )
+    if code != 200:
+        return _tags_page(connection, code, tag=form)
+    name = dict(form.tag_id.choices).get(form.tag_id.data, "the tag")
+    flash(f"Tagged {form.email_address.data} with “{name}”.", "success")
+    return redirect(url_for("dashboard.tags", connection_id=connection.id))
+
+
+# --- forms, sequences, broadcasts ---------------------------------------------
+
+
+def _list_page(
+    connection_id: int, template: str, fetch: Callable[[int, data.Cursor], Page[Any]]
+) -> tuple[str, int]:
+    connection, cursor = own_connection(connection_id), _cursor()
+    return kit_page(
+        connection, template, lambda: {"page": fetch(connection.id, cursor)}
+    )
+
+
+@bp.get("/c/<int:connection_id>/forms")
+@login_required
+def forms(connection_id: int) -> tuple[str, int]:
+    return _list_page(connection_id, "dashboard/forms.html", data.forms)
+
+
+@bp.get("/c/<int:connection_id>/sequences")
+@login_required
+def sequences(connection_id: int) -> tuple[str, int]:
+    return _list_page(connection_id, "dashboard/sequences.html", data.sequences)
+
+
+@bp.get("/c/<int:connection_id>/broadcasts")
+@login_required
+def broadcasts(connection_id: int) -> tuple[str, int]:
+    return _list_page(connection_id, "dashboard/broadcasts.html", data.broadcasts)

@@ -12,9 +12,9 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -164,17 +164,34 @@ def get(settings: KitSettings, access_token: str, path: str, **params: Any) -> A
     return request(settings, access_token, "GET", path, params=params or None)
 
 
-@dataclass
-class Page:
-    """One page of a cursor-paginated list."""
+T = TypeVar("T")
+U = TypeVar("U")
 
-    items: list[dict[str, Any]]
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a cursor-paginated list: Kit's items (`Page[dict]`), or
+    typed ones (`Page[Subscriber]`) once `map`ped."""
+
+    items: list[T]
     has_next: bool = False
     has_previous: bool = False
     start_cursor: str | None = None
     end_cursor: str | None = None
     total_count: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def map(self, parse: Callable[[T], U]) -> Page[U]:
+        """The same page, each item passed through `parse`."""
+        return Page(
+            [parse(item) for item in self.items],
+            self.has_next,
+            self.has_previous,
+            self.start_cursor,
+            self.end_cursor,
+            self.total_count,
+            self.extra,
+        )
 
 
 class KitClient:
@@ -224,7 +241,7 @@ class KitClient:
         per_page: int = 50,
         include_total_count: bool = False,
         **filters: Any,
-    ) -> Page:
+    ) -> Page[dict[str, Any]]:
         """One page. Ask for `include_total_count` on the first page only: Kit
         counts the whole filtered set for it, which is slow on big lists."""
         body = self.get(

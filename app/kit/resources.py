@@ -8,8 +8,10 @@ without it (an account without an id). Templates and views read attributes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Self
 
 from app.kit.errors import KitUnavailable
 
@@ -20,6 +22,24 @@ def _object(value: Any) -> dict[str, Any]:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def _whole(value: Any) -> int:
+    """A count from Kit: 0 for a missing or non-numeric value."""
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
+def _moment(value: Any) -> datetime | None:
+    """One of Kit's ISO 8601 timestamps (`2023-07-17T16:48:20Z`), else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -45,3 +65,112 @@ class Account:
             plan_type=_text(account.get("plan_type")),
             timezone=_text(_object(account.get("timezone")).get("friendly_name")),
         )
+
+
+# The rest is read by one rule, `_Record.from_kit`: each field from the key of
+# its name, converted by its type; a key that is missing, empty or of a type
+# that does not convert leaves the field's default.
+
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "str": _text,
+    "int": _whole,
+    "bool": bool,
+    "datetime | None": _moment,
+}
+
+
+@dataclass(frozen=True)
+class _Record:
+    @classmethod
+    def from_kit(cls, item: Any) -> Self:
+        """From one JSON object of Kit's (an item of a list)."""
+        item = _object(item)
+        read = ((f.name, _READERS[str(f.type)](item.get(f.name))) for f in fields(cls))
+        return cls(**{name: value for name, value in read if value})
+
+
+@dataclass(frozen=True)
+class _Stats(_Record):
+    @classmethod
+    def from_kit(cls, item: Any) -> Self:
+        """From Kit's whole answer: the figures are under `stats`."""
+        return super().from_kit(_object(item).get("stats"))
+
+
+@dataclass(frozen=True)
+class GrowthStats(_Stats):
+    """`GET /v4/account/growth_stats`: subscriber flows from `starting` to
+    `ending`, whole days; `subscribers` is the count at the end."""
+
+    subscribers: int = 0
+    new_subscribers: int = 0
+    cancellations: int = 0
+    net_new_subscribers: int = 0
+
+
+@dataclass(frozen=True)
+class EmailStats(_Stats):
+    """`GET /v4/account/email_stats`: totals over Kit's last 90 days."""
+
+    sent: int = 0
+    opened: int = 0
+    clicked: int = 0
+
+
+@dataclass(frozen=True)
+class Subscriber(_Record):
+    """An item of `GET /v4/subscribers`."""
+
+    email_address: str = ""
+    first_name: str = ""
+    state: str = ""
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Tag(_Record):
+    """An item of `GET /v4/tags`."""
+
+    id: int = 0
+    name: str = ""
+    created_at: datetime | None = None
+
+    @classmethod
+    def created(cls, body: Any) -> Tag:
+        """From `POST /v4/tags`'s answer: the new tag, or Kit's of that name."""
+        return cls.from_kit(_object(body).get("tag"))
+
+
+@dataclass(frozen=True)
+class Form(_Record):
+    """An item of `GET /v4/forms`."""
+
+    name: str = ""
+    type: str = ""
+    format: str = ""
+    embed_url: str = ""
+    archived: bool = False
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Sequence(_Record):
+    """An item of `GET /v4/sequences`."""
+
+    name: str = ""
+    hold: bool = False
+    repeat: bool = False
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Broadcast(_Record):
+    """An item of `GET /v4/broadcasts`."""
+
+    subject: str = ""
+    preview_text: str = ""
+    status: str = "draft"
+    public: bool = False
+    created_at: datetime | None = None
+    published_at: datetime | None = None
+    send_at: datetime | None = None

@@ -1,13 +1,14 @@
-"""What every page of Kit data shares: whose connection it is, and what to show
-when Kit cannot answer."""
+"""Rendering a page of Kit data: which connection it is for, and what to show
+instead when Kit cannot answer or refuses a write."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import render_template, session
+from flask import flash, render_template, session
 from flask_login import current_user
+from wtforms import Field
 
 from app.extensions import db
 from app.kit.errors import (
@@ -19,6 +20,7 @@ from app.kit.errors import (
 )
 from app.models import KitConnection
 
+T = TypeVar("T")
 SELECTED = "connection_id"
 
 
@@ -75,6 +77,20 @@ def kit_page(
         ),
         status,
     )
+
+
+def write(field: Field, call: Callable[[], T]) -> tuple[T | None, int]:
+    """Make a write to Kit for a form. Returns its result and 200, or None and
+    the status to re-render the form with: 422 with Kit's messages on `field`,
+    503 with a flash that says nothing was saved."""
+    try:
+        return call(), 200
+    except KitValidationError as exc:
+        field.errors = [*field.errors, *exc.messages]
+        return None, 422
+    except KitError as exc:
+        flash(write_failure(exc), "error")
+        return None, 503
 
 
 def write_failure(error: KitError) -> str:
