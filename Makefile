@@ -24,7 +24,7 @@ run: $(STAMP)
 ## Serve like production on port $PORT (8000): migrate, then gunicorn with
 ## gunicorn.conf.py (the Procfile's and Dockerfile's steps). APP_ENV and every other
 ## setting come from the environment or .env, unchanged. In sandbox mode (no
-## KIT_CLIENT_ID) run `flask --app app kit sandbox --app-url http://127.0.0.1:8000`
+## KIT_CLIENT_ID) run `python -m kit_sandbox --app-url http://127.0.0.1:8000`
 ## beside it: `make run` starts the sandbox, this does not (see README).
 serve: $(STAMP)
 	$(BIN)/flask --app app db upgrade
