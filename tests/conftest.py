@@ -3,60 +3,41 @@
 The database schema comes from the real migrations (built once per run, then
 copied per test on SQLite, truncated per test on PostgreSQL). Set
 TEST_DATABASE_URL=postgresql+psycopg://... to run the suite on PostgreSQL.
+
+Plain helpers are in tests/support.py. In a fork without kit_sandbox/, the
+tests that need Kit (the `sandbox` fixture) are skipped and the rest run.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING
 
 import flask_migrate
 import pytest
-from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text, update
+from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import db
-from app.models import KitConnection
-from kit_sandbox import SandboxConfig, SandboxServer
-from kit_sandbox.testing import KitBrowser
+from tests.support import APP_ORIGIN, PG_URL, app_settings, sign_up
 
-APP_ORIGIN = "http://localhost"  # the Flask test client's host
-TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
-PASSWORD = "correct horse battery"
-PG_URL = os.environ.get("TEST_DATABASE_URL")
+if TYPE_CHECKING:
+    from kit_sandbox import SandboxServer
+    from kit_sandbox.testing import KitBrowser
 
-
-def app_settings(kit: SandboxServer, database_url: str, **extra: object) -> dict:
-    settings = {
-        "TESTING": True,
-        "APP_ENV": "development",
-        "SECRET_KEY": "test-secret-key",
-        "TOKEN_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
-        "DATABASE_URL": database_url,
-        "KIT_CLIENT_ID": kit.config.client_id,
-        "KIT_CLIENT_SECRET": kit.config.client_secret,
-        "KIT_APP_URL": kit.url,
-        "KIT_API_URL": kit.url,
-        "KIT_HTTP_TIMEOUT": 2,
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,  # test_security.py turns them on
-    }
-    settings.update(extra)
-    return settings
+GONE = "needs the Kit sandbox, and kit_sandbox/ was deleted"
 
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxServer]:
-    server = SandboxServer(
-        SandboxConfig(
+    kit_sandbox = pytest.importorskip("kit_sandbox", reason=GONE)
+    server = kit_sandbox.SandboxServer(
+        kit_sandbox.SandboxConfig(
             redirect_uris=[f"{APP_ORIGIN}/kit/oauth/callback"],
             authorization_url=f"{APP_ORIGIN}/kit/oauth",
         )
@@ -140,13 +121,6 @@ def runner(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
 
 
-def sign_up(client: FlaskClient, email: str = "creator@example.com") -> None:
-    response = client.post(
-        "/signup", data={"email": email, "password": PASSWORD, "confirm": PASSWORD}
-    )
-    assert response.status_code == 302, response.text
-
-
 @pytest.fixture
 def user(client: FlaskClient) -> str:
     """A signed-in user of the app; returns the email."""
@@ -156,48 +130,7 @@ def user(client: FlaskClient) -> str:
 
 @pytest.fixture
 def kit_browser() -> Iterator[KitBrowser]:
-    browser = KitBrowser()
+    testing = pytest.importorskip("kit_sandbox.testing", reason=GONE)
+    browser = testing.KitBrowser()
     yield browser
     browser.close()
-
-
-def start_install(client: FlaskClient, **params: str):  # type: ignore[no-untyped-def]
-    """GET our Authorization URL as Kit's Install button does."""
-    query = f"?{urlencode(params)}" if params else ""
-    return client.get(f"/kit/oauth{query}")
-
-
-def install(
-    client: FlaskClient,
-    kit_browser: KitBrowser,
-    decision: str = "allow",
-    account: int | None = None,
-    **params: str,
-):  # type: ignore[no-untyped-def]
-    """The whole round trip for a signed-in user, as the demo creator `account`
-    (default: the first); returns the callback's response."""
-    to_kit = start_install(client, **params)
-    assert to_kit.status_code == 302, to_kit.text
-    chosen = None if account is None else str(account)
-    return client.get(kit_browser.consent(to_kit.location, decision, chosen))
-
-
-def expire_stored_token(app: Flask, **where: object) -> None:
-    """Make our stored copy of the token (of the connections matching `where`,
-    all by default) look expired; Kit's copy is untouched."""
-    with app.app_context():
-        db.session.execute(
-            update(KitConnection)
-            .filter_by(**where)
-            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
-        )
-        db.session.commit()
-
-
-def stored(app: Flask, connection_id: int = 1) -> KitConnection:
-    """The connection row as stored, tokens decrypted while the context is open."""
-    with app.app_context():
-        row = db.session.get(KitConnection, connection_id)
-        assert row is not None
-        _ = (row.access_token, row.refresh_token)
-        return row

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User
-from tests.conftest import PASSWORD, sign_up
+from tests.support import PASSWORD, csrf_token, sign_up
 
 
 def test_sign_up_normalizes_the_email_and_hashes_the_password(app, client):
@@ -128,16 +126,13 @@ def test_csrf_is_enforced_when_enabled(make_app):
     assert refused.status_code == 400
     assert "form has expired" in refused.text
 
-    page = client.get("/signup")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
-    assert token is not None
     accepted = client.post(
         "/signup",
         data={
             "email": "a@example.com",
             "password": PASSWORD,
             "confirm": PASSWORD,
-            "csrf_token": token.group(1),
+            "csrf_token": csrf_token(client.get("/signup")),
         },
     )
     assert accepted.status_code == 302

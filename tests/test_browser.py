@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [

@@ -6,22 +6,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
 
 from app.cli.connections import relative
 from app.extensions import db
 from app.models import KitConnection
-from tests.conftest import install
-
-
-def _set(app, connection_id: int, **values) -> None:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        db.session.execute(
-            update(KitConnection)
-            .where(KitConnection.id == connection_id)
-            .values(**values)
-        )
-        db.session.commit()
+from tests.support import install, set_stored
 
 
 def _stored_secrets(app) -> list[str]:  # type: ignore[no-untyped-def]
@@ -43,8 +32,8 @@ def three(app, client, kit, kit_browser, user):  # type: ignore[no-untyped-def]
     for account in accounts[:2]:
         assert install(client, kit_browser, account=account).status_code == 302
     install(client, kit_browser, account=accounts[0], tenant_name="Shop")
-    _set(app, 2, status=KitConnection.NEEDS_RECONNECT)
-    _set(app, 3, expires_at=datetime.now(UTC) - timedelta(minutes=5))
+    set_stored(app, 2, status=KitConnection.NEEDS_RECONNECT)
+    set_stored(app, 3, expires_at=datetime.now(UTC) - timedelta(minutes=5))
     return accounts
 
 
@@ -81,7 +70,9 @@ def test_connections_lists_each_connection_s_fields(app, runner, three):
 
 
 def test_connections_shows_when_a_token_was_last_refreshed(app, runner, three):
-    _set(app, 1, last_refreshed_at=datetime.now(UTC) - timedelta(hours=3, minutes=1))
+    set_stored(
+        app, 1, last_refreshed_at=datetime.now(UTC) - timedelta(hours=3, minutes=1)
+    )
     first = runner.invoke(args=["kit", "connections"]).output.splitlines()[1]
     assert first.endswith("(3 h ago)")
 

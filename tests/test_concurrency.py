@@ -16,13 +16,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.models import KitConnection
 from tests import workers
-from tests.conftest import PG_URL, app_settings, install
+from tests.support import PG_URL, app_settings, expire_stored_token, install, set_expiry
 
 CALLERS = 20
 PROCESSES = 4
@@ -30,13 +29,7 @@ PROCESSES = 4
 
 def _connection_needing_refresh(app, client, kit, kit_browser) -> None:  # type: ignore[no-untyped-def]
     install(client, kit_browser)
-    with app.app_context():
-        db.session.execute(
-            update(KitConnection).values(
-                expires_at=datetime.now(UTC) - timedelta(seconds=1)
-            )
-        )
-        db.session.commit()
+    expire_stored_token(app)
     kit.state.expire_access_tokens()
     # Slow Kit down so that every caller is waiting while the first refreshes.
     kit.config.latency_ms = 150
@@ -106,15 +99,7 @@ def test_two_refresh_due_runs_at_once_refresh_each_connection_once(
 
     for account in sorted(kit.state.accounts):
         install(client, kit_browser, account=account)
-    with app.app_context():
-        now = datetime.now(UTC)
-        db.session.execute(
-            update(KitConnection).values(
-                expires_at=now + timedelta(minutes=5),
-                token_issued_at=now - timedelta(hours=2),
-            )
-        )
-        db.session.commit()
+    set_expiry(app, None, minutes=5)  # every connection
     kit.config.latency_ms = 100
     start = threading.Barrier(2)
 

@@ -3,30 +3,31 @@
 from __future__ import annotations
 
 import re
-import socket
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from cryptography.fernet import Fernet
 
 from app.cli.doctor import clock
+from tests.support import free_port
 
 KEY = Fernet.generate_key().decode()
 
 
-def lines(result) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    found = {}
+def doctor(app):  # type: ignore[no-untyped-def]
+    """Run `flask kit doctor`: its result, and its lines by check name."""
+    result = app.test_cli_runner().invoke(args=["kit", "doctor"])
+    checks = {}
     for line in result.output.splitlines():
         if line[:4] in ("PASS", "WARN", "FAIL"):
             name = line[5:].split(":")[0]
-            found[name] = line
-    return found
+            checks[name] = line
+    return result, checks
 
 
 def test_a_development_setup_passes_with_warnings(make_app, kit):
-    result = make_app().test_cli_runner().invoke(args=["kit", "doctor"])
+    result, checks = doctor(make_app())
     assert result.exit_code == 0, result.output
-    checks = lines(result)
     for name in ("database", "Kit authorize", "Kit token", "Kit API", "clock"):
         assert checks[name].startswith("PASS"), checks[name]
     assert checks["redirect URI"].startswith("WARN")
@@ -42,9 +43,8 @@ def test_production_turns_shortcuts_into_failures_with_fixes(make_app, kit):
         KIT_REDIRECT_URI="http://app.example.com/kit/oauth/callback",
     )
     app.config["SESSION_COOKIE_SECURE"] = False
-    result = app.test_cli_runner().invoke(args=["kit", "doctor"])
+    result, checks = doctor(app)
     assert result.exit_code == 1
-    checks = lines(result)
     assert checks["secret key"].startswith("FAIL")
     assert "token_urlsafe" in checks["secret key"]
     assert checks["redirect URI"].startswith("FAIL")
@@ -59,19 +59,15 @@ def test_production_turns_shortcuts_into_failures_with_fixes(make_app, kit):
 
 def test_a_wrong_callback_path_is_named(make_app, kit):
     app = make_app(KIT_REDIRECT_URI="https://app.example.com/oauth/cb")
-    checks = lines(app.test_cli_runner().invoke(args=["kit", "doctor"]))
+    _, checks = doctor(app)
     assert checks["redirect URI"].startswith("FAIL")
     assert "/kit/oauth/callback" in checks["redirect URI"]
 
 
 def test_unreachable_kit_fails_with_a_fix(make_app):
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    app = make_app(KIT_API_URL=f"http://127.0.0.1:{port}", KIT_HTTP_TIMEOUT=1)
-    result = app.test_cli_runner().invoke(args=["kit", "doctor"])
+    app = make_app(KIT_API_URL=f"http://127.0.0.1:{free_port()}", KIT_HTTP_TIMEOUT=1)
+    result, checks = doctor(app)
     assert result.exit_code == 1
-    checks = lines(result)
     assert checks["Kit token"].startswith("FAIL")
     assert "check the KIT_* URLs" in checks["Kit token"]
     assert checks["clock"].startswith("WARN")

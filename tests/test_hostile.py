@@ -11,11 +11,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 
-from app.extensions import db
-from app.models import KitConnection, User
-from tests.conftest import PASSWORD, install
+from tests.support import install, path_of, routes, sign_up, snapshot
 
 # Text that likes to break things: controls, quotes, markup, separators.
 nasty = st.text(
@@ -82,51 +79,19 @@ def owner(make_app, kit, kit_browser):  # type: ignore[no-untyped-def]
     """An app with CSRF on, and a signed-in client that owns connection 1."""
     app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
-    page = client.get("/signup")
-    token = page.text.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    client.post(
-        "/signup",
-        data={
-            "email": "own@example.com",
-            "password": PASSWORD,
-            "confirm": PASSWORD,
-            "csrf_token": token,
-        },
-    )
+    sign_up(client, "own@example.com", csrf=True)
     install(client, kit_browser, account=1001)
     return app, client
 
 
-def routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    found = []
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
-            continue
-        path = rule.rule.replace("<int:connection_id>", "1")
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            found.append((method, path))
-    return found
-
-
-def snapshot(app, kit) -> tuple:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        row = db.session.get(KitConnection, 1)
-        ada = kit.state.account_data(1001)
-        return (
-            db.session.scalar(select(func.count()).select_from(User)),
-            db.session.scalar(select(func.count()).select_from(KitConnection)),
-            row.access_token,
-            row.refresh_token,
-            row.status,
-            len(ada.subscribers),
-            len(ada.tags),
-            sum(len(t) for t in ada.taggings.values()),
-        )
+def paths(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Every (method, path) of the app, with connection 1 in the path."""
+    return [(method, path_of(rule, 1)) for method, rule in routes(app)]
 
 
 def test_every_route_is_listed(owner):
     app, _ = owner
-    found = routes(app)
+    found = paths(app)
     assert ("GET", "/kit/oauth/callback") in found
     assert ("POST", "/c/1/subscribers") in found
     assert len(found) >= 18
@@ -159,7 +124,7 @@ def test_arbitrary_queries_forms_and_headers_never_cause_a_500(owner, kit):
 
         return attack
 
-    for method, path in routes(app):
+    for method, path in paths(app):
         attack_on(method, path)()
 
     assert snapshot(app, kit) == before

@@ -14,7 +14,7 @@ from app.kit.errors import (
     KitUnavailable,
     KitValidationError,
 )
-from tests.conftest import install
+from tests.support import install
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ from html import unescape
 import pytest
 from markupsafe import escape
 
-from tests.conftest import install, sign_up
+from tests.support import install, sign_up, stored
 
 ADA, BEN, CHLOE = 1001, 1002, 1003
-PAGES = ["", "/subscribers", "/tags", "/forms", "/sequences", "/broadcasts"]
 
 
 @pytest.fixture
@@ -218,7 +217,7 @@ def test_a_forged_cursor_is_a_400_with_a_way_back(client, ada):
     assert "That page link is not valid any more" in text(page)
 
 
-# --- several accounts, and nobody else's ----------------------------------------------
+# --- several accounts (nobody else's: test_isolation.py) ------------------------------
 
 
 def test_switcher_scopes_every_page_to_the_selected_account(
@@ -245,63 +244,26 @@ def test_cache_is_per_connection(client, kit, kit_browser, ada):
     assert ada.forms[0].name not in ben_page
 
 
-def test_refresh_control_drops_the_cache(client, kit, ada):
+def test_reload_control_drops_the_cache(client, kit, ada):
     client.get("/dashboard")
     calls = kit.state.stats()["api_requests"]
     client.get("/dashboard")
     assert kit.state.stats()["api_requests"] == calls  # all from the cache
-    assert client.post("/c/1/refresh").status_code == 302
+    assert client.post("/c/1/reload").status_code == 302
     client.get("/dashboard")
     assert kit.state.stats()["api_requests"] > calls
-
-
-@pytest.mark.parametrize("path", PAGES)
-def test_another_users_connection_is_never_reachable(make_app, kit, kit_browser, path):
-    app = make_app()
-    owner, stranger = app.test_client(), app.test_client()
-    sign_up(owner, "owner@example.com")
-    install(owner, kit_browser, account=ADA)
-    sign_up(stranger, "stranger@example.com")
-    calls = kit.state.stats()["api_requests"]
-    assert stranger.get(f"/c/1{path}").status_code == 404
-    assert kit.state.stats()["api_requests"] == calls  # not even a call to Kit
-
-
-@pytest.mark.parametrize(
-    ("path", "data"),
-    [
-        ("/subscribers", {"email_address": "x@example.com"}),
-        ("/tags", {"create-name": "Mine now"}),
-        (
-            "/tags/subscribers",
-            {"tag-tag_id": "1", "tag-email_address": "x@example.com"},
-        ),
-        ("/refresh", {}),
-    ],
-)
-def test_another_users_connection_cannot_be_written(
-    make_app, kit, kit_browser, path, data
-):
-    app = make_app()
-    owner, stranger = app.test_client(), app.test_client()
-    sign_up(owner, "owner@example.com")
-    install(owner, kit_browser, account=ADA)
-    sign_up(stranger, "stranger@example.com")
-    assert stranger.post(f"/c/1{path}", data=data).status_code == 404
-    ada = kit.state.account_data(ADA)  # the owner's data is untouched
-    assert ada.subscriber_by_email("x@example.com") is None
-    assert "Mine now" not in {t.name for t in ada.tags.values()}
 
 
 def test_growth_bars_sit_on_a_baseline_scaled_to_the_extremes():
     from datetime import date
 
     from app.dashboard.chart import HEIGHT, growth_bars
+    from app.kit.resources import GrowthStats
 
     days = [date(2026, 1, d) for d in (1, 2, 3)]
     bars, baseline = growth_bars(
         [
-            (day, {"net_new_subscribers": v})
+            (day, GrowthStats(net_new_subscribers=v))
             for day, v in zip(days, (30, -10, 0), strict=True)
         ]
     )
@@ -326,9 +288,6 @@ def test_growth_bars_sit_on_a_baseline_scaled_to_the_extremes():
 def test_api_faults_give_a_clear_page_keep_the_tokens_and_recover(
     make_app, kit, kit_browser, kind, status, message
 ):
-    from app.extensions import db
-    from app.models import KitConnection
-
     app = make_app(KIT_HTTP_TIMEOUT=0.3)
     kit.state.timeout_seconds = 0.6
     client = app.test_client()
@@ -336,9 +295,8 @@ def test_api_faults_give_a_clear_page_keep_the_tokens_and_recover(
     install(client, kit_browser, account=ADA)
 
     def tokens():  # type: ignore[no-untyped-def]
-        with app.app_context():
-            row = db.session.get(KitConnection, 1)
-            return row.access_token, row.refresh_token, row.status
+        row = stored(app)
+        return row.access_token, row.refresh_token, row.status
 
     before = tokens()
     kit.state.add_fault("api", kind, times=10_000)

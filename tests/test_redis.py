@@ -5,7 +5,6 @@ worker: a real redis-server on a loopback port (skipped where none is installed;
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.conftest import install, sign_up
+from tests.support import free_port, install, sign_up
 
 REDIS_SERVER = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(
@@ -23,9 +22,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(  # noqa: S603
         [
             str(REDIS_SERVER),

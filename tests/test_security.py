@@ -10,7 +10,7 @@ import pytest
 from cryptography.fernet import Fernet
 from flask import abort
 
-from tests.conftest import PASSWORD, install, sign_up
+from tests.support import PASSWORD, install, sign_up
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 

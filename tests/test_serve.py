@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 import runpy
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -21,7 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import create_app
 from app.config import ConfigError
 from kit_sandbox import SandboxServer
-from tests.conftest import app_settings, sign_up
+from tests.support import app_settings, free_port, sign_up, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
@@ -69,17 +67,11 @@ def test_access_log_format_leaves_out_the_query_string_and_referer(monkeypatch):
         assert atom not in log_format
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_gunicorn_serves_the_app_and_logs_no_code_or_state(
     kit: SandboxServer, database_url: str, tmp_path: Path
 ):
     """The Procfile's web command, for real: two workers, production mode."""
-    port = _free_port()
+    port = free_port()
     settings = app_settings(kit, database_url, APP_ENV="production")
     env = {
         **os.environ,
@@ -100,7 +92,7 @@ def test_gunicorn_serves_the_app_and_logs_no_code_or_state(
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        health = _wait_for(f"{base}/healthz", server, log)
+        health = wait_until_up(f"{base}/healthz", process=server, log=log)
         assert health.json() == {"status": "ok", "database": "ok"}
         callback = requests.get(
             f"{base}/kit/oauth/callback",
@@ -124,21 +116,6 @@ def test_gunicorn_serves_the_app_and_logs_no_code_or_state(
         "state=",
     ):
         assert secret not in output
-
-
-def _wait_for(
-    url: str, server: subprocess.Popen[bytes], log: Path
-) -> requests.Response:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"gunicorn exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            # The first answer waits for a worker to boot and build the app.
-            return requests.get(url, timeout=20)
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    pytest.fail(f"gunicorn did not answer within 30 s:\n{log.read_text()}")
 
 
 # --- ProxyFix ------------------------------------------------------------------------

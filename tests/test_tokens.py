@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import Text, select, type_coerce, update
+from sqlalchemy import Text, select, type_coerce
 
 from app.extensions import db
 from app.kit.tokens import is_fresh, valid_access_token
-from app.models import ConnectionEvent, KitConnection
-from tests.conftest import (
+from app.models import KitConnection
+from tests.support import (
     TEST_ENCRYPTION_KEY,
+    event_kinds,
     expire_stored_token,
     install,
+    set_expiry,
     sign_up,
     stored,
 )
-
-
-def event_kinds(app, connection_id: int = 1) -> list[str]:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        return list(
-            db.session.scalars(
-                select(ConnectionEvent.kind)
-                .where(ConnectionEvent.connection_id == connection_id)
-                .order_by(ConnectionEvent.id)
-            )
-        )
-
 
 # --- freshness ------------------------------------------------------------------
 
@@ -179,18 +168,6 @@ def test_the_connection_page_shows_the_history_without_secrets(
     assert event_kinds(app) == ["connected", "refreshed", "reconnected"]
 
 
-def test_another_users_connection_is_not_found(make_app, kit, kit_browser):
-    app = make_app()
-    owner, stranger = app.test_client(), app.test_client()
-    sign_up(owner, "owner@example.com")
-    install(owner, kit_browser)
-    sign_up(stranger, "stranger@example.com")
-    assert stranger.get("/connections/1").status_code == 404
-    assert stranger.post("/connections/1/disconnect").status_code == 404
-    assert stored(app).status == "active"
-    assert stranger.get("/connections/999").status_code == 404
-
-
 # --- disconnect ------------------------------------------------------------------
 
 
@@ -240,20 +217,7 @@ def test_disconnect_when_kit_is_down_changes_nothing(
 def test_disconnect_needs_the_csrf_token(make_app, kit, kit_browser):
     app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
-    # Sign up and connect with CSRF on: read the token from the page.
-    page = client.get("/signup")
-    token = re.search(
-        r'name="csrf_token" type="hidden" value="([^"]+)"', page.text
-    ).group(1)
-    client.post(
-        "/signup",
-        data={
-            "email": "c@example.com",
-            "password": "long enough pw",
-            "confirm": "long enough pw",
-            "csrf_token": token,
-        },
-    )
+    sign_up(client, csrf=True)  # and connect, with CSRF on
     install(client, kit_browser)
     assert client.post("/connections/1/disconnect").status_code == 400
     assert stored(app).status == "active"
@@ -301,21 +265,6 @@ def test_rotate_keys_re_encrypts_everything_under_the_new_key(
 # --- proactive refresh ------------------------------------------------------
 
 
-def _set_expiry(app, connection_id: int, minutes: int, status: str = "active") -> None:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        now = datetime.now(UTC)
-        db.session.execute(
-            update(KitConnection)
-            .where(KitConnection.id == connection_id)
-            .values(
-                expires_at=now + timedelta(minutes=minutes),
-                token_issued_at=now - timedelta(hours=2),
-                status=status,
-            )
-        )
-        db.session.commit()
-
-
 def test_refresh_due_refreshes_exactly_the_due_connections(
     app, client, runner, kit, kit_browser, user
 ):
@@ -323,10 +272,10 @@ def test_refresh_due_refreshes_exactly_the_due_connections(
     for account in accounts:
         install(client, kit_browser, account=account)
     install(client, kit_browser, account=accounts[0], tenant_name="Shop")
-    _set_expiry(app, 1, minutes=10)  # due
-    _set_expiry(app, 2, minutes=120)  # not due
-    _set_expiry(app, 3, minutes=5, status="needs_reconnect")  # due, but no grant
-    _set_expiry(app, 4, minutes=-5)  # already expired: due
+    set_expiry(app, 1, minutes=10)  # due
+    set_expiry(app, 2, minutes=120)  # not due
+    set_expiry(app, 3, minutes=5, status="needs_reconnect")  # due, but no grant
+    set_expiry(app, 4, minutes=-5)  # already expired: due
     before = {i: stored(app, i).refresh_token for i in (1, 2, 3, 4)}
 
     result = runner.invoke(
@@ -351,8 +300,8 @@ def test_refresh_due_exits_non_zero_when_kit_fails_but_not_for_invalid_grant(
     accounts = sorted(kit.state.accounts)
     install(client, kit_browser, account=accounts[0])
     install(client, kit_browser, account=accounts[1])
-    _set_expiry(app, 1, minutes=1)
-    _set_expiry(app, 2, minutes=1)
+    set_expiry(app, 1, minutes=1)
+    set_expiry(app, 2, minutes=1)
 
     kit.state.add_fault("token", "invalid_grant")
     dead_grant = runner.invoke(args=["kit", "refresh-due", "--within", "30m"])
@@ -361,7 +310,7 @@ def test_refresh_due_exits_non_zero_when_kit_fails_but_not_for_invalid_grant(
         "refreshed 1, already fresh 0, needs reconnect 1, failed 0" in dead_grant.output
     )
 
-    _set_expiry(app, 2, minutes=1)
+    set_expiry(app, 2, minutes=1)
     kit.state.add_fault("token", "500")
     outage = runner.invoke(args=["kit", "refresh-due", "--within", "30m"])
     assert outage.exit_code == 1

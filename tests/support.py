@@ -1,0 +1,264 @@
+"""Plain helpers and constants for the tests: settings, servers on loopback
+ports, signing up, installing, reading and bending the stored rows, and the
+app's routes.
+
+Fixtures live in conftest.py; tests import these by name from tests.support.
+kit_sandbox is imported for type hints only, so a fork without it can still
+import this module.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import pytest
+import requests
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select, update
+from werkzeug.routing import Rule
+
+from app.extensions import db
+from app.models import ConnectionEvent, KitConnection, OAuthAttempt, User
+
+if TYPE_CHECKING:
+    from kit_sandbox import SandboxServer
+    from kit_sandbox.testing import KitBrowser
+
+APP_ORIGIN = "http://localhost"  # the Flask test client's host
+TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
+PASSWORD = "correct horse battery"
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def app_settings(kit: SandboxServer, database_url: str, **extra: object) -> dict:
+    settings = {
+        "TESTING": True,
+        "APP_ENV": "development",
+        "SECRET_KEY": "test-secret-key",
+        "TOKEN_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
+        "DATABASE_URL": database_url,
+        "KIT_CLIENT_ID": kit.config.client_id,
+        "KIT_CLIENT_SECRET": kit.config.client_secret,
+        "KIT_APP_URL": kit.url,
+        "KIT_API_URL": kit.url,
+        "KIT_HTTP_TIMEOUT": 2,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,  # test_security.py turns them on
+    }
+    settings.update(extra)
+    return settings
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (just now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(
+    url: str,
+    seconds: float = 30,
+    process: subprocess.Popen[Any] | None = None,
+    log: Path | None = None,
+) -> requests.Response:
+    """GET `url` until a server answers; fail the test, with the server's `log`,
+    when `process` exits first or nothing answers within `seconds`."""
+
+    def output() -> str:
+        return log.read_text() if log else ""
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"The server exited with {process.returncode}:\n{output()}")
+        try:
+            # The first answer may wait for a worker to boot and build the app.
+            return requests.get(url, timeout=20)
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    pytest.fail(f"{url} did not answer within {seconds} s:\n{output()}")
+
+
+# --- the app's own accounts ----------------------------------------------------------
+
+
+def csrf_token(page) -> str:  # type: ignore[no-untyped-def]
+    """The CSRF token in a page's form."""
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return found.group(1)
+
+
+def sign_up(
+    client: FlaskClient, email: str = "creator@example.com", csrf: bool = False
+) -> None:
+    """Sign up (and so in); with `csrf`, as a browser does when CSRF is on."""
+    data = {"email": email, "password": PASSWORD, "confirm": PASSWORD}
+    if csrf:
+        data["csrf_token"] = csrf_token(client.get("/signup"))
+    response = client.post("/signup", data=data)
+    assert response.status_code == 302, response.text
+
+
+# --- installing from Kit -------------------------------------------------------------
+
+
+def kit_redirect(kit: SandboxServer, app_id: int = 4242) -> str:
+    """Where Kit sends the creator once the install is done (its `redirect`)."""
+    return f"{kit.url}/apps/{app_id}?success=true"
+
+
+def first_account(kit: SandboxServer):  # type: ignore[no-untyped-def]
+    """The demo creator the consent page selects by default."""
+    return min(kit.state.accounts.values(), key=lambda a: a.id)
+
+
+def start_install(client: FlaskClient, **params: str):  # type: ignore[no-untyped-def]
+    """GET our Authorization URL as Kit's Install button does."""
+    query = f"?{urlencode(params)}" if params else ""
+    return client.get(f"/kit/oauth{query}")
+
+
+def install(
+    client: FlaskClient,
+    kit_browser: KitBrowser,
+    decision: str = "allow",
+    account: int | None = None,
+    **params: str,
+):  # type: ignore[no-untyped-def]
+    """The whole round trip for a signed-in user, as the demo creator `account`
+    (default: the first); returns the callback's response."""
+    to_kit = start_install(client, **params)
+    assert to_kit.status_code == 302, to_kit.text
+    chosen = None if account is None else str(account)
+    return client.get(kit_browser.consent(to_kit.location, decision, chosen))
+
+
+def age_attempts(app: Flask, age: timedelta, attempt_id: int | None = None) -> None:
+    """Make the OAuth attempt `attempt_id` (all by default) `age` old."""
+    _update(app, OAuthAttempt, attempt_id, created_at=datetime.now(UTC) - age)
+
+
+# --- the stored connections ----------------------------------------------------------
+
+
+def stored(app: Flask, connection_id: int = 1) -> KitConnection:
+    """The connection row as stored, tokens decrypted while the context is open."""
+    with app.app_context():
+        row = db.session.get(KitConnection, connection_id)
+        assert row is not None
+        _ = (row.access_token, row.refresh_token)
+        return row
+
+
+def connections(app: Flask) -> list[KitConnection]:
+    """Every stored connection, tokens decrypted while the context is open."""
+    with app.app_context():
+        rows = db.session.scalars(select(KitConnection)).all()
+        for row in rows:
+            _ = (row.access_token, row.refresh_token)
+        return list(rows)
+
+
+def event_kinds(app: Flask, connection_id: int = 1) -> list[str]:
+    """The connection's audit trail, oldest first."""
+    with app.app_context():
+        return list(
+            db.session.scalars(
+                select(ConnectionEvent.kind)
+                .where(ConnectionEvent.connection_id == connection_id)
+                .order_by(ConnectionEvent.id)
+            )
+        )
+
+
+def set_stored(app: Flask, connection_id: int | None = None, **values: object) -> None:
+    """Write `values` straight into the stored connection `connection_id` (all of
+    them by default), behind the app's back; Kit's copy is untouched."""
+    _update(app, KitConnection, connection_id, **values)
+
+
+def _update(app: Flask, model: type, row_id: int | None, **values: object) -> None:
+    statement = update(model).values(**values)
+    if row_id is not None:
+        statement = statement.where(model.id == row_id)  # type: ignore[attr-defined]
+    with app.app_context():
+        db.session.execute(statement)
+        db.session.commit()
+
+
+def expire_stored_token(app: Flask, connection_id: int | None = None) -> None:
+    """Make our stored copy of the token (of `connection_id`, all by default)
+    look expired; Kit's copy is untouched."""
+    set_stored(app, connection_id, expires_at=datetime.now(UTC) - timedelta(minutes=1))
+
+
+def set_expiry(
+    app: Flask,
+    connection_id: int | None,
+    minutes: int,
+    status: str = KitConnection.ACTIVE,
+) -> None:
+    """Give connection `connection_id` (None: every one) a two-hour-old token
+    that expires in `minutes`, and `status`."""
+    now = datetime.now(UTC)
+    set_stored(
+        app,
+        connection_id,
+        expires_at=now + timedelta(minutes=minutes),
+        token_issued_at=now - timedelta(hours=2),
+        status=status,
+    )
+
+
+def snapshot(app: Flask, kit: SandboxServer, connection_id: int = 1) -> tuple:
+    """What a request must not change unasked: how many users and connections
+    are stored; the connection's owner, status, tokens and audit trail; and its
+    Kit account's subscribers, tags and taggings."""
+    row = stored(app, connection_id)
+    with app.app_context():
+        users = db.session.scalar(select(func.count()).select_from(User))
+        rows = db.session.scalar(select(func.count()).select_from(KitConnection))
+    audience = kit.state.account_data(row.kit_account_id)
+    return (
+        users,
+        rows,
+        (row.user_id, row.status, row.access_token, row.refresh_token),
+        row.expires_at,
+        event_kinds(app, connection_id),
+        len(audience.subscribers),
+        sorted(t.name for t in audience.tags.values()),
+        sum(len(t) for t in audience.taggings.values()),
+    )
+
+
+# --- the app's routes ----------------------------------------------------------------
+
+
+def routes(app: Flask) -> list[tuple[str, Rule]]:
+    """Every (method, rule) the app answers, but static files, HEAD and OPTIONS."""
+    return [
+        (method, rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    ]
+
+
+def path_of(rule: Rule, connection_id: int = 1) -> str:
+    """The rule's path with `connection_id` (and 1 for any other argument)."""
+    values = {name: 1 for name in rule.arguments} | {"connection_id": connection_id}
+    built = rule.build(values, append_unknown=False)
+    assert built is not None, rule
+    return built[1]
