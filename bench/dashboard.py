@@ -4,7 +4,8 @@ The overview needs 33 Kit calls (account, email stats, latest broadcasts, and
 one growth figure per day for 30 days; the totals are summed from the days).
 The sandbox adds --latency-ms to each. Cold = cache dropped before each view;
 cached = the same view again. Also runs the cold view with one call in flight
-at a time, to show what the parallel calls buy. A benchmark: it prints figures and never fails.
+at a time, to show what the parallel calls buy. A benchmark: it prints figures
+and never fails.
 
     .venv/bin/python -m bench.dashboard [--latency-ms 100] [--views 10]
 """
