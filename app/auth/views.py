@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from werkzeug.security import generate_password_hash
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from app.auth import bp
+from app.auth.accounts import authenticate, create_account
 from app.auth.forms import LoginForm, LogoutForm, SignupForm
 from app.extensions import db, limiter, login_manager
 from app.models import User
 from app.redirects import safe_next
 from app.security import SIGN_IN_LIMIT, SIGN_UP_LIMIT
-
-# Checked against when the email is unknown, so that a wrong email takes as
-# long as a wrong password and timing does not tell which accounts exist.
-_NO_SUCH_USER = User(email="", password_hash=generate_password_hash("no such user"))
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Sign in to continue."
@@ -44,43 +39,40 @@ def _after_sign_in(form_next: str | None) -> Response:
 
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(SIGN_UP_LIMIT, methods=["POST"])
-def signup() -> str | Response:
+def signup() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return _after_sign_in(request.args.get("next"))
     form = SignupForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = User(email=User.normalize_email(form.email.data or ""))
-        user.set_password(form.password.data or "")
-        db.session.add(user)
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            form.email.errors.append(
-                "An account with this email exists already. Sign in instead."
-            )
-        else:
+        user = create_account(form.email.data or "", form.password.data or "")
+        if user is not None:
             _sign_in(user)
             flash("Your account is ready.", "success")
             return _after_sign_in(form.next.data)
-    return render_template("auth/signup.html", form=form), (400 if form.errors else 200)
+        form.email.errors.append(
+            "An account with this email exists already. Sign in instead."
+        )
+    return _form_page("auth/signup.html", form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(SIGN_IN_LIMIT, methods=["POST"])
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return _after_sign_in(request.args.get("next"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        email = User.normalize_email(form.email.data or "")
-        user = db.session.scalar(select(User).where(User.email == email))
-        password_ok = (user or _NO_SUCH_USER).check_password(form.password.data or "")
-        if user is not None and password_ok:
+        user = authenticate(form.email.data or "", form.password.data or "")
+        if user is not None:
             _sign_in(user)
             return _after_sign_in(form.next.data)
         form.password.errors.append("That email and password do not match an account.")
-    return render_template("auth/login.html", form=form), (400 if form.errors else 200)
+    return _form_page("auth/login.html", form)
+
+
+def _form_page(template: str, form: FlaskForm) -> tuple[str, int]:
+    """The form again: 400 once it has errors, so scripts see the refusal."""
+    return render_template(template, form=form), (400 if form.errors else 200)
 
 
 @bp.post("/logout")
