@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import load_config
 from app.crypto import EXTENSION_KEY, make_cipher
 from app.extensions import cache, csrf, db, limiter, login_manager, migrate
+from app.jobs import celery_init_app
 from app.kit.settings import KitSettings
 from app.logs import configure_logging
 
@@ -70,6 +71,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     app.extensions[EXTENSION_KEY] = make_cipher(app.config["TOKEN_ENCRYPTION_KEYS"])
     app.extensions["kit_settings"] = KitSettings.from_config(app.config)
+    celery_init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

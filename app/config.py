@@ -157,6 +157,7 @@ def load_config(
         # writers wait that long instead of failing with "database is locked".
         config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {"timeout": 30}
     config.update(_cache_config(config))
+    config["CELERY"] = _celery_config(config["REDIS_URL"])
     # Rate limits (Flask-Limiter): in-process by default, shared through Redis
     # when REDIS_URL is set, so that every worker counts the same requests.
     config["RATELIMIT_ENABLED"] = True
@@ -182,6 +183,24 @@ def _cache_config(config: dict[str, Any]) -> dict[str, Any]:
         "CACHE_TYPE": "SimpleCache",
         "CACHE_DEFAULT_TIMEOUT": seconds,
         "CACHE_THRESHOLD": 5000,
+    }
+
+
+def _celery_config(redis_url: str | None) -> dict[str, Any]:
+    """Celery: Redis as broker and result backend when REDIS_URL is set, else
+    every task runs in-process as it is called (eager)."""
+    return {
+        "broker_url": redis_url or "memory://",
+        "result_backend": redis_url,
+        "task_always_eager": not redis_url,
+        "task_eager_propagates": True,
+        "task_ignore_result": True,  # tasks that report back say so
+        # A job outlives the worker that ran it: acknowledged only once done,
+        # handed to another worker if its process dies, one at a time each.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
     }
 
 

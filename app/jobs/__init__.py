@@ -1,0 +1,40 @@
+"""Background jobs on Celery, the Flask way (Flask's "Background Tasks with
+Celery"): every task runs inside an app context.
+
+With `REDIS_URL`, Redis is the broker and the result backend, and tasks run in
+`celery -A app.jobs.worker worker` processes (plus one `celery -A
+app.jobs.worker beat` for the periodic ones). Without it, tasks run in-process
+as they are called (eager), so `make run` and `make test` need nothing more.
+
+A job never holds the only copy of anything: it reads its work from the
+database and writes its result there, so running one twice, or two at once,
+is safe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask, has_app_context
+
+from app.jobs.schedule import BEAT_SCHEDULE, TASK_MODULES
+
+
+def celery_init_app(app: Flask) -> Celery:
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            # Eager tasks called from a request or a command run in the
+            # caller's app context; a worker's run in its own app's.
+            if has_app_context():
+                return self.run(*args, **kwargs)
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.conf.imports = TASK_MODULES
+    celery_app.conf.beat_schedule = BEAT_SCHEDULE
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app

@@ -1,0 +1,29 @@
+"""The periodic jobs, run by the one `celery -A app.jobs.worker beat`.
+
+Each entry names a task; each task is idempotent and safe to run twice at
+once (the database decides what is left to do). Add a job here and it runs
+everywhere beat runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.schedules import crontab
+
+# The modules that define tasks; a worker imports them at start.
+TASK_MODULES = ("app.jobs.tokens", "app.jobs.figures")
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Proactive refresh: one task per connection that expires within 30 min.
+    "refresh-due": {
+        "task": "app.jobs.tokens.refresh_due",
+        "schedule": 5 * 60.0,
+        "kwargs": {"within_seconds": 30 * 60},
+    },
+    # Kit's finished days, kept locally: yesterday's figures, and any gap.
+    "sync-figures": {
+        "task": "app.jobs.figures.sync_figures",
+        "schedule": crontab(minute=15),  # hourly: each account's "yesterday"
+    },
+}
