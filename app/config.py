@@ -190,7 +190,7 @@ def _celery_config(redis_url: str | None) -> dict[str, Any]:
     """Celery: Redis as broker and result backend when REDIS_URL is set, else
     every task runs in-process as it is called (eager)."""
     return {
-        "broker_url": redis_url or "memory://",
+        "broker_url": redis_url or "memory://localhost/",
         "result_backend": redis_url,
         "task_always_eager": not redis_url,
         "task_eager_propagates": True,

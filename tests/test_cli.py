@@ -1,4 +1,5 @@
-"""`flask kit ...` commands: the help, and `kit connections`."""
+"""`flask kit ...` commands: the help, `kit connections`, and `kit refresh-due`
+(its outcomes are tested in test_tokens.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from celery import signals
 
 from app.cli.connections import relative
 from app.extensions import db
@@ -154,3 +156,23 @@ def test_connections_with_none(runner):
 )
 def test_relative_times(seconds, text):
     assert relative(seconds) == text
+
+
+def test_refresh_due_runs_one_refresh_task_per_due_connection(runner, kit, three):
+    ran: list[tuple[str, tuple]] = []
+
+    def started(task, args, **_) -> None:  # type: ignore[no-untyped-def]
+        ran.append((task.name, tuple(args)))
+
+    signals.task_prerun.connect(started)
+    try:
+        result = runner.invoke(args=["kit", "refresh-due", "--within", "10m"])
+    finally:
+        signals.task_prerun.disconnect(started)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (
+        "due 1: refreshed 1, already fresh 0, needs reconnect 0, failed 0"
+    )
+    # Connection 3 is due; 1 is fresh, 2 needs reconnecting.
+    assert ran == [("app.jobs.tokens.refresh_connection", (3, 600))]
+    assert kit.state.stats()["refresh_requests"] == 1

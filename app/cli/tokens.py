@@ -1,7 +1,8 @@
 """`flask kit refresh-due` and `flask kit rotate-keys`: token upkeep.
 
 `rotate_keys` re-encrypts every stored secret under the newest
-`TOKEN_ENCRYPTION_KEYS` key; refreshing lives in `app.kit.refresh`.
+`TOKEN_ENCRYPTION_KEYS` key. `refresh-due` enqueues the same tasks as beat's
+"refresh-due" job (`app.jobs.tokens`) and waits for their outcomes.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from datetime import timedelta
 
 import click
 from cryptography.fernet import InvalidToken
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import Column, Table, Text, literal, select, type_coerce, update
 
 from app.crypto import cipher
 from app.extensions import db
-from app.kit.refresh import refresh_due
+from app.jobs.tokens import enqueue_due_refreshes
 from app.models import KitConnection, OAuthAttempt
 
 log = logging.getLogger(__name__)
@@ -106,14 +106,16 @@ def parse_duration(value: str) -> timedelta:
 def refresh_due_command(within: str, batch_size: int) -> None:
     """Refresh the tokens of connections that expire soon.
 
-    Run it from a scheduler every few minutes. Safe beside the web workers and
-    twice at once: every refresh takes the connection's row lock. Exits 1 if a
-    refresh failed for a reason other than a refused grant (Kit down, a
-    misconfigured client), so the scheduler can alert.
+    One task per due connection: with REDIS_URL the Celery workers run them
+    (beat's "refresh-due" job does the same every 5 minutes), without it they
+    run here. Safe beside the web workers and twice at once: every refresh
+    takes the connection's row lock. Exits 1 if a refresh failed for a reason
+    other than a refused grant (Kit down, a misconfigured client).
     """
-    summary = refresh_due(
-        current_app.extensions["kit_settings"], parse_duration(within), batch_size
-    )
+    seconds = int(parse_duration(within).total_seconds())
+    pages = list(enqueue_due_refreshes(seconds, batch_size, report=True))
+    summary = Counter(outcome for page in pages for outcome in page.get())
+    summary["due"] = sum(len(page) for page in pages)
     counts = ", ".join(
         f"{label} {summary[key]}"
         for key, label in [

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, Task
-from flask import Flask, has_app_context
+from flask import Flask, current_app, has_app_context
 
 from app.jobs.schedule import BEAT_SCHEDULE, TASK_MODULES
 
@@ -38,3 +38,10 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+def on_this_app(task: Task) -> Task:
+    """`task` on the Celery of the Flask app in context. A shared task sends to
+    the Celery created last in the process: the same one in production (one
+    app per process), but not in a process that built several (the tests)."""
+    return current_app.extensions["celery"].tasks[task.name]

@@ -1,15 +1,18 @@
 """Proactive refresh: renew tokens that expire soon, before a creator waits on it.
 
-Run from a scheduler (`flask --app app kit refresh-due --within 30m`). Every
-refresh goes through the same locked path as the web workers, so it is safe to
-run beside them, and twice at once.
+The due query and the refresh of one connection live here; the jobs in
+`app.jobs.tokens` (beat's "refresh-due", and `flask --app app kit refresh-due`)
+fan them out, one task per due connection. Every refresh goes through the same
+locked path as the web workers, so it is safe beside them, and twice at once.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import literal, select, tuple_
 
@@ -21,6 +24,7 @@ from app.kit.tokens import refresh_locked
 from app.models import KitConnection
 
 log = logging.getLogger(__name__)
+Outcome = Literal["refreshed", "fresh", "needs_reconnect", "failed"]
 
 
 def due_connections(
@@ -50,32 +54,52 @@ def due_connections(
     return [(expires_at, connection_id) for expires_at, connection_id in rows]
 
 
+def due_batches(within: timedelta, batch_size: int) -> Iterator[list[int]]:
+    """The ids of the active connections expiring within `within`, a batch at a
+    time, soonest first."""
+    after: tuple[datetime, int] | None = None
+    while batch := due_connections(within, after, batch_size):
+        yield [connection_id for _, connection_id in batch]
+        after = batch[-1]
+        db.session.remove()  # drop the batch's identity map
+
+
+def refresh_connection(
+    connection_id: int, settings: KitSettings, within: timedelta
+) -> Outcome:
+    """Refresh one connection unless it is valid for longer than `within`.
+
+    Returns the outcome: `refreshed` (this call spent the refresh token),
+    `fresh` (another worker, or run, refreshed it first), `needs_reconnect`
+    (Kit refused the grant, or it was already marked) or `failed` (Kit
+    unavailable or refusing our client; the stored tokens are untouched).
+    """
+    try:
+        _, refreshed = refresh_locked(
+            connection_id, settings, int(within.total_seconds()), cap_leeway=False
+        )
+    except NeedsReconnect:
+        return "needs_reconnect"
+    except KitError as exc:
+        log.warning("Refresh of connection %s failed: %s", connection_id, exc)
+        return "failed"
+    return "refreshed" if refreshed else "fresh"
+
+
 def refresh_due(
     settings: KitSettings, within: timedelta, batch_size: int = 200
 ) -> Counter[str]:
-    """Refresh every due connection; count the outcomes.
+    """Refresh every due connection in this process, one after another; count
+    `due` and the outcomes of `refresh_connection`.
 
-    `refreshed`: this run spent the refresh token; `fresh`: another worker (or
-    run) refreshed it first; `needs_reconnect`: Kit refused the grant; `failed`:
-    Kit unavailable or refused our client.
+    The jobs spread the same work over the workers; this loop is the one-process
+    baseline of `bench.refresh_due_scale`.
     """
     summary: Counter[str] = Counter()
-    leeway = int(within.total_seconds())
-    after: tuple[datetime, int] | None = None
-    while batch := due_connections(within, after, batch_size):
-        for _, connection_id in batch:
-            summary["due"] += 1
-            try:
-                _, refreshed = refresh_locked(
-                    connection_id, settings, leeway, cap_leeway=False
-                )
-            except NeedsReconnect:
-                summary["needs_reconnect"] += 1
-            except KitError as exc:
-                log.warning("Refresh of connection %s failed: %s", connection_id, exc)
-                summary["failed"] += 1
-            else:
-                summary["refreshed" if refreshed else "fresh"] += 1
-        after = batch[-1]
-        db.session.remove()  # drop the batch's identity map
+    for batch in due_batches(within, batch_size):
+        summary["due"] += len(batch)
+        summary.update(
+            refresh_connection(connection_id, settings, within)
+            for connection_id in batch
+        )
     return summary
