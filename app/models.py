@@ -1,8 +1,9 @@
-"""The app's data: its own users, their Kit connections, pending OAuth attempts."""
+"""The app's data: its own users, their Kit connections, pending OAuth attempts,
+and the Kit figures kept locally."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
@@ -158,3 +159,30 @@ class ConnectionEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<ConnectionEvent {self.kind} connection={self.connection_id}>"
+
+
+class GrowthDay(db.Model):
+    """One finished day of a connection's growth figures, as Kit gave them.
+
+    A finished day's figures no longer change, so it is fetched from Kit once
+    and read from here after. Unique per (connection, day): of two workers
+    storing the same day at once, one inserts and the other does nothing.
+    """
+
+    __tablename__ = "growth_days"
+    __table_args__ = (UniqueConstraint("connection_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("kit_connections.id", ondelete="CASCADE")
+    )
+    day: Mapped[date]
+    # GrowthStats' figures: the count at the end of the day, and its flows.
+    subscribers: Mapped[int]
+    new_subscribers: Mapped[int]
+    cancellations: Mapped[int]
+    net_new_subscribers: Mapped[int]
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<GrowthDay {self.day} connection={self.connection_id}>"

@@ -11,24 +11,28 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pytest
+import redis
 import requests
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from werkzeug.routing import Rule
 
 from app.extensions import db
-from app.models import ConnectionEvent, KitConnection, OAuthAttempt, User
+from app.models import ConnectionEvent, GrowthDay, KitConnection, OAuthAttempt, User
 
 if TYPE_CHECKING:
     from kit_sandbox import SandboxServer
@@ -88,6 +92,40 @@ def wait_until_up(
         except requests.ConnectionError:
             time.sleep(0.2)
     pytest.fail(f"{url} did not answer within {seconds} s:\n{output()}")
+
+
+@contextmanager
+def redis_server(seconds: float = 30) -> Iterator[str]:
+    """A throwaway redis-server on a free loopback port, in memory only; yields
+    its URL. Skips the test where redis-server is not installed."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.skip("needs redis-server (apt-get install redis-server)")
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603
+        [executable, "--port", str(port), "--bind", "127.0.0.1"]
+        + ["--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    try:
+        deadline = time.monotonic() + seconds
+        while not _answers(client):
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"redis-server on port {port} did not start")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
 
 
 # --- the app's own accounts ----------------------------------------------------------
@@ -262,3 +300,46 @@ def path_of(rule: Rule, connection_id: int = 1) -> str:
     built = rule.build(values, append_unknown=False)
     assert built is not None, rule
     return built[1]
+
+
+def spent_refresh_tokens(kit: SandboxServer) -> list[str]:
+    """The refresh tokens sent to the sandbox's token endpoint, in order."""
+    return [
+        entry["params"]["refresh_token"]
+        for entry in kit.state.token_requests
+        if entry["grant_type"] == "refresh_token"
+    ]
+
+
+# --- the stored growth figures -------------------------------------------------------
+
+
+def growth_days(app: Flask, connection_id: int = 1) -> dict[date, tuple[int, ...]]:
+    """The connection's stored days: day -> (subscribers, new subscribers,
+    cancellations, net new subscribers)."""
+    with app.app_context():
+        rows = db.session.scalars(
+            select(GrowthDay).where(GrowthDay.connection_id == connection_id)
+        ).all()
+        return {
+            row.day: (
+                row.subscribers,
+                row.new_subscribers,
+                row.cancellations,
+                row.net_new_subscribers,
+            )
+            for row in rows
+        }
+
+
+def delete_growth_days(
+    app: Flask, connection_id: int = 1, days: list[date] | None = None
+) -> None:
+    """Delete stored days of the connection (all by default), behind the app's
+    back: a gap, as if the backfill had not run for them."""
+    statement = delete(GrowthDay).where(GrowthDay.connection_id == connection_id)
+    if days is not None:
+        statement = statement.where(GrowthDay.day.in_(list(days)))
+    with app.app_context():
+        db.session.execute(statement)
+        db.session.commit()

@@ -1,6 +1,7 @@
 """What the dashboard pages show, fetched from Kit: cached per connection,
 with a page's independent calls in flight at once, and handed to the templates
-as the typed values of `app.kit.resources`.
+as the typed values of `app.kit.resources`. (The overview, whose finished days
+come from the database, is in `figures`.)
 
 Cache keys start with the connection id and its generation number: an entry is
 never served to another connection, and bumping the generation (the "Reload"
@@ -16,29 +17,16 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
 from flask import Flask, current_app
 
-from app.dashboard.chart import growth_chart
 from app.extensions import cache
 from app.kit.api import KitClient, Page
 from app.kit.errors import KitError, KitRateLimited, KitUnavailable, NeedsReconnect
-from app.kit.resources import (
-    Account,
-    Broadcast,
-    EmailStats,
-    Form,
-    GrowthStats,
-    Sequence,
-    Subscriber,
-    Tag,
-)
+from app.kit.resources import Broadcast, Form, Sequence, Subscriber, Tag
 
 T = TypeVar("T")
-PAST_DAYS_SECONDS = 12 * 3600  # a finished day's growth figures do not change
-GROWTH_DAYS = 30
 PER_PAGE = 50
 
 _pools: dict[int, ThreadPoolExecutor] = {}
@@ -72,6 +60,18 @@ def invalidate(connection_id: int) -> None:
     cache.set(f"kit:{connection_id}:generation", time.time_ns(), timeout=0)
 
 
+def _key(connection_id: int, generation: int, name: str, params: dict[str, Any]) -> str:
+    return ":".join(
+        (
+            "kit",
+            str(connection_id),
+            str(generation),
+            name,
+            json.dumps(params, sort_keys=True, default=str),
+        )
+    )
+
+
 def cached(
     connection_id: int,
     name: str,
@@ -79,15 +79,7 @@ def cached(
     timeout: int | None = None,
     **params: Any,
 ) -> T:
-    key = ":".join(
-        (
-            "kit",
-            str(connection_id),
-            str(_generation(connection_id)),
-            name,
-            json.dumps(params, sort_keys=True, default=str),
-        )
-    )
+    key = _key(connection_id, _generation(connection_id), name, params)
     value = cache.get(key)
     if value is None:
         value = compute()
@@ -137,70 +129,35 @@ def in_parallel(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     return results
 
 
-# --- what the pages show ----------------------------------------------------------
+def answers(
+    client: KitClient,
+    cacheable: dict[str, Callable[[], Any]],
+    fresh: dict[str, Callable[[], Any]] | None = None,
+) -> dict[str, Any]:
+    """Kit's answers by name: each of `cacheable` from the cache when it is
+    there, the others and all of `fresh` (never cached) from Kit, at once.
 
-
-def overview(connection_id: int, today: date | None = None) -> dict[str, Any]:
-    """Account, the last 30 days day by day (and their totals), email stats,
-    the latest broadcasts: 33 calls to Kit, all at once."""
-    client = client_for(connection_id)
-    client.ensure_token()
-    today = today or datetime.now(UTC).date()
-    start = today - timedelta(days=GROWTH_DAYS - 1)
-
-    def growth(day: date, until: date) -> Callable[[], Any]:
-        # Finished days are kept longer: their figures are final.
-        timeout = PAST_DAYS_SECONDS if until < today else None
-        return lambda: cached(
-            connection_id,
-            "growth_stats",
-            lambda: client.get(
-                "account/growth_stats",
-                starting=day.isoformat(),
-                ending=until.isoformat(),
-            ),
-            timeout,
-            starting=day.isoformat(),
-            ending=until.isoformat(),
+    The cache is read once for all of them. When it holds them all and nothing
+    is `fresh` (a warm page), no thread, token check or call to Kit is needed.
+    """
+    connection_id = client.connection_id
+    generation = _generation(connection_id)
+    keys = {name: _key(connection_id, generation, name, {}) for name in cacheable}
+    found = zip(keys, cache.get_many(*keys.values()), strict=True)
+    results = {name: value for name, value in found if value is not None}
+    calls = {name: call for name, call in cacheable.items() if name not in results}
+    calls.update(fresh or {})
+    if calls:
+        client.ensure_token()
+        answered = in_parallel(calls)
+        cache.set_many(
+            {keys[name]: answered[name] for name in keys if name in answered}
         )
-
-    days = [start + timedelta(days=n) for n in range(GROWTH_DAYS)]
-    calls: dict[str, Callable[[], Any]] = {
-        "account": lambda: cached(
-            connection_id, "account", lambda: client.get("account")
-        ),
-        "email_stats": lambda: cached(
-            connection_id, "email_stats", lambda: client.get("account/email_stats")
-        ),
-        "broadcasts": lambda: cached(
-            connection_id,
-            "latest_broadcasts",
-            lambda: client.page("broadcasts", "broadcasts", per_page=5),
-        ),
-    }
-    calls.update({f"day:{day.isoformat()}": growth(day, day) for day in days})
-    results = in_parallel(calls)
-    daily = [
-        (day, GrowthStats.from_kit(results[f"day:{day.isoformat()}"])) for day in days
-    ]
-    return {
-        "account": Account.from_kit(results["account"]),
-        "period": period_totals(daily),
-        "email": EmailStats.from_kit(results["email_stats"]),
-        "broadcasts": results["broadcasts"].map(Broadcast.from_kit),
-        "chart": growth_chart(daily),
-    }
+        results.update(answered)
+    return results
 
 
-def period_totals(daily: list[tuple[date, GrowthStats]]) -> GrowthStats:
-    """The 30 days' totals from the daily figures (no extra call to Kit):
-    sums of the flows, and today's closing count of subscribers."""
-    return GrowthStats(
-        subscribers=daily[-1][1].subscribers if daily else 0,
-        new_subscribers=sum(stats.new_subscribers for _, stats in daily),
-        cancellations=sum(stats.cancellations for _, stats in daily),
-        net_new_subscribers=sum(stats.net_new_subscribers for _, stats in daily),
-    )
+# --- what the pages show ----------------------------------------------------------
 
 
 def subscribers(

@@ -4,8 +4,8 @@ broadcasts).
 
 Each list page is the worked example of one Kit call: cursor pagination from
 the query string, writes as POST + CSRF, Kit's 422 messages next to the field.
-What the pages show comes from `data`; how a page renders when Kit cannot
-answer, from `render`.
+What the pages show comes from `data` (the overview from `figures`); how a
+page renders when Kit cannot answer, from `render`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.auth.access import own_connection
-from app.dashboard import bp, data
+from app.dashboard import bp, data, figures
 from app.dashboard.forms import (
     AddSubscriberForm,
     CreateTagForm,
@@ -59,7 +59,7 @@ def index() -> tuple[str, int]:
     connection = selected_connection()
     if connection is None:
         return render_template("dashboard/empty.html"), 200
-    return overview(connection.id)
+    return _overview(connection)
 
 
 @bp.get("/accounts")
@@ -73,11 +73,16 @@ def accounts() -> str:
 @bp.get("/c/<int:connection_id>")
 @login_required
 def overview(connection_id: int) -> tuple[str, int]:
-    connection = own_connection(connection_id)
+    return _overview(own_connection(connection_id))
+
+
+def _overview(connection: KitConnection) -> tuple[str, int]:
+    # `index` passes the connection it selected from the user's own: loading
+    # it again by id would cost the warm page a query.
     return kit_page(
         connection,
         "dashboard/overview.html",
-        lambda: data.overview(connection.id),
+        lambda: figures.overview(connection.id),
         reload_form=ReloadForm(),
     )
 
@@ -85,7 +90,8 @@ def overview(connection_id: int) -> tuple[str, int]:
 @bp.post("/c/<int:connection_id>/reload")
 @login_required
 def reload(connection_id: int) -> Response:
-    """The visible "Reload" control: forget this connection's cached Kit data."""
+    """The visible "Reload" control: forget this connection's cached Kit data
+    (the finished days stored in the database stay: they no longer change)."""
     connection = own_connection(connection_id)
     if ReloadForm().validate_on_submit():
         data.invalidate(connection.id)

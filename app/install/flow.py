@@ -1,8 +1,9 @@
 """The install flow's steps as plain functions: no request, explicit arguments.
 
 `begin_attempt` (the Authorization URL) -> Kit's consent -> `consume_attempt`
-and `finish_install` (the callback); `disconnect_connection` undoes it. Every
-way to stop short raises `InstallFailed` with a reason from `failures.py`.
+and `finish_install` (the callback, which also queues the backfill of the
+growth figures); `disconnect_connection` undoes it. Every way to stop short
+raises `InstallFailed` with a reason from `failures.py`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
+from app.dashboard import figures
 from app.dashboard.data import invalidate
 from app.extensions import db
 from app.install.failures import InstallFailed
+from app.jobs import on_this_app
+from app.jobs.figures import backfill_figures
 from app.kit import api, oauth
 from app.kit.disconnect import disconnect
 from app.kit.errors import KitError, OAuthGrantError
@@ -102,7 +106,8 @@ def finish_install(
     redirect_uri: str,
 ) -> KitConnection:
     """Turn Kit's answer on the callback (`code`, or `error`) into a stored
-    connection: exchange the code, read the account, save both."""
+    connection: exchange the code, read the account, save both, and queue
+    the backfill of its growth figures."""
     back = attempt.return_to
     if error := answer.get("error"):
         if error == "access_denied":
@@ -124,7 +129,24 @@ def finish_install(
     except KitError as exc:
         log.warning("Install failed at Kit: %s", type(exc).__name__)
         raise InstallFailed("kit_unavailable", back) from None
-    return save_connection(user, attempt.tenant_name, tokens, account)
+    connection = save_connection(user, attempt.tenant_name, tokens, account)
+    queue_backfill(connection.id)
+    return connection
+
+
+def queue_backfill(connection_id: int) -> None:
+    """Queue the backfill of the connection's last 30 days, so that its first
+    overview reads them from the database.
+
+    Without REDIS_URL it runs here and now: one batch of parallel calls. It
+    never fails the install: the connection is saved, and the hourly sync (or
+    the overview itself) fetches whatever is still missing.
+    """
+    try:
+        on_this_app(backfill_figures).delay(connection_id)
+    except Exception:
+        db.session.rollback()
+        log.exception("Could not queue the backfill of connection %s", connection_id)
 
 
 def save_connection(
@@ -165,6 +187,12 @@ def save_connection(
 
 def disconnect_connection(connection: KitConnection, settings: KitSettings) -> None:
     """Revoke the grant at Kit and forget the tokens (KitUnavailable: nothing
-    changed, try again), then drop the connection's cached Kit answers."""
+    changed, try again), then drop the connection's Kit data: its stored
+    growth figures and its cached answers.
+
+    The figures go here, with the grant, and not with Reload: they are the
+    creator's data, kept only while the app has their permission.
+    """
     disconnect(connection.id, settings)
+    figures.forget(connection.id)
     invalidate(connection.id)

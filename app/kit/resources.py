@@ -107,6 +107,15 @@ class GrowthStats(_Stats):
     cancellations: int = 0
     net_new_subscribers: int = 0
 
+    @classmethod
+    def complete_from_kit(cls, body: Any) -> Self | None:
+        """From Kit's whole answer if it holds every figure as a number, else
+        None: figures kept for good must not be zeros standing in for a gap."""
+        stats = _object(_object(body).get("stats"))
+        if all(type(stats.get(f.name)) is int for f in fields(cls)):
+            return cls.from_kit(body)
+        return None
+
 
 @dataclass(frozen=True)
 class EmailStats(_Stats):

@@ -1,0 +1,189 @@
+"""The daily growth figures, kept in the database, and the overview built on
+them.
+
+A finished day (before today, in UTC, as the rest of the dashboard counts
+days) does not change any more: it is fetched from Kit once, stored in
+`growth_days`, and read from there after. So the overview asks Kit (through
+the cache) only for what still moves: the account, its email stats, the
+latest broadcasts and today's figures, four calls in flight at once. Finished
+days still missing (a first view before the backfill ran, a gap the hourly
+sync has not filled yet) join that same batch and are stored on the way.
+
+`backfill` fills the 30-day window without a page: right after an install,
+and from the hourly `sync_figures` job (`app.jobs.figures`). Storing is
+idempotent (`INSERT ... ON CONFLICT DO NOTHING` on the unique connection and
+day), so a view and a job, or two jobs, storing one day at once store it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, fields
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.dashboard.chart import growth_chart
+from app.dashboard.data import answers, client_for
+from app.extensions import db
+from app.kit.api import KitClient
+from app.kit.resources import Account, Broadcast, EmailStats, GrowthStats
+from app.models import GrowthDay, KitConnection
+
+GROWTH_DAYS = 30
+FIGURES = [getattr(GrowthDay, field.name) for field in fields(GrowthStats)]
+# The databases the app runs on, and their INSERT with ON CONFLICT.
+INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def window(today: date) -> list[date]:
+    """The overview's days, oldest first: the 29 finished ones, then today."""
+    return [today - timedelta(days=n) for n in range(GROWTH_DAYS - 1, -1, -1)]
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+# --- the table ---------------------------------------------------------------------
+
+
+def stored(connection_id: int, days: Sequence[date]) -> dict[date, GrowthStats]:
+    """The figures stored for these days (a day not stored yet is absent)."""
+    if not days:
+        return {}
+    rows = db.session.execute(
+        select(GrowthDay.day, *FIGURES).where(
+            GrowthDay.connection_id == connection_id,
+            GrowthDay.day.between(min(days), max(days)),
+        )
+    )
+    wanted = set(days)
+    return {day: GrowthStats(*figures) for day, *figures in rows if day in wanted}
+
+
+def store(connection_id: int, kit_answers: Mapping[date, Any]) -> int:
+    """Keep Kit's answers for finished days; a day already stored stays as it
+    is. An answer without every figure is not kept (it is asked for again
+    next time). Returns how many days were added.
+
+    In a transaction of its own: a page's session, with what it has loaded,
+    is neither committed nor expired by it.
+    """
+    rows = [
+        {"connection_id": connection_id, "day": day, **asdict(stats)}
+        for day, answer in kit_answers.items()
+        if (stats := GrowthStats.complete_from_kit(answer)) is not None
+    ]
+    if not rows:
+        return 0
+    with db.engine.connect() as connection:
+        insert = INSERTS[connection.dialect.name](GrowthDay).values(rows)
+        added = connection.execute(
+            insert.on_conflict_do_nothing(
+                index_elements=["connection_id", "day"]
+            ).returning(GrowthDay.day)
+        ).all()  # only the rows inserted come back (rowcount is -1 on psycopg)
+        # A disconnect deletes the figures: one that got in while Kit was
+        # answering must not see them come back. The insert waits for a
+        # disconnect under way (PostgreSQL: the foreign key's share lock on
+        # the connection row; SQLite: the write lock), so this read is current.
+        status = connection.scalar(
+            select(KitConnection.status).where(KitConnection.id == connection_id)
+        )
+        if status != KitConnection.ACTIVE:
+            connection.rollback()
+            return 0
+        connection.commit()
+    return len(added)
+
+
+def forget(connection_id: int) -> None:
+    """Delete every stored day of the connection (on disconnect)."""
+    db.session.execute(
+        delete(GrowthDay).where(GrowthDay.connection_id == connection_id)
+    )
+    db.session.commit()
+
+
+# --- Kit ---------------------------------------------------------------------------
+
+
+def _name(day: date) -> str:
+    return f"growth_stats:{day.isoformat()}"
+
+
+def _ask(client: KitClient, day: date) -> Callable[[], Any]:
+    """The call for one whole day's figures."""
+    return lambda: client.get(
+        "account/growth_stats", starting=day.isoformat(), ending=day.isoformat()
+    )
+
+
+def backfill(connection_id: int, today: date | None = None) -> int:
+    """Fetch and store the window's finished days that are not stored yet, all
+    at once (the page's bounded thread pool); returns how many were added.
+
+    Raises the Kit failure, if any, having stored nothing: all or none, the
+    next run asks again for what is still missing.
+    """
+    days = window(today or today_utc())[:-1]
+    have = stored(connection_id, days)
+    missing = [day for day in days if day not in have]
+    if not missing:
+        return 0
+    client = client_for(connection_id)
+    fetched = answers(client, {}, {_name(day): _ask(client, day) for day in missing})
+    return store(connection_id, {day: fetched[_name(day)] for day in missing})
+
+
+# --- the overview ------------------------------------------------------------------
+
+
+def overview(connection_id: int, today: date | None = None) -> dict[str, Any]:
+    """Account, the last 30 days day by day (and their totals), email stats,
+    the latest broadcasts: at most four calls to Kit once the finished days
+    are stored, none while the cache holds the rest."""
+    today = today or today_utc()
+    days = window(today)
+    have = stored(connection_id, days[:-1])
+    missing = [day for day in days[:-1] if day not in have]
+    client = client_for(connection_id)
+    found = answers(
+        client,
+        {
+            "account": lambda: client.get("account"),
+            "email_stats": lambda: client.get("account/email_stats"),
+            "latest_broadcasts": lambda: client.page(
+                "broadcasts", "broadcasts", per_page=5
+            ),
+            _name(today): _ask(client, today),
+        },
+        {_name(day): _ask(client, day) for day in missing},
+    )
+    if missing:
+        store(connection_id, {day: found[_name(day)] for day in missing})
+    daily = [
+        (day, have[day] if day in have else GrowthStats.from_kit(found[_name(day)]))
+        for day in days
+    ]
+    return {
+        "account": Account.from_kit(found["account"]),
+        "period": period_totals(daily),
+        "email": EmailStats.from_kit(found["email_stats"]),
+        "broadcasts": found["latest_broadcasts"].map(Broadcast.from_kit),
+        "chart": growth_chart(daily),
+    }
+
+
+def period_totals(daily: list[tuple[date, GrowthStats]]) -> GrowthStats:
+    """The 30 days' totals from the daily figures (no extra call to Kit):
+    sums of the flows, and today's closing count of subscribers."""
+    return GrowthStats(
+        subscribers=daily[-1][1].subscribers if daily else 0,
+        new_subscribers=sum(stats.new_subscribers for _, stats in daily),
+        cancellations=sum(stats.cancellations for _, stats in daily),
+        net_new_subscribers=sum(stats.net_new_subscribers for _, stats in daily),
+    )
