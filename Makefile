@@ -61,11 +61,23 @@ clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts
 
 ## Every benchmark in bench/ against the sandbox, each printing its table (about
-## 5 minutes; figures only, never a pass or fail on speed). Run one alone with
+## 5 minutes; figures only, never a pass or fail on speed). refresh_due_celery
+## and install_chart start their own redis-server and Celery worker (Debian's
+## redis-server); refresh_due_celery runs on a throwaway PostgreSQL from
+## pg_virtualenv where it is installed, as .ci/run tests, else on SQLite (where
+## the workers take turns on the write lock). Run one alone with
 ## `.venv/bin/python -m bench.NAME --help`.
 bench: $(STAMP)
 	$(BIN)/python -m bench.refresh_storm
 	$(BIN)/python -m bench.dashboard
-	$(BIN)/python -m bench.load --paths /dashboard /healthz
+	$(BIN)/python -m bench.install_chart
+	$(BIN)/python -m bench.load --paths /healthz /dashboard
 	$(BIN)/python -m bench.refresh_due_scale
 	$(BIN)/python -m bench.token_paths
+	@if command -v pg_virtualenv >/dev/null; then \
+	  pg_virtualenv -t bash -c '$(BIN)/python -m bench.refresh_due_celery --database-url \
+	    "postgresql+psycopg://$${PGUSER}:$${PGPASSWORD}@$${PGHOST}:$${PGPORT}/$${PGDATABASE}"'; \
+	else \
+	  echo "No pg_virtualenv: refresh_due_celery on SQLite, where the workers take turns"; \
+	  $(BIN)/python -m bench.refresh_due_celery; \
+	fi

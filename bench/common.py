@@ -1,6 +1,7 @@
 """What the benchmarks share: their command line, an app wired to the sandbox
 (in this process, or under gunicorn as in production), a creator signed up and
-installed through the app's pages, a real grant, and percentiles.
+installed through the app's pages, a real grant, percentiles, and the app's
+jobs in a real `celery ... worker` with a real redis-server.
 
 Not a benchmark itself; imported by the others (`python -m bench.NAME`).
 """
@@ -11,16 +12,20 @@ import argparse
 import logging
 import os
 import secrets
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import flask_migrate
+import redis
 import requests
 from cryptography.fernet import Fernet
 from flask import Flask
@@ -41,11 +46,12 @@ def argument_parser(
     *,
     latency_ms: int | None = None,
     workers: int | None = None,
+    concurrency: int | None = None,
     database_url: bool = False,
 ) -> argparse.ArgumentParser:
     """The command line of `python -m <module>`, its docstring as the help, and
-    the options that several benchmarks take: --latency-ms and --workers where
-    given a default, --database-url where asked for."""
+    the options that several benchmarks take: --latency-ms, --workers and
+    --concurrency where given a default, --database-url where asked for."""
     parser = argparse.ArgumentParser(
         prog=f"python -m {module}",
         description=doc,
@@ -54,6 +60,7 @@ def argument_parser(
     numbers = (
         ("--latency-ms", latency_ms, "added by the sandbox to each Kit call"),
         ("--workers", workers, "gunicorn's worker processes, 4 threads each"),
+        ("--concurrency", concurrency, "the Celery worker's prefork children"),
     )
     for option, default, meaning in numbers:
         if default is not None:
@@ -79,22 +86,28 @@ def percentile(values: list[float], q: float) -> float:
 # --- the app in this process --------------------------------------------------------
 
 
+def bench_settings(
+    kit: SandboxServer, database_url: str, **extra: Any
+) -> dict[str, Any]:
+    """The settings of an app that is a client of this sandbox, on
+    `database_url`, with a new encryption key; `extra` added or replaced."""
+    return {
+        "SECRET_KEY": "bench",
+        "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "DATABASE_URL": database_url,
+        "APP_ENV": "development",
+        "KIT_CLIENT_ID": kit.config.client_id,
+        "KIT_CLIENT_SECRET": kit.config.client_secret,
+        "KIT_APP_URL": kit.url,
+        "KIT_API_URL": kit.url,
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
 def bench_app(kit: SandboxServer, database_url: str, **extra: Any) -> Flask:
     """The app as a client of this sandbox, on `database_url` (not migrated)."""
-    return create_app(
-        {
-            "SECRET_KEY": "bench",
-            "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "DATABASE_URL": database_url,
-            "APP_ENV": "development",
-            "KIT_CLIENT_ID": kit.config.client_id,
-            "KIT_CLIENT_SECRET": kit.config.client_secret,
-            "KIT_APP_URL": kit.url,
-            "KIT_API_URL": kit.url,
-            "LOG_LEVEL": "WARNING",
-            **extra,
-        }
-    )
+    return create_app(bench_settings(kit, database_url, **extra))
 
 
 def migrate() -> None:
@@ -106,23 +119,36 @@ def migrate() -> None:
         logging.disable(logging.NOTSET)
 
 
-def sign_up_and_install(client: FlaskClient) -> None:
-    """Sign up and install through the app's pages in Flask's test client (the
-    app built with WTF_CSRF_ENABLED=False); Kit's consent page through a
-    KitBrowser, as the sandbox's first demo creator."""
+def sign_up_and_consent(client: FlaskClient, email: str = EMAIL) -> str:
+    """Sign up through the app's pages in Flask's test client (the app built
+    with WTF_CSRF_ENABLED=False) and consent on Kit's page through a
+    KitBrowser, as the sandbox's first demo creator. Returns the callback URL
+    Kit sends the browser back to, not visited yet."""
     password = secrets.token_urlsafe(16)
     response = client.post(
-        "/signup", data={"email": EMAIL, "password": password, "confirm": password}
+        "/signup", data={"email": email, "password": password, "confirm": password}
     )
     assert response.status_code == 302, response.text
     to_kit = client.get("/kit/oauth")
     assert to_kit.status_code == 302, to_kit.text
     kit_browser = testing.KitBrowser()
     try:
-        back = client.get(kit_browser.consent(to_kit.location))
+        return kit_browser.consent(to_kit.location)
     finally:
         kit_browser.close()
+
+
+def sign_up_and_install(client: FlaskClient) -> None:
+    """Sign up and install through the app's pages (`sign_up_and_consent`,
+    then the callback)."""
+    back = client.get(sign_up_and_consent(client))
     assert back.status_code == 302, back.text
+
+
+def kit_calls(kit: SandboxServer) -> int:
+    """Every request the sandbox has received on its API and token endpoints."""
+    stats = kit.state.stats()
+    return stats["api_requests"] + stats["token_requests"]
 
 
 def real_grant(kit: SandboxServer) -> oauth.TokenSet:
@@ -243,3 +269,92 @@ def install_creator(app_url: str) -> requests.Session:
     )
     assert back.url.startswith(f"{app_url}/dashboard"), back.url
     return browser
+
+
+# --- the app's jobs in a Celery worker ----------------------------------------------
+
+
+@contextmanager
+def redis_server(seconds: float = 30) -> Iterator[str]:
+    """Debian's redis-server on a free loopback port, in memory only (no RDB
+    snapshot, no AOF); yields its URL and stops it on the way out."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        raise SystemExit("needs redis-server (apt-get install redis-server)")
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603
+        [executable, "--port", str(port), "--bind", "127.0.0.1"]
+        + ["--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        with redis.Redis(port=port) as client:
+            deadline = time.monotonic() + seconds
+            while server.poll() is None and time.monotonic() < deadline:
+                try:
+                    client.ping()
+                    break
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+            else:
+                raise SystemExit(f"redis-server on port {port} did not start")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@contextmanager
+def jobs_app(
+    kit: SandboxServer,
+    database_url: str,
+    concurrency: int,
+    logs: Path,
+    **extra: Any,
+) -> Iterator[Flask]:
+    """The app in this process with Redis as its broker, result backend and
+    cache (a redis-server of its own), and a `celery -A app.jobs.worker
+    worker` with `concurrency` prefork children, given the same settings in
+    its environment (the same encryption key: it reads the tokens this
+    process stores). Yields the app once the worker answers a ping; stops the
+    worker and redis-server on the way out.
+
+    The app's Celery is made the process's current one, where a shared task's
+    `delay()` goes. The worker's output goes to `logs`/celery.log, whose tail is
+    printed to stderr if the block fails."""
+    with redis_server() as redis_url:
+        settings = bench_settings(kit, database_url, REDIS_URL=redis_url, **extra)
+        app = create_app(settings)
+        celery = app.extensions["celery"]
+        celery.set_current()
+        name = f"bench-{uuid.uuid4().hex[:8]}@localhost"
+        output = logs / "celery.log"
+        with output.open("wb") as log:
+            worker = subprocess.Popen(  # noqa: S603
+                [str(BIN / "celery"), "-A", "app.jobs.worker", "worker"]
+                + ["--pool=prefork", f"--concurrency={concurrency}"]
+                + ["--loglevel=WARNING", f"--hostname={name}"]
+                + ["--without-gossip", "--without-mingle", "--without-heartbeat"],
+                cwd=ROOT,
+                env=dict(os.environ, **{k: str(v) for k, v in settings.items()}),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, for the children
+            )
+        try:
+            deadline = time.monotonic() + 60
+            while not celery.control.ping(destination=[name], timeout=0.5):
+                if worker.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the Celery worker did not start ({output})")
+            yield app
+        except BaseException:
+            print(output.read_text(errors="replace")[-3000:], file=sys.stderr)
+            raise
+        finally:
+            worker.terminate()  # warm shutdown: the children finish their task
+            with suppress(subprocess.TimeoutExpired):
+                worker.wait(timeout=30)
+            with suppress(ProcessLookupError):  # any child left in its group
+                os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+            celery.close()

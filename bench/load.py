@@ -8,7 +8,7 @@ throughput ratio of the last path to the first. A benchmark: it prints
 figures, never fails.
 
     .venv/bin/python -m bench.load [--clients 100] [--seconds 30] [--workers 4]
-        [--latency-ms 0] [--paths /dashboard /healthz]
+        [--latency-ms 0] [--paths /healthz /dashboard]
         [--database-url postgresql+psycopg://...]
 """
 
@@ -82,7 +82,7 @@ def main() -> None:
         "--paths",
         nargs="+",
         default=["/dashboard"],
-        help="one run per path, e.g. --paths /dashboard /healthz (throughput ratio)",
+        help="one run per path, e.g. --paths /healthz /dashboard (throughput ratio)",
     )
     args = parser.parse_args()
 
@@ -110,7 +110,7 @@ def main() -> None:
         print(f"{path:<14}{requests_:>9}{errors:>9}{rate:>9.0f}{p50:>9.0f}{p99:>9.0f}")
     if len(rows) > 1 and rows[0][3]:
         print(
-            f"req/s ratio {rows[-1][0]} / {rows[0][0]}: {rows[-1][3] / rows[0][3]:.1f}"
+            f"req/s ratio {rows[-1][0]} / {rows[0][0]}: {rows[-1][3] / rows[0][3]:.2f}"
         )
     print(f"Kit API calls during the run: {api_requests}")
 

@@ -37,27 +37,22 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Table, Text, column, event, func, insert, select, table, text
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.sql.expression import TableClause
 
-from app.crypto import EncryptedText, cipher
 from app.extensions import db
-from app.kit import oauth
 from app.kit import refresh as refresh_module
 from app.kit.refresh import due_connections, refresh_due
-from app.models import ConnectionEvent, KitConnection, User
-from bench.common import argument_parser, bench_app, migrate, real_grant
+from bench.common import argument_parser, bench_app
+from bench.connections import fresh_schema, populate, real_grants, refreshed_events
 from kit_sandbox import SandboxConfig, SandboxServer
 
 WITHIN = timedelta(minutes=30)
-CHUNK = 10_000  # rows per executemany
 # Only due_connections' batch query orders connections by expiry.
 FINDER = "ORDER BY kit_connections.expires_at"
 
@@ -75,103 +70,6 @@ class Run:
     @property
     def total_statements(self) -> int:
         return sum(self.statements.values())
-
-
-def raw(model_table: Table) -> TableClause:
-    """The table with its encrypted columns as plain text, so that ciphertext
-    made once can be inserted as it is (the model's type would encrypt again)."""
-    return table(
-        model_table.name,
-        *(
-            column(c.name, Text() if isinstance(c.type, EncryptedText) else c.type)
-            for c in model_table.columns
-        ),
-    )
-
-
-def fresh_schema() -> None:
-    """Migrate an empty database; on a server, drop what a last run left."""
-    if db.engine.dialect.name != "sqlite":
-        db.drop_all()
-        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        db.session.commit()
-    migrate()
-
-
-def real_grants(kit: SandboxServer, count: int) -> list[oauth.TokenSet]:
-    """`count` token pairs, each from a code exchange at the sandbox's endpoint."""
-
-    def exchange(_: int) -> oauth.TokenSet:
-        return real_grant(kit)
-
-    with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(exchange, range(count)))
-
-
-def populate(size: int, due_ids: set[int], grants: list[oauth.TokenSet]) -> None:
-    """Insert `size` users, each with one active connection; ids 1..size."""
-    now = datetime.now(UTC)
-    seal = cipher().encrypt
-    shared = (seal(b"not-due-access").decode(), seal(b"not-due-refresh").decode())
-    due_tokens = {
-        connection_id: (
-            seal(grant.access_token.encode()).decode(),
-            seal(grant.refresh_token.encode()).decode(),
-        )
-        for connection_id, grant in zip(sorted(due_ids), grants, strict=True)
-    }
-    users, connections = raw(User.__table__), raw(KitConnection.__table__)
-    with db.engine.begin() as conn:
-        for first in range(1, size + 1, CHUNK):
-            ids = range(first, min(first + CHUNK, size + 1))
-            conn.execute(
-                insert(users),
-                [
-                    {
-                        "id": i,
-                        "email": f"creator{i}@example.com",
-                        "password_hash": "!",  # never signs in
-                        "created_at": now,
-                    }
-                    for i in ids
-                ],
-            )
-            rows = []
-            for i in ids:
-                due = i in due_ids
-                access, refresh = due_tokens[i] if due else shared
-                rows.append(
-                    {
-                        "id": i,
-                        "user_id": i,
-                        "kit_account_id": str(i),
-                        "tenant_name": "",
-                        "account_name": f"Creator {i}",
-                        "account_email": "",
-                        "access_token": access,
-                        "refresh_token": refresh,
-                        "expires_at": now
-                        + (timedelta(minutes=10) if due else timedelta(days=30)),
-                        "token_issued_at": now,
-                        "status": KitConnection.ACTIVE,
-                        "last_refreshed_at": None,
-                        "last_error": None,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-            conn.execute(insert(connections), rows)
-        if conn.dialect.name == "postgresql":
-            # Explicit ids leave the sequences behind: catch them up.
-            for name in ("users", "kit_connections"):
-                conn.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608
-                        f"(SELECT max(id) FROM {name}))"
-                    )
-                )
-        # Planner statistics, as a database that has lived a while would have.
-        conn.execute(text("ANALYZE"))
 
 
 def kind(statement: str) -> str:
@@ -233,15 +131,11 @@ def measure(
             refresh_module.due_connections = due_connections
             event.remove(db.engine, "before_cursor_execute", count)
 
-        refreshed_events = db.session.scalar(
-            select(func.count()).where(
-                ConnectionEvent.kind == ConnectionEvent.REFRESHED
-            )
-        )
-        if summary["refreshed"] != len(due_ids) or refreshed_events != len(due_ids):
+        recorded = refreshed_events()
+        if summary["refreshed"] != len(due_ids) or recorded != len(due_ids):
             raise SystemExit(
                 f"{size} connections: {len(due_ids)} due, but refresh_due says "
-                f"{dict(summary)} and {refreshed_events} were recorded as refreshed"
+                f"{dict(summary)} and {recorded} were recorded as refreshed"
             )
         plan = query_plan(*finder[0])
         db.session.remove()
