@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import db
-from tests.support import APP_ORIGIN, PG_URL, app_settings, sign_up
+from tests.support import APP_ORIGIN, PG_URL, app_settings, redis_server, sign_up
 
 if TYPE_CHECKING:
     from kit_sandbox import SandboxServer
@@ -44,6 +44,14 @@ def sandbox() -> Iterator[SandboxServer]:
     ).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server for the whole run (skips where none is installed);
+    tests that need it empty flush it themselves."""
+    with redis_server() as url:
+        yield url
 
 
 @pytest.fixture

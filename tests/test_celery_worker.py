@@ -33,7 +33,6 @@ from tests.support import (
     app_settings,
     event_kinds,
     install,
-    redis_server,
     set_expiry,
     spent_refresh_tokens,
     stored,
@@ -88,12 +87,6 @@ class Worker:
                 return found
             time.sleep(0.1)
         pytest.fail(f"No {what} within {TIMEOUT} s:\n{self.output()}")
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
 
 
 @pytest.fixture
