@@ -63,6 +63,16 @@ def _tables() -> set[str]:
     return set(inspect(db.engine).get_table_names()) - {"alembic_version"}
 
 
+def _columns() -> set[tuple[str, str]]:
+    """Every (table, column) of the database: what a migration adds to."""
+    inspector = inspect(db.engine)
+    return {
+        (table, column["name"])
+        for table in _tables()
+        for column in inspector.get_columns(table)
+    }
+
+
 def _schema_differences(app: Flask, metadata: MetaData | None = None) -> list[Any]:
     """What autogenerate would put in a new migration: nothing, if the
     migrated database matches the models. Same options as migrations/env.py."""
@@ -91,20 +101,20 @@ def test_each_migration_applies_and_reverts_from_an_empty_database(
 
     revisions = _revisions(migrations_app)
     assert revisions[0] == "0001"
-    tables_at: dict[str | None, set[str]] = {None: set()}
+    columns_at: dict[str | None, set[tuple[str, str]]] = {None: set()}
     previous: str | None = None
     for revision in revisions:
         flask_migrate.upgrade(revision=revision)
         assert _current() == revision
-        tables_at[revision] = _tables()
-        assert tables_at[revision] > tables_at[previous], f"{revision} adds no table"
+        columns_at[revision] = _columns()
+        assert columns_at[revision] > columns_at[previous], f"{revision} adds nothing"
 
         flask_migrate.downgrade(revision="-1")
         assert _current() == previous
-        assert _tables() == tables_at[previous]
+        assert _columns() == columns_at[previous]
 
         flask_migrate.upgrade(revision=revision)
-        assert _tables() == tables_at[revision]
+        assert _columns() == columns_at[revision]
         previous = revision
 
     assert _schema_differences(migrations_app) == []
