@@ -3,6 +3,7 @@ and the Kit figures kept locally."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime, timedelta
 
 from flask_login import UserMixin
@@ -18,6 +19,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -25,6 +30,13 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Carried by every session of this user (see get_id) and replaced at
+    # sign-out, password change and reset: the sessions that hold the old one
+    # end, wherever they are.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    # When the owner of the address followed our link; None: not yet, and the
+    # account cannot sign in.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     connections: Mapped[list[KitConnection]] = relationship(
         back_populates="user", order_by="KitConnection.id"
@@ -39,6 +51,15 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """Flask-Login's "alternative id": what the session keeps, so that a new
+        session token signs out every session made before it."""
+        return f"{self.id}:{self.session_token}"
+
+    def end_sessions(self) -> None:
+        """Every session of this user made so far stops working (on commit)."""
+        self.session_token = new_session_token()
 
     def __repr__(self) -> str:
         return f"<User {self.id}>"
@@ -80,6 +101,11 @@ class KitConnection(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
     last_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(255))
+    # A refresh in flight: who claimed it (a random id) and until when. Taken and
+    # released in short transactions of their own, never held across the call
+    # to Kit (app/kit/tokens.py); a claim past its time was left by a dead worker.
+    refresh_claim: Mapped[str | None] = mapped_column(String(64))
+    refresh_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow
@@ -159,6 +185,46 @@ class ConnectionEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<ConnectionEvent {self.kind} connection={self.connection_id}>"
+
+
+class RetiredGrant(db.Model):
+    """A token pair the app no longer uses, kept (encrypted) until Kit has
+    revoked it: replaced by a reinstall, lost in a race of two installs, or
+    orphaned by a failed step after the code exchange.
+
+    `connection_id` is only a note of where the pair came from: SET NULL, not
+    CASCADE, so deleting the connection never loses a grant still to revoke.
+    `next_attempt_at` NULL means the job gave up (see `app.kit.grants`).
+    """
+
+    __tablename__ = "retired_grants"
+    # The sweep reads only the rows whose next attempt is due.
+    __table_args__ = (Index("ix_retired_grants_next_attempt_at", "next_attempt_at"),)
+
+    REPLACED = "replaced"
+    LOST_RACE = "lost_race"
+    ORPHANED = "orphaned"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("kit_connections.id", ondelete="SET NULL"), index=True
+    )
+    reason: Mapped[str] = mapped_column(String(32))
+    access_token: Mapped[str] = mapped_column(EncryptedText)
+    refresh_token: Mapped[str] = mapped_column(EncryptedText)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, default=utcnow
+    )
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        # Never the tokens.
+        return (
+            f"<RetiredGrant {self.id} connection={self.connection_id} "
+            f"reason={self.reason} attempts={self.attempts}>"
+        )
 
 
 class GrowthDay(db.Model):

@@ -17,8 +17,12 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('kit_connections', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('refresh_claim', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('refresh_claimed_until', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('kit_connections', schema=None) as batch_op:
+        batch_op.drop_column('refresh_claimed_until')
+        batch_op.drop_column('refresh_claim')
