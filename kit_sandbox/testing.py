@@ -8,6 +8,7 @@ server that renders the same forms), in this process or another.
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -16,6 +17,7 @@ from urllib.parse import urljoin
 
 import requests
 
+from .oauth.grants import pkce_s256
 from .server import SandboxServer
 
 
@@ -109,21 +111,23 @@ def real_grant(kit: SandboxServer, account_id: int | None = None) -> dict[str, A
     endpoint, for a demo creator (the first by default), the consent page
     skipped. Returns Kit's JSON body; `received_at` is when it was asked for."""
     config = kit.config
+    # With PKCE, as the app does (a verifier for a code without a challenge
+    # is refused: RFC 9700's downgrade check).
+    verifier = secrets.token_urlsafe(48)
     code = kit.state.issue_code(
         client_id=config.client_id,
         redirect_uri=config.redirect_uris[0],
         account_id=account_id if account_id is not None else min(kit.state.accounts),
         tenant_name=None,
         scope="public",
-        code_challenge=None,
+        code_challenge=pkce_s256(verifier),
     )
     form = {
         "grant_type": "authorization_code",
         "client_id": config.client_id,
         "code": code.code,
         "redirect_uri": config.redirect_uris[0],
-        # No challenge was sent with the code, so any verifier will do.
-        "code_verifier": "x" * 43,
+        "code_verifier": verifier,
     }
     if config.client_secret:
         form["client_secret"] = config.client_secret

@@ -16,6 +16,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.extensions import db
+from app.kit.grants import pending_counts
 from app.models import KitConnection, User
 
 STATUSES = (
@@ -150,7 +151,22 @@ def connections_command(status: str | None, as_json: bool) -> None:
     rows = connection_rows(status)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
-    elif not rows:
+        return
+    if not rows:
         click.echo("No connections" + (f" with status {status}." if status else "."))
     else:
         click.echo(render_table(rows))
+    if note := pending_revocations():
+        click.echo(note)
+
+
+def pending_revocations() -> str:
+    """A line on the token pairs retired but not yet revoked at Kit (none: "")."""
+    pending, given_up = pending_counts()
+    if not pending:
+        return ""
+    pairs = "pair" if pending == 1 else "pairs"
+    note = f"{pending} retired token {pairs} waiting to be revoked at Kit"
+    if given_up:
+        note += f" ({given_up} given up: see `app.kit.grants`)"
+    return note + "."

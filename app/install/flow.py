@@ -4,6 +4,10 @@
 and `finish_install` (the callback, which also queues the backfill of the
 growth figures); `disconnect_connection` undoes it. Every way to stop short
 raises `InstallFailed` with a reason from `failures.py`.
+
+No grant is left alive at Kit: the pair a reinstall replaces, the pair of an
+install that lost a race to another, and the pair of an install that failed
+after the code exchange are retired (`app.kit.grants`) and revoked by a job.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.dashboard import figures
 from app.dashboard.data import invalidate
@@ -21,13 +26,16 @@ from app.extensions import db
 from app.install.failures import InstallFailed
 from app.jobs import on_this_app
 from app.jobs.figures import backfill_figures
-from app.kit import api, oauth
+from app.jobs.grants import revoke_grant
+from app.kit import api, grants, oauth
 from app.kit.disconnect import disconnect
 from app.kit.errors import KitError, OAuthGrantError
+from app.kit.locking import locked_connection
 from app.kit.oauth import TokenSet
 from app.kit.resources import Account
 from app.kit.settings import KitSettings
-from app.models import ConnectionEvent, KitConnection, OAuthAttempt, User
+from app.kit.tokens import forget_loaded_row
+from app.models import ConnectionEvent, KitConnection, OAuthAttempt, RetiredGrant, User
 
 log = logging.getLogger(__name__)
 ATTEMPTS_KEPT = timedelta(days=1)  # long past any OAUTH_ATTEMPT_TTL
@@ -123,11 +131,18 @@ def finish_install(
             code_verifier=attempt.code_verifier,
             redirect_uri=redirect_uri,
         )
-        account = Account.from_kit(api.get(settings, tokens.access_token, "account"))
     except OAuthGrantError:
         raise InstallFailed("grant_refused", back) from None
     except KitError as exc:
         log.warning("Install failed at Kit: %s", type(exc).__name__)
+        raise InstallFailed("kit_unavailable", back) from None
+    try:
+        account = Account.from_kit(api.get(settings, tokens.access_token, "account"))
+    except KitError as exc:
+        # Kit granted access, but we cannot tell which account: the new pair
+        # would be left alive at Kit with nobody using it.
+        log.warning("Install failed at Kit after the exchange: %s", type(exc).__name__)
+        retire_orphan(tokens)
         raise InstallFailed("kit_unavailable", back) from None
     connection = save_connection(user, attempt.tenant_name, tokens, account)
     queue_backfill(connection.id)
@@ -149,6 +164,25 @@ def queue_backfill(connection_id: int) -> None:
         log.exception("Could not queue the backfill of connection %s", connection_id)
 
 
+def queue_revocation(retired_id: int) -> None:
+    """Queue the revocation of a retired pair (committed already). If queueing
+    fails, beat's sweep finds the row once its lease runs out."""
+    try:
+        on_this_app(revoke_grant).delay(retired_id)
+    except Exception:
+        db.session.rollback()
+        log.exception("Could not queue the revocation of retired grant %s", retired_id)
+
+
+def retire_orphan(tokens: TokenSet) -> None:
+    """The install stops after Kit issued `tokens`: have them revoked."""
+    retired = grants.retire(
+        db.session, tokens.access_token, tokens.refresh_token, RetiredGrant.ORPHANED
+    )
+    db.session.commit()
+    queue_revocation(retired.id)
+
+
 def save_connection(
     user: User, tenant_name: str, tokens: TokenSet, account: Account
 ) -> KitConnection:
@@ -156,33 +190,96 @@ def save_connection(
 
     Installing again, or reconnecting after a revoked grant, lands on the same
     row: the Kit account id is the identity, as in Kit's own OmniAuth strategy.
+    The pair it replaces is retired and revoked at Kit.
+
+    Two installs of one account at once (two tabs, a double click) both find
+    no row and both insert: the unique constraint refuses the second, which
+    then updates the first one's row like a reinstall. One connection, and one
+    live grant at Kit.
     """
-    connection = db.session.scalar(
-        select(KitConnection).where(
-            KitConnection.user_id == user.id,
-            KitConnection.kit_account_id == account.id,
+    connection_id = _connection_id(user.id, account.id, tenant_name)
+    reason = RetiredGrant.REPLACED
+    if connection_id is None:
+        try:
+            return _insert_connection(user, tenant_name, tokens, account)
+        except IntegrityError:
+            db.session.rollback()
+            connection_id = _connection_id(user.id, account.id, tenant_name)
+            if connection_id is None:
+                raise
+            log.info("Install lost a race for connection %s", connection_id)
+            reason = RetiredGrant.LOST_RACE
+    retired_id = _replace_tokens(connection_id, tokens, account, reason)
+    if retired_id is not None:
+        queue_revocation(retired_id)
+    connection = db.session.get(KitConnection, connection_id)
+    assert connection is not None  # rows are deleted only with their user
+    return connection
+
+
+def _connection_id(user_id: int, account_id: str, tenant_name: str) -> int | None:
+    return db.session.scalar(
+        select(KitConnection.id).where(
+            KitConnection.user_id == user_id,
+            KitConnection.kit_account_id == account_id,
             KitConnection.tenant_name == tenant_name,
         )
     )
-    event = ConnectionEvent.RECONNECTED
-    if connection is None:
-        connection = KitConnection(
-            user_id=user.id, kit_account_id=account.id, tenant_name=tenant_name
+
+
+def _insert_connection(
+    user: User, tenant_name: str, tokens: TokenSet, account: Account
+) -> KitConnection:
+    connection = KitConnection(
+        user_id=user.id, kit_account_id=account.id, tenant_name=tenant_name
+    )
+    _set_tokens(connection, tokens, account)
+    db.session.add(connection)
+    connection.events.add(ConnectionEvent(kind=ConnectionEvent.CONNECTED))
+    db.session.commit()
+    return connection
+
+
+def _replace_tokens(
+    connection_id: int, tokens: TokenSet, account: Account, reason: str
+) -> int | None:
+    """Write the new pair under the connection's row lock, and retire the pair
+    it replaces in the same transaction; returns the retired row's id.
+
+    The lock orders this with a refresh of the same connection: the pair
+    retired is the one stored at that moment, never one a refresh has
+    already rotated away.
+    """
+    db.session.commit()  # the lock has a session of its own: hold nothing here
+    retired: RetiredGrant | None = None
+    with locked_connection(connection_id) as (session, connection):
+        if connection.access_token or connection.refresh_token:
+            retired = grants.retire(
+                session,
+                connection.access_token or "",
+                connection.refresh_token or "",
+                reason,
+                connection.id,
+            )
+        _set_tokens(connection, tokens, account)
+        session.add(
+            ConnectionEvent(
+                connection_id=connection.id, kind=ConnectionEvent.RECONNECTED
+            )
         )
-        db.session.add(connection)
-        event = ConnectionEvent.CONNECTED
-    now = datetime.now(UTC)
+    forget_loaded_row(connection_id)
+    return retired.id if retired is not None else None
+
+
+def _set_tokens(connection: KitConnection, tokens: TokenSet, account: Account) -> None:
     connection.account_name = account.name[:255]
     connection.account_email = account.primary_email_address[:254]
     connection.access_token = tokens.access_token
     connection.refresh_token = tokens.refresh_token
     connection.expires_at = tokens.expires_at
-    connection.token_issued_at = now
+    connection.token_issued_at = datetime.now(UTC)
     connection.status = KitConnection.ACTIVE
     connection.last_error = None
-    connection.events.add(ConnectionEvent(kind=event))
-    db.session.commit()
-    return connection
 
 
 def disconnect_connection(connection: KitConnection, settings: KitSettings) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from celery.schedules import crontab
 
 # The modules that define tasks; a worker imports them at start.
-TASK_MODULES = ("app.jobs.tokens", "app.jobs.figures")
+TASK_MODULES = ("app.jobs.tokens", "app.jobs.figures", "app.jobs.grants")
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Proactive refresh: one task per connection that expires within 30 min.
@@ -25,5 +25,10 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "sync-figures": {
         "task": "app.jobs.figures.sync_figures",
         "schedule": crontab(minute=15),  # hourly: each account's "yesterday"
+    },
+    # Retries of the revocations of retired token pairs (app/kit/grants.py).
+    "revoke-retired-grants": {
+        "task": "app.jobs.grants.revoke_due_grants",
+        "schedule": 5 * 60.0,
     },
 }

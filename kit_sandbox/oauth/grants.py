@@ -126,7 +126,17 @@ def exchange_code(
                 "invalid_grant",
                 "redirect_uri doesn't match the one in the authorize request.",
             )
-        if grant.code_challenge is not None:
+        if grant.code_challenge is None:
+            if "code_verifier" in params:
+                # RFC 9700 4.8.2 (PKCE downgrade): a verifier for a code issued
+                # without a challenge means the challenge was stripped on the way
+                # to the consent screen. Refuse, as Doorkeeper does.
+                raise OAuthError(
+                    "invalid_grant",
+                    "code_verifier was sent, but the authorize request that "
+                    "issued this code had no code_challenge.",
+                )
+        else:
             verifier = params.get("code_verifier", "")
             if not verifier or not hmac.compare_digest(
                 pkce_s256(verifier), grant.code_challenge
@@ -183,6 +193,29 @@ def revoke_token(state: SandboxState, token: str, client_id: str) -> bool:
             return False
         state.revoke(tokens, "revoked")
         return True
+
+
+def live_grants(state: SandboxState) -> list[dict[str, Any]]:
+    """Every token pair not revoked (expired access tokens included: their
+    refresh token still works), oldest first, without the tokens themselves.
+
+    Each pair is a grant of its own: revoking one (RFC 7009) never touches
+    another pair of the same account, as Doorkeeper keeps one row per pair.
+    (Kit also marks the install uninstalled on a revoke; the sandbox keeps no
+    install flag, so only the revoked pair dies.)
+    """
+    with state.lock:
+        return [
+            {
+                "account_id": tokens.account_id,
+                "tenant_name": tokens.tenant_name,
+                "scope": tokens.scope,
+                "created_at": tokens.created_at,
+                "expires_at": int(tokens.expires_at),
+            }
+            for tokens in state.token_sets
+            if not tokens.revoked
+        ]
 
 
 def token_response(tokens: IssuedTokens) -> dict[str, Any]:

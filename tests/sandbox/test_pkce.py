@@ -85,3 +85,28 @@ def test_confidential_client_may_use_pkce_too(
     )
     response = token_request(fresh_kit, exchange_fields(code, code_verifier=verifier))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("encoding", ["form", "json"])
+@pytest.mark.parametrize("verifier", ["x" * 64, ""], ids=["verifier", "empty"])
+def test_a_verifier_for_a_code_issued_without_a_challenge_is_refused(
+    fresh_kit: SandboxServer, browser: requests.Session, encoding: str, verifier: str
+) -> None:
+    """RFC 9700 4.8.2, PKCE downgrade: the challenge was stripped from the
+    authorize request, so the token request's verifier has nothing to match."""
+    code = get_code(browser, fresh_kit)  # no code_challenge
+    downgraded = token_request(
+        fresh_kit, exchange_fields(code, code_verifier=verifier), encoding=encoding
+    )
+    assert_oauth_error(downgraded, 400, "invalid_grant")
+    assert "code_challenge" in downgraded.json()["error_description"]
+    assert fresh_kit.state.token_sets == []
+
+
+def test_a_code_issued_without_a_challenge_still_exchanges_without_a_verifier(
+    fresh_kit: SandboxServer, browser: requests.Session
+) -> None:
+    """A confidential client that does not use PKCE at all is fine."""
+    code = get_code(browser, fresh_kit)
+    response = token_request(fresh_kit, exchange_fields(code))
+    assert response.status_code == 200, response.text
