@@ -37,8 +37,8 @@ limiter = Limiter(key_func=get_remote_address)
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    """SQLite: enforce foreign keys, and use WAL so readers never wait for the
-    writer that holds a refresh lock."""
+    """SQLite: enforce foreign keys, and use WAL so readers never wait for a
+    writer (the busy timeout for writers is in config.py)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")

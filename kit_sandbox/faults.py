@@ -1,9 +1,10 @@
 """Latency and planned failures, applied before the sandbox does real work.
 
 The failures are the ones a Kit client must survive (KIT_PLATFORM.md sections 4
-and 5): 5xx, a gateway that times out, an HTML page where JSON was expected,
-``invalid_grant`` out of the blue, a 401 "The access token is invalid" for a
-token that was fine a moment ago, and Kit's bare 429.
+and 5): 5xx, a gateway that times out, a Kit that hangs and then answers, an
+HTML page where JSON was expected, ``invalid_grant`` out of the blue, a 401 "The
+access token is invalid" for a token that was fine a moment ago, and Kit's bare
+429.
 """
 
 from __future__ import annotations
@@ -32,12 +33,17 @@ def simulate_conditions(state: SandboxState, endpoint: str) -> Response | None:
     """Sleep for the configured latency, then spend a planned fault, if any.
 
     Returns the response to send instead of the real one, or None to carry on.
+    A "hang" holds the request (until released, or ``timeout_seconds``) and
+    then carries on: the work is done even if the client gave up waiting.
     """
     latency_ms = state.config.latency_ms
     if latency_ms > 0:
         time.sleep(latency_ms / 1000)
     kind = state.take_fault(endpoint)
     if kind is None:
+        return None
+    if kind == "hang":
+        state.hang()
         return None
     return fault_response(state, endpoint, kind)
 

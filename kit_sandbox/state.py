@@ -27,9 +27,9 @@ from .seed import DemoAccount, seed_account_data, seed_accounts
 
 #: Which failure each endpoint can be told to produce (see ``add_fault``).
 FAULT_KINDS: dict[str, frozenset[str]] = {
-    "token": frozenset({"500", "timeout", "not_json", "invalid_grant"}),
-    "revoke": frozenset({"500", "timeout", "not_json"}),
-    "api": frozenset({"500", "timeout", "not_json", "429", "401_invalid"}),
+    "token": frozenset({"500", "timeout", "hang", "not_json", "invalid_grant"}),
+    "revoke": frozenset({"500", "timeout", "hang", "not_json"}),
+    "api": frozenset({"500", "timeout", "hang", "not_json", "429", "401_invalid"}),
 }
 
 DEFAULT_TIMEOUT_SECONDS = 15.0
@@ -94,8 +94,12 @@ class SandboxState:
         #: that a reset restores exactly the same data (not the same data a
         #: second later).
         self.seeded_at = datetime.now(UTC)
-        #: How long a "timeout" fault sleeps before answering 504.
+        #: How long a "timeout" fault sleeps before answering 504, and the
+        #: longest a "hang" fault holds a request before doing its real work.
         self.timeout_seconds = DEFAULT_TIMEOUT_SECONDS
+        #: Requests held by a "hang" fault right now, and what lets them go.
+        self.hanging = 0
+        self._release = threading.Event()
         self.accounts: dict[int, DemoAccount] = {}
         self.codes: dict[str, CodeGrant] = {}
         self.faults: list[Fault] = []
@@ -119,6 +123,7 @@ class SandboxState:
         The config (including changes made through ``/_sandbox/settings``) and
         ``timeout_seconds`` are kept: they describe the setup, not the data.
         """
+        self.release_hangs()
         with self.lock:
             self.accounts = seed_accounts()
             # Reseeded on first use (see account_data): tests reset before
@@ -294,6 +299,28 @@ class SandboxState:
                         self.faults.remove(fault)
                     return fault.kind
         return None
+
+    def hang(self) -> None:
+        """Hold the calling request until ``release_hangs`` or for
+        ``timeout_seconds``, whichever comes first (a Kit that takes its time:
+        the request still does its real work afterwards)."""
+        with self.lock:
+            release = self._release
+            self.hanging += 1
+        try:
+            release.wait(self.timeout_seconds)
+        finally:
+            with self.lock:
+                self.hanging -= 1
+
+    def release_hangs(self) -> int:
+        """Let every request held by a "hang" fault go on; returns how many.
+        Later "hang" faults hold their requests again."""
+        with self.lock:
+            released, self._release = self._release, threading.Event()
+            count = self.hanging
+        released.set()
+        return count
 
     # -- request log --------------------------------------------------------
 

@@ -21,7 +21,14 @@ from sqlalchemy.exc import OperationalError
 from app.extensions import db
 from app.models import KitConnection
 from tests import workers
-from tests.support import PG_URL, app_settings, expire_stored_token, install, set_expiry
+from tests.support import (
+    PG_URL,
+    app_settings,
+    expire_stored_token,
+    install,
+    set_expiry,
+    stored,
+)
 
 CALLERS = 20
 PROCESSES = 4
@@ -115,6 +122,39 @@ def test_two_refresh_due_runs_at_once_refresh_each_connection_once(
     assert first["refreshed"] + second["refreshed"] == due
     assert first["fresh"] + second["fresh"] == due
     assert first["failed"] == second["failed"] == 0
+
+
+def test_twenty_callers_refused_with_a_401_refresh_once(
+    app, client, kit, kit_browser, user
+):
+    """Every caller's call with the same token gets a 401: one refresh, then
+    every retry uses its token (no chain of refreshes, one per caller)."""
+    from app.kit.api import request
+    from app.kit.tokens import call_with_token
+
+    install(client, kit_browser)
+    kit.state.expire_access_tokens()  # Kit: 401 "expired"; our copy looks valid
+    settings = app.extensions["kit_settings"]
+    holding = threading.Barrier(CALLERS)
+    used: list[str] = []
+
+    def caller(_: int) -> str:
+        def call(token: str) -> str:
+            used.append(token)
+            if len(used) <= CALLERS:
+                holding.wait()  # all hold the old token before any refreshes
+            return request(settings, token, "GET", "account")["account"]["name"]
+
+        with app.app_context():
+            return call_with_token(1, settings, call)
+
+    with ThreadPoolExecutor(CALLERS) as pool:
+        names = list(pool.map(caller, range(CALLERS)))
+    assert len(set(names)) == 1
+    assert kit.state.stats()["refresh_requests"] == 1
+    first, retries = used[:CALLERS], used[CALLERS:]
+    assert len(set(first)) == len(set(retries)) == 1
+    assert retries[0] == stored(app).access_token != first[0]
 
 
 @pytest.mark.skipif(

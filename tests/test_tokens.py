@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from cryptography.fernet import Fernet
 from sqlalchemy import Text, select, type_coerce
 
@@ -125,16 +126,60 @@ def test_401_invalid_then_a_working_refresh_recovers(
     assert stored(app).status == "active"
 
 
-def test_401_invalid_twice_means_reconnect(app, client, kit, kit_browser, user):
+def test_a_401_right_after_a_refresh_does_not_mark_the_connection(
+    make_app, kit, kit_browser
+):
+    app = make_app(KIT_CACHE_SECONDS=0)  # every page asks Kit
+    client = app.test_client()
+    sign_up(client)
+    install(client, kit_browser)
+    expire_stored_token(app)
+    assert client.get("/dashboard").status_code == 200  # refreshed just now
+    kit.state.add_fault("api", "401_invalid")  # one 401 out of the blue
+    assert client.get("/dashboard").status_code == 200
+    row = stored(app)
+    assert row.status == "active"
+    assert "needs_reconnect" not in event_kinds(app)
+    works = requests.get(
+        f"{kit.url}/v4/account",
+        headers={"Authorization": f"Bearer {row.access_token}"},
+        timeout=5,
+    )
+    assert works.status_code == 200
+
+
+def test_401_twice_is_a_503_that_leaves_the_connection_active(
+    app, client, kit, kit_browser, user
+):
     install(client, kit_browser)
     kit.state.add_fault("api", "401_invalid", times=100)  # every call, retries too
     page = client.get("/dashboard")
-    assert "Reconnect needed" in page.text
+    assert page.status_code == 503
+    assert page.headers["Retry-After"]
+    assert "Kit refused access just now" in page.text
+    assert "Reconnect needed" not in page.text
     assert kit.state.stats()["refresh_requests"] == 1  # one refresh attempt only
     row = stored(app)
-    assert row.status == "needs_reconnect"
-    assert row.refresh_token  # kept: reconnecting replaces it
-    assert event_kinds(app)[-1] == "needs_reconnect"
+    assert row.status == "active"
+    assert "needs_reconnect" not in event_kinds(app)
+    # Kit comes round: the stored pair works, with no further refresh.
+    kit.state.clear_faults()
+    assert client.get("/dashboard").status_code == 200
+    assert kit.state.stats()["refresh_requests"] == 1
+
+
+def test_an_uninstall_in_kit_marks_the_connection_at_the_refresh(
+    app, client, kit, kit_browser, user
+):
+    """A real revoke: the API's 401 leads to a refresh, whose invalid_grant is
+    the proof that marks the connection."""
+    install(client, kit_browser)
+    kit.state.revoke_all_for_account(int(stored(app).kit_account_id))
+    page = client.get("/dashboard")
+    assert "Reconnect needed" in page.text
+    assert stored(app).status == "needs_reconnect"
+    assert kit.state.stats()["refresh_requests"] == 1
+    assert event_kinds(app) == ["connected", "needs_reconnect"]
 
 
 def test_a_token_response_without_expires_in_is_not_stored(

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import flash, render_template, session
+from flask import after_this_request, flash, render_template, session
 from flask_login import current_user
+from werkzeug.wrappers import Response
 from wtforms import Field
 
 from app.extensions import db
 from app.kit.errors import (
+    AccessRefused,
     KitError,
     KitRateLimited,
     KitUnavailable,
@@ -22,6 +24,7 @@ from app.models import KitConnection
 
 T = TypeVar("T")
 SELECTED = "connection_id"
+RETRY_AFTER = "5"  # seconds, on every 503 "try again"
 
 
 def selected_connection() -> KitConnection | None:
@@ -44,7 +47,10 @@ def kit_page(
     """Render a page of Kit data, or the state that replaces it.
 
     States: `reconnect` / `disconnected` (no grant), `rate_limited` (429 after
-    backing off), `unavailable` (5xx, timeouts): each with its own message.
+    backing off), `unavailable` (5xx, timeouts, a refresh in flight elsewhere),
+    `refused` (Kit answered 401 twice): each with its own message. The
+    reconnect banner follows the connection's stored status, never this
+    request's error alone.
     """
     session[SELECTED] = connection.id
     state, status, data = None, 200, {}
@@ -56,9 +62,11 @@ def kit_page(
         try:
             data = load()
         except NeedsReconnect:
-            state = "reconnect"
+            state, status = "unavailable", 503  # unless the row says so, below
         except KitRateLimited:
             state, status = "rate_limited", 429
+        except AccessRefused:
+            state, status = "refused", 503
         except KitUnavailable:
             state, status = "unavailable", 503
         except KitValidationError:  # a hand-edited cursor or filter in the URL
@@ -66,6 +74,12 @@ def kit_page(
         except KitError:  # any other refusal (403 on this plan, ...)
             state, status = "error", 502
         db.session.refresh(connection)
+        if state is not None and connection.status == KitConnection.REVOKED:
+            state, status = "disconnected", 200
+        elif state is not None and connection.status != KitConnection.ACTIVE:
+            state, status = "reconnect", 200
+    if status == 503:
+        after_this_request(_retry_after)
     return (
         render_template(
             template,
@@ -90,7 +104,13 @@ def write(field: Field, call: Callable[[], T]) -> tuple[T | None, int]:
         return None, 422
     except KitError as exc:
         flash(write_failure(exc), "error")
+        after_this_request(_retry_after)
         return None, 503
+
+
+def _retry_after(response: Response) -> Response:
+    response.headers["Retry-After"] = RETRY_AFTER
+    return response
 
 
 def write_failure(error: KitError) -> str:

@@ -7,8 +7,8 @@ worker. The job only enqueues; the command also waits for the outcomes and
 prints them.
 
 Both tasks are safe to run twice, and at once: a refresh happens only under
-the connection's row lock, after re-reading the row, so each expiry spends the
-refresh token once and a duplicate task finds the token `fresh`.
+the connection's refresh claim, taken after re-reading the row, so each expiry
+spends the refresh token once and a duplicate task finds the token `fresh`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,18 @@ class KitUnavailable(KitError):
     """Kit did not give a usable answer (5xx, timeout, garbage). Try again later."""
 
 
+class RefreshBusy(KitUnavailable):
+    """Another worker is refreshing this connection's token and did not finish
+    within our wait. Nothing is wrong with the grant: try again shortly."""
+
+
+class AccessRefused(KitUnavailable):
+    """Kit answered 401 to a token, and again to the token after it (one
+    refresh, one retry). A 401 alone proves nothing about the grant (only the
+    token endpoint's `invalid_grant` does), so the connection stays active and
+    the creator is asked to try again."""
+
+
 class OAuthGrantError(KitError):
     """The token endpoint refused the grant (OAuth error response).
 
@@ -42,8 +54,8 @@ class AccessTokenExpired(KitAPIError):
 
 
 class AccessTokenInvalid(KitAPIError):
-    """401 "The access token is invalid" (or revoked): disconnected unless a
-    refresh succeeds."""
+    """401 "The access token is invalid" (or revoked): refresh and retry once;
+    only the refresh's `invalid_grant` proves the grant is gone."""
 
 
 class KitNotFound(KitAPIError):

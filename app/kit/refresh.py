@@ -3,7 +3,8 @@
 The due query and the refresh of one connection live here; the jobs in
 `app.jobs.tokens` (beat's "refresh-due", and `flask --app app kit refresh-due`)
 fan them out, one task per due connection. Every refresh goes through the same
-locked path as the web workers, so it is safe beside them, and twice at once.
+claim as the web workers (`app.kit.tokens.refresh_or_wait`), so it is safe beside
+them, and twice at once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from app.crypto import UTCDateTime
 from app.extensions import db
 from app.kit.errors import KitError, NeedsReconnect
 from app.kit.settings import KitSettings
-from app.kit.tokens import refresh_locked
+from app.kit.tokens import Want, refresh_or_wait
 from app.models import KitConnection
 
 log = logging.getLogger(__name__)
@@ -72,11 +73,14 @@ def refresh_connection(
     Returns the outcome: `refreshed` (this call spent the refresh token),
     `fresh` (another worker, or run, refreshed it first), `needs_reconnect`
     (Kit refused the grant, or it was already marked) or `failed` (Kit
-    unavailable or refusing our client; the stored tokens are untouched).
+    unavailable or refusing our client, or another worker's refresh outlasted
+    the wait; the stored tokens are untouched).
     """
     try:
-        _, refreshed = refresh_locked(
-            connection_id, settings, int(within.total_seconds()), cap_leeway=False
+        _, refreshed = refresh_or_wait(
+            connection_id,
+            settings,
+            Want(int(within.total_seconds()), cap_leeway=False),
         )
     except NeedsReconnect:
         return "needs_reconnect"

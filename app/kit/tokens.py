@@ -3,8 +3,18 @@
 Kit rotates refresh tokens: each refresh returns a new pair and kills the old
 refresh token. Two workers refreshing the same connection at once would spend
 the same refresh token twice, and the loser's `invalid_grant` would look like an
-uninstall. So a refresh happens only under a database row lock, after re-reading
-the row: whoever gets the lock second finds the token the first one wrote.
+uninstall. So a refresh goes claim, commit, call, write:
+
+1. In a short transaction under the row lock, re-read the row: another worker
+   may have refreshed meanwhile (use its token) or be refreshing now (wait for
+   its claim, bounded, then re-read). Otherwise write our claim and commit.
+2. Call Kit's token endpoint with no transaction open.
+3. Write the new pair in a second short transaction that checks the claim is
+   still ours, or at least that the stored refresh token is still the one we
+   spent (then our pair is the only live one, whoever holds the claim now).
+
+So no lock or transaction spans a call to Kit: a hung token endpoint delays
+only the callers that need this connection's token. See `app.kit.locking`.
 
 Works inside and outside requests (views, CLI, jobs): it needs an app context
 (for the database and the encryption keys), never a request.
@@ -13,7 +23,9 @@ Works inside and outside requests (views, CLI, jobs): it needs an app context
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -22,8 +34,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from app.extensions import db
-from app.kit import oauth
+from app.kit import grants, oauth
 from app.kit.errors import (
+    AccessRefused,
     AccessTokenExpired,
     AccessTokenInvalid,
     KitError,
@@ -31,14 +44,22 @@ from app.kit.errors import (
     NeedsReconnect,
     OAuthGrantError,
 )
-from app.kit.locking import locked_connection
+from app.kit.locking import (
+    Claim,
+    claim_seconds,
+    live_claim,
+    locked_connection,
+    release_claim,
+    release_claim_in,
+    take_claim,
+    wait_for_claim,
+    wait_seconds,
+)
 from app.kit.settings import KitSettings
-from app.models import ConnectionEvent, KitConnection
+from app.models import ConnectionEvent, KitConnection, RetiredGrant
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# A token this fresh from a refresh that Kit calls invalid means the grant is gone.
-JUST_REFRESHED = 60  # seconds
 
 
 def is_fresh(
@@ -63,22 +84,46 @@ def is_fresh(
     return connection.expires_at - timedelta(seconds=margin) > now
 
 
+@dataclass(frozen=True)
+class Want:
+    """What a caller needs from the stored row before it will skip a refresh."""
+
+    leeway: int
+    rejected_token: str | None = None
+    cap_leeway: bool = True
+
+    def usable(self, connection: KitConnection, seen: str | None = None) -> bool:
+        """The stored token will do. `seen`: the token stored when this caller
+        started waiting for another worker's claim; a different one now is that
+        worker's fresh token."""
+        token = connection.access_token
+        if not token:
+            return False
+        if self.rejected_token is None and is_fresh(
+            connection, self.leeway, cap_leeway=self.cap_leeway
+        ):
+            return True
+        stale = self.rejected_token if self.rejected_token is not None else seen
+        if stale is None or token == stale:
+            return False
+        return connection.expires_at > datetime.now(UTC)
+
+
 def valid_access_token(
     connection_id: int,
     settings: KitSettings,
     *,
     leeway: int = 300,
     rejected_token: str | None = None,
-    rejected_as_invalid: bool = False,
 ) -> str:
     """Return an access token for the connection that Kit should accept.
 
     Fast path: the stored token is fresh, so no lock and no call to Kit.
     `rejected_token` is a token Kit just answered 401 to: refresh unless another
-    worker has replaced it already. `rejected_as_invalid`: Kit called it
-    invalid (not expired); if that token came from a refresh moments ago, a
-    second refresh would not help, and the connection needs reconnecting.
+    worker has replaced it already (then use theirs: one refresh per rejected
+    token, however many callers saw the 401).
     """
+    want = Want(leeway, rejected_token)
     # The fast path reads on a connection of its own, returned to the pool at
     # once: a caller about to wait on Kit (a page's parallel calls) must not
     # sit on a database connection meanwhile.
@@ -96,92 +141,153 @@ def valid_access_token(
         raise LookupError(f"no Kit connection {connection_id}")
     if row.status != KitConnection.ACTIVE or not row.access_token:
         raise NeedsReconnect(str(connection_id))
-    if rejected_token is None and is_fresh(row, leeway):  # type: ignore[arg-type]
+    if want.usable(row):  # type: ignore[arg-type]
         return str(row.access_token)
     if not (db.session.new or db.session.dirty or db.session.deleted):
-        # Give the caller's connection back to the pool while we wait for the
-        # lock: otherwise a storm of callers, each holding one connection and
+        # Give the caller's connection back to the pool while we claim and
+        # wait: otherwise a storm of callers, each holding one connection and
         # waiting for a second, can drain the pool and wait on each other.
         db.session.commit()
     try:
-        token, _ = refresh_locked(
-            connection_id,
-            settings,
-            leeway,
-            rejected_token,
-            rejected_as_invalid=rejected_as_invalid,
-        )
+        token, _ = refresh_or_wait(connection_id, settings, want)
     finally:
         forget_loaded_row(connection_id)
     return token
 
 
 def forget_loaded_row(connection_id: int) -> None:
-    """The lock's session wrote the row: make the caller's session reload its
+    """The claim's sessions wrote the row: make the caller's session reload its
     copy (if it has one) instead of showing stale status or tokens."""
     loaded = db.session.identity_map.get(identity_key(KitConnection, connection_id))
     if loaded is not None:
         db.session.expire(loaded)
 
 
-def refresh_locked(
-    connection_id: int,
-    settings: KitSettings,
-    leeway: int,
-    rejected_token: str | None = None,
-    *,
-    cap_leeway: bool = True,
-    rejected_as_invalid: bool = False,
+def refresh_or_wait(
+    connection_id: int, settings: KitSettings, want: Want
 ) -> tuple[str, bool]:
-    """Refresh under the row lock unless someone else just did.
+    """Refresh unless the stored token is what `want` needs, or another worker
+    refreshes it first.
 
-    Returns the valid access token and whether this call spent the refresh
-    token. Raises `NeedsReconnect` (grant gone, connection marked) or
-    `KitUnavailable` (stored tokens untouched).
+    Returns the access token and whether this call spent the refresh token.
+    Raises `NeedsReconnect` (grant gone, connection marked), `RefreshBusy`
+    (another worker's refresh outlasted our wait) or `KitUnavailable` (Kit
+    failed, ours or the refresh we waited for; stored tokens untouched).
+    """
+    deadline = time.monotonic() + wait_seconds(settings)
+    seen: str | None = None  # the stored token when we started waiting
+    while True:
+        failure: KitError | None = None
+        token, claim, busy = "", None, None
+        with locked_connection(connection_id) as (_, connection):
+            if connection.status != KitConnection.ACTIVE or not (
+                connection.refresh_token
+            ):
+                failure = NeedsReconnect(connection.label)
+            elif want.usable(connection, seen):
+                token = connection.access_token or ""
+            elif busy := live_claim(connection):
+                seen = seen or connection.access_token or ""
+            elif seen is not None and connection.refresh_claim is None:
+                # The refresh we waited for ended without a new token: Kit
+                # failed it. Trying again at once would only queue this caller
+                # behind the same failure (a hung Kit, one caller at a time).
+                failure = KitUnavailable(
+                    connection.last_error or "Kit did not refresh the token"
+                )
+            else:  # free, or left past its time by a dead worker
+                claim = take_claim(connection, claim_seconds(settings))
+        if failure is not None:
+            raise failure
+        if token:
+            return token, False
+        if claim is not None:
+            return _spend(connection_id, settings, claim), True
+        assert busy is not None
+        wait_for_claim(connection_id, busy, deadline)
+
+
+def _spend(connection_id: int, settings: KitSettings, claim: Claim) -> str:
+    """Call Kit with the claimed refresh token (no transaction open), then
+    settle the outcome in a short transaction."""
+    assert claim.refresh_token is not None
+    try:
+        tokens = oauth.refresh(settings, claim.refresh_token)
+    except OAuthGrantError as exc:
+        return _settle_refusal(connection_id, claim, exc)
+    except KitUnavailable as exc:
+        _settle_failure(connection_id, claim, str(exc))
+        raise
+    except BaseException:
+        release_claim(connection_id, claim)
+        raise
+    return _settle_success(connection_id, claim, tokens)
+
+
+def _settle_success(connection_id: int, claim: Claim, tokens: oauth.TokenSet) -> str:
+    """Write the new pair if it is still the one that counts.
+
+    Kit has killed the refresh token we spent, so while the row still holds it,
+    our pair is the only live one: written even if our claim ran out and
+    another worker claimed meanwhile (that worker's refresh with the same token
+    will get `invalid_grant`, find this pair and use it). If the row holds
+    another refresh token, a reinstall stored a new grant while we were at
+    Kit: that one stays, and ours is retired (the sweep revokes it at Kit).
     """
     failure: KitError | None = None
-    token, refreshed = "", False
     with locked_connection(connection_id) as (session, connection):
-        if connection.status != KitConnection.ACTIVE or not connection.refresh_token:
-            failure = NeedsReconnect(connection.label)
-        elif rejected_token is None and is_fresh(
-            connection, leeway, cap_leeway=cap_leeway
-        ):
-            token = connection.access_token or ""  # another worker refreshed
-        elif rejected_token is not None and connection.access_token != rejected_token:
-            token = connection.access_token or ""  # ... after Kit rejected ours
-        elif rejected_as_invalid and _just_refreshed(connection):
-            # Kit calls the token a refresh handed us moments ago invalid: the
-            # grant is gone. Refreshing again (as parallel callers would, one
-            # after the other) cannot help.
-            mark_needs_reconnect_in(
-                session, connection, "Kit rejected the access token"
-            )
-            failure = NeedsReconnect(connection.label)
+        release_claim_in(connection, claim)
+        if connection.refresh_token == claim.refresh_token:
+            _store(session, connection, tokens)
+            token = tokens.access_token
         else:
-            try:
-                tokens = oauth.refresh(settings, connection.refresh_token)
-            except OAuthGrantError as exc:
-                failure = _refused(session, connection, exc)
-            except KitUnavailable as exc:
-                _record_failure(session, connection, str(exc))
-                failure = exc
-            else:
-                _store(session, connection, tokens)
-                token, refreshed = tokens.access_token, True
+            log.warning(
+                "Connection %s got a new grant during a refresh; the refreshed "
+                "pair is retired",
+                connection_id,
+            )
+            grants.retire(
+                session,
+                tokens.access_token,
+                tokens.refresh_token,
+                RetiredGrant.LOST_RACE,
+                connection_id,
+                queued=False,
+            )
+            token = connection.access_token or ""
+            if connection.status != KitConnection.ACTIVE or not token:
+                failure = NeedsReconnect(connection.label)
     if failure is not None:
         raise failure
-    return token, refreshed
+    return token
 
 
-def _just_refreshed(connection: KitConnection, seconds: int = JUST_REFRESHED) -> bool:
-    """The current token came from a refresh in the last `seconds`."""
-    refreshed = connection.last_refreshed_at
-    return (
-        refreshed is not None
-        and refreshed == connection.token_issued_at
-        and datetime.now(UTC) - refreshed < timedelta(seconds=seconds)
-    )
+def _settle_refusal(connection_id: int, claim: Claim, exc: OAuthGrantError) -> str:
+    """Kit refused the refresh: mark the connection only when that refusal is
+    about the refresh token the row still holds, and nobody else is at Kit
+    with it (their answer decides)."""
+    failure: KitError
+    with locked_connection(connection_id) as (session, connection):
+        ours = release_claim_in(connection, claim)
+        if connection.refresh_token != claim.refresh_token:
+            # Spent by another worker (our claim had run out) or replaced by a
+            # reinstall: the stored pair is newer than the one refused.
+            if connection.status == KitConnection.ACTIVE and connection.access_token:
+                return connection.access_token
+            failure = NeedsReconnect(connection.label)
+        elif not ours and live_claim(connection):
+            failure = KitUnavailable("Kit refused a refresh; another is under way")
+        else:
+            failure = _refused(session, connection, exc)
+    raise failure
+
+
+def _settle_failure(connection_id: int, claim: Claim, reason: str) -> None:
+    """Kit did not answer usefully: release the claim, note the failure, keep
+    the tokens (Kit did not take the refresh token, or we cannot know)."""
+    with locked_connection(connection_id) as (session, connection):
+        if release_claim_in(connection, claim):
+            _record_failure(session, connection, reason)
 
 
 def _store(session: Session, connection: KitConnection, tokens: oauth.TokenSet) -> None:
@@ -231,6 +337,8 @@ def _record_failure(session: Session, connection: KitConnection, reason: str) ->
 def mark_needs_reconnect_in(
     session: Session, connection: KitConnection, reason: str
 ) -> None:
+    """Only for the token endpoint's `invalid_grant`: the one proof that the
+    grant is gone."""
     if connection.status != KitConnection.NEEDS_RECONNECT:
         session.add(
             ConnectionEvent(
@@ -252,28 +360,25 @@ def call_with_token(
 ) -> T:
     """Run `call(access_token)`; on a 401 refresh once and retry once.
 
-    401 "expired" is routine (clocks drift, lifetimes change). 401 "invalid" means
-    the grant may be gone: one refresh tells; if Kit still refuses the new
-    token, the connection needs reconnecting.
+    A 401 ("expired" or "invalid") gets one refresh for the rejected token
+    (none if another caller already replaced it) and one retry. A second 401
+    raises `AccessRefused` (a 503 "try again") and leaves the connection as it
+    is: a 401 alone never marks it; only the refresh's `invalid_grant` does.
     """
     token = valid_access_token(connection_id, settings, leeway=leeway)
     try:
         return call(token)
-    except (AccessTokenExpired, AccessTokenInvalid) as refused:
+    except (AccessTokenExpired, AccessTokenInvalid):
         token = valid_access_token(
-            connection_id,
-            settings,
-            leeway=leeway,
-            rejected_token=token,
-            rejected_as_invalid=isinstance(refused, AccessTokenInvalid),
+            connection_id, settings, leeway=leeway, rejected_token=token
         )
     try:
         return call(token)
-    except AccessTokenInvalid:
-        with locked_connection(connection_id) as (session, connection):
-            if connection.access_token == token:
-                mark_needs_reconnect_in(
-                    session, connection, "Kit rejected the access token"
-                )
-        forget_loaded_row(connection_id)
-        raise NeedsReconnect(str(connection_id)) from None
+    except (AccessTokenExpired, AccessTokenInvalid) as refused:
+        log.warning(
+            "Kit refused the token of connection %s again after a refresh (%s); "
+            "the connection stays active",
+            connection_id,
+            type(refused).__name__,
+        )
+        raise AccessRefused("Kit refused access just now") from None

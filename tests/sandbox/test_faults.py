@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -148,3 +150,41 @@ def test_faults_and_the_request_log_cover_the_new_endpoints(ada: Api) -> None:
     assert ada.get("/v4/subscribers").status_code == 200
     assert ada.kit.state.stats()["api_requests"] == 2
     assert [entry["status"] for entry in ada.kit.state.api_requests] == [500, 200]
+
+
+def test_a_hang_holds_the_request_until_released_then_does_the_real_work(
+    fresh_kit: SandboxServer, browser: requests.Session
+) -> None:
+    tokens = connect(browser, fresh_kit)
+    fresh_kit.state.add_fault("token", "hang")
+    control = fresh_kit.url + "/_sandbox"
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(call_endpoint, fresh_kit, "token", tokens, 30)
+        until(lambda: requests.get(control + "/hanging", timeout=5).json()["hanging"])
+        assert not held.done()
+        released = requests.post(control + "/release", timeout=5).json()
+        answer = held.result(timeout=30)
+    assert released == {"released": 1}
+    assert answer.status_code == 200
+    assert fresh_kit.state.hanging == 0
+    # The refresh was done: the refresh token it spent is dead now.
+    spent = call_endpoint(fresh_kit, "token", tokens)
+    assert spent.json()["error"] == "invalid_grant"
+
+
+def test_a_hang_nobody_releases_answers_after_timeout_seconds(
+    fresh_kit: SandboxServer, browser: requests.Session
+) -> None:
+    tokens = connect(browser, fresh_kit)
+    fresh_kit.state.timeout_seconds = 0.2
+    fresh_kit.state.add_fault("api", "hang")
+    assert call_endpoint(fresh_kit, "api", tokens).status_code == 200
+    assert fresh_kit.state.hanging == 0
+
+
+def until(condition: Callable[[], object], seconds: float = 30) -> None:
+    """Wait for `condition` (a state, not a duration); fail if it never holds."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)
