@@ -4,13 +4,44 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, g, request
+from limits import parse_many
+
+from app.extensions import limiter
 
 # Per client address. Generous for people, tight for scripts guessing passwords
 # or hammering the OAuth endpoints.
 SIGN_IN_LIMIT = "10 per minute; 100 per hour"
 SIGN_UP_LIMIT = "5 per minute; 30 per hour"
+# Routes that send mail (sign-up, forgot password, and sign-in, which sends a
+# fresh link to an unconfirmed account): per client address as above, and per
+# recipient, counted only when a mail went, so nobody can flood one inbox.
+MAIL_LIMIT = "5 per minute; 30 per hour"
+MAIL_PER_ADDRESS_LIMIT = "3 per 15 minutes; 10 per day"
 OAUTH_LIMIT = "30 per minute; 300 per hour"
+
+
+def mail_recipient() -> str:
+    """The rate-limit key of a mail-sending form: the address it mails."""
+    return "mail-to:" + request.form.get("email", "").strip().lower()[:254]
+
+
+def sent_mail(response: Response) -> bool:
+    """Count a request against MAIL_PER_ADDRESS_LIMIT only if it sent mail."""
+    return bool(g.get("sent_mail"))
+
+
+def may_resend(email: str) -> bool:
+    """Count one more fresh link to `email` at sign-in; False once
+    MAIL_PER_ADDRESS_LIMIT is spent. Not a limit on the sign-in route itself:
+    anyone could then lock an owner out by asking for mail to their address."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return True
+    strategy = limiter.limiter
+    return all(
+        strategy.hit(item, "resend-link", email.strip().lower())
+        for item in parse_many(MAIL_PER_ADDRESS_LIMIT)
+    )
 
 
 def _origin(url: str) -> str:

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import flask_migrate
 import redis
@@ -100,6 +101,9 @@ def bench_settings(
         "KIT_CLIENT_SECRET": kit.config.client_secret,
         "KIT_APP_URL": kit.url,
         "KIT_API_URL": kit.url,
+        # Account mail (the sign-up confirmation) goes to the sandbox's outbox.
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": kit.smtp_port,
         "LOG_LEVEL": "WARNING",
         **extra,
     }
@@ -129,6 +133,10 @@ def sign_up_and_consent(client: FlaskClient, email: str = EMAIL) -> str:
         "/signup", data={"email": email, "password": password, "confirm": password}
     )
     assert response.status_code == 302, response.text
+    link = mailed_link(client.application.config["KIT_API_URL"], email)
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    confirmed = client.post("/verify-email", data={"token": token})
+    assert confirmed.status_code == 302, confirmed.text
     to_kit = client.get("/kit/oauth")
     assert to_kit.status_code == 302, to_kit.text
     kit_browser = testing.KitBrowser()
@@ -136,6 +144,19 @@ def sign_up_and_consent(client: FlaskClient, email: str = EMAIL) -> str:
         return kit_browser.consent(to_kit.location)
     finally:
         kit_browser.close()
+
+
+def mailed_link(kit_url: str, email: str, path: str = "/verify-email") -> str:
+    """The newest link to `path` mailed to `email`: the app sends its mail to
+    the sandbox's outbox, read over HTTP."""
+    answer = requests.get(
+        f"{kit_url}/_sandbox/outbox.json", params={"to": email}, timeout=10
+    )
+    for mail in reversed(answer.json()["messages"]):
+        for link in mail["links"]:
+            if urlsplit(link).path == path:
+                return str(link)
+    raise SystemExit(f"no mail to {email} with a link to {path}")
 
 
 def sign_up_and_install(client: FlaskClient) -> None:
@@ -186,6 +207,38 @@ def gunicorn(
     access_log_format: str | None = None,
     **env: str,
 ) -> Iterator[str]:
+    """`_gunicorn`, with a redis-server of its own as REDIS_URL unless `env`
+    names one: production refuses several workers without a shared store."""
+    if "REDIS_URL" in env:
+        with _gunicorn(
+            kit, database_url, workers, logs, access_log_format, **env
+        ) as app_url:
+            yield app_url
+        return
+    with (
+        redis_server() as redis_url,
+        _gunicorn(
+            kit,
+            database_url,
+            workers,
+            logs,
+            access_log_format,
+            REDIS_URL=redis_url,
+            **env,
+        ) as app_url,
+    ):
+        yield app_url
+
+
+@contextmanager
+def _gunicorn(
+    kit: SandboxServer,
+    database_url: str,
+    workers: int,
+    logs: Path,
+    access_log_format: str | None = None,
+    **env: str,
+) -> Iterator[str]:
     """The app as in production, a client of `kit`: gunicorn with
     gunicorn.conf.py (`workers` workers of 4 threads) on a free loopback port,
     its database migrated first, `env` added to its environment. Yields the
@@ -210,6 +263,8 @@ def gunicorn(
         KIT_APP_URL=kit.url,
         KIT_API_URL=kit.url,
         KIT_REDIRECT_URI=f"{app_url}/kit/oauth/callback",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(kit.smtp_port),
         FLASK_SESSION_COOKIE_SECURE="false",
         FLASK_RATELIMIT_ENABLED="false",  # one client address drives everything
         LOG_LEVEL="WARNING",
@@ -253,15 +308,19 @@ def gunicorn(
         server.wait(timeout=30)
 
 
-def install_creator(app_url: str) -> requests.Session:
-    """Sign up and install through the pages of the app at `app_url`, over
-    HTTP as a browser would; returns the signed-in browser."""
+def install_creator(app_url: str, kit: SandboxServer) -> requests.Session:
+    """Sign up (confirmed through the link `kit`'s outbox received) and
+    install through the pages of the app at `app_url`, over HTTP as a browser
+    would; returns the signed-in browser."""
     browser = requests.Session()
     page = browser.get(f"{app_url}/signup", timeout=10)
     [signup] = [f for f in testing.forms(page.text, page.url) if "confirm" in f.fields]
     password = secrets.token_urlsafe(16)
     data = dict(signup.fields, email=EMAIL, password=password, confirm=password)
     assert browser.post(signup.action, data=data, timeout=10).ok
+    page = browser.get(mailed_link(kit.url, EMAIL), timeout=10)
+    [confirm] = [f for f in testing.forms(page.text, page.url) if "token" in f.fields]
+    assert browser.post(confirm.action, data=confirm.fields, timeout=10).ok
     consent = browser.get(f"{app_url}/kit/oauth", timeout=10)
     form, button = testing.form_with_button(consent.text, consent.url, "allow")
     back = browser.post(

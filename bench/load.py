@@ -91,9 +91,16 @@ def main() -> None:
     rows: list[tuple[str, int, int, float, float, float]] = []
     with (
         SandboxServer(SandboxConfig(latency_ms=args.latency_ms)).start() as kit,
-        gunicorn(kit, database_url, args.workers, workdir) as app_url,
+        gunicorn(
+            kit,
+            database_url,
+            args.workers,
+            workdir,
+            # One creator stands for every client here: no per-creator cap.
+            KIT_REQUESTS_PER_USER="1000",
+        ) as app_url,
     ):
-        browser = install_creator(app_url)
+        browser = install_creator(app_url, kit)
         cookies = browser.cookies.get_dict()
         for path in args.paths:
             browser.get(f"{app_url}{path}", timeout=30)  # warm the cache once

@@ -131,7 +131,7 @@ def run_ours(kit: SandboxServer, args: argparse.Namespace) -> list[Round]:
         # No cached Kit data: every request of the storm needs the token.
         KIT_CACHE_SECONDS="0",
     ) as app_url:
-        browser = install_creator(app_url)
+        browser = install_creator(app_url, kit)
         with engine.connect() as conn:
             connection_id = conn.execute(select(KitConnection.id)).scalar_one()
         path = f"/c/{connection_id}/forms"

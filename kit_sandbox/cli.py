@@ -13,9 +13,20 @@ from .server import SandboxServer
 DEFAULTS = SandboxConfig()
 
 
+def default_smtp_port(http_port: int) -> int:
+    """The outbox's SMTP port beside the HTTP one: 5025 for 5001 (0 stays 0)."""
+    return http_port + 24 if http_port else 0
+
+
 @click.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5001, show_default=True, type=int)
+@click.option(
+    "--smtp-port",
+    type=int,
+    default=None,
+    help="Where the outbox receives the app's mail. Default: PORT + 24 (5025).",
+)
 @click.option(
     "--app-url",
     default="http://127.0.0.1:5000",
@@ -40,6 +51,7 @@ DEFAULTS = SandboxConfig()
 def sandbox(
     host: str,
     port: int,
+    smtp_port: int | None,
     app_url: str,
     app_name: str,
     client_id: str,
@@ -64,12 +76,17 @@ def sandbox(
     )
     if token_lifetime:
         config.access_token_lifetime = config.refreshed_token_lifetime = token_lifetime
-    server = SandboxServer(config, host=host, port=port)
+    smtp_port = default_smtp_port(port) if smtp_port is None else smtp_port
+    server = SandboxServer(config, host=host, port=port, smtp_port=smtp_port)
     click.echo(f" * Kit sandbox on http://{host}:{port} for the app at {app_url}")
     server_url = f"http://{host}:{port}"
     secret = "" if public else " and KIT_CLIENT_SECRET (the --client-secret value)"
     click.echo(
         f" * Point the app at it: KIT_CLIENT_ID={client_id}{secret}, "
         f"KIT_APP_URL={server_url}, KIT_API_URL={server_url}"
+    )
+    click.echo(
+        f" * Outbox: SMTP on {host}:{smtp_port} (the app's MAIL_SERVER={host}, "
+        f"MAIL_PORT={smtp_port}); read the mail at {server_url}/_sandbox/outbox"
     )
     server.serve_forever()

@@ -9,8 +9,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
+from .oauth.grants import live_grants
 from .registration import TUNABLE_SETTINGS
 from .state import current_state
 
@@ -58,6 +59,15 @@ def requests_log() -> Response:
         )
 
 
+@bp.get("/grants")
+def grants() -> Response:
+    """The token pairs still alive (not revoked), per account; no tokens."""
+    by_account: dict[str, list[dict[str, Any]]] = {}
+    for grant in live_grants(current_state()):
+        by_account.setdefault(str(grant["account_id"]), []).append(grant)
+    return jsonify(accounts=by_account)
+
+
 @bp.post("/faults")
 def add_fault() -> Response:
     body = _json_body()
@@ -81,6 +91,18 @@ def _faults() -> Response:
     with state.lock:
         planned = [vars(fault).copy() for fault in state.faults]
     return jsonify(faults=planned)
+
+
+@bp.get("/hanging")
+def hanging() -> Response:
+    """How many requests a "hang" fault holds right now."""
+    return jsonify(hanging=current_state().hanging)
+
+
+@bp.post("/release")
+def release() -> Response:
+    """Let every request held by a "hang" fault go on (they then answer)."""
+    return jsonify(released=current_state().release_hangs())
 
 
 #: Settings that may have a fractional part; the others are whole numbers.
@@ -132,4 +154,5 @@ def revoke_account() -> Response:
 @bp.post("/reset")
 def reset() -> Response:
     current_state().reset()
+    current_app.extensions["kit_sandbox_outbox"].clear()  # outbox/: the mail too
     return jsonify(ok=True)

@@ -7,7 +7,7 @@ import secrets
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import api, control, oauth, store
+from . import api, control, oauth, outbox, store
 from .error_page import error_page
 from .registration import SandboxConfig
 from .state import SandboxState
@@ -24,9 +24,12 @@ HTML_SECURITY_HEADERS = {
 
 
 def create_sandbox_app(
-    config: SandboxConfig | None = None, state: SandboxState | None = None
+    config: SandboxConfig | None = None,
+    state: SandboxState | None = None,
+    mail: outbox.Outbox | None = None,
 ) -> Flask:
-    """A sandbox app serving ``state`` (a fresh one for ``config`` if None)."""
+    """A sandbox app serving ``state`` (a fresh one for ``config`` if None) and
+    showing the mail in ``mail`` (a fresh, empty outbox if None)."""
     if state is None:
         state = SandboxState(config)
     elif config is not None and config is not state.config:
@@ -45,11 +48,15 @@ def create_sandbox_app(
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep Kit's order
     app.extensions["kit_sandbox"] = state
+    app.extensions[outbox.views.EXTENSION] = (
+        mail if mail is not None else outbox.Outbox()
+    )
 
     app.register_blueprint(store.bp)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
+    app.register_blueprint(outbox.bp)
     register_error_handlers(app)
     app.after_request(_security_headers)
     return app

@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .factory import create_sandbox_app
+from .outbox import Outbox, SmtpSink
 from .registration import SandboxConfig
 from .state import SandboxState
 
@@ -25,7 +26,8 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
 
 class SandboxServer:
-    """Runs a sandbox app with werkzeug's ``make_server(threaded=True)``.
+    """Runs a sandbox app with werkzeug's ``make_server(threaded=True)``, and
+    its SMTP sink (the outbox) on ``smtp_port`` (0, the default: a free port).
 
     ``start()`` serves from a daemon thread (tests, benchmarks) and logs nothing
     per request; ``serve_forever()`` blocks and logs each request (a CLI).
@@ -37,10 +39,13 @@ class SandboxServer:
         config: SandboxConfig | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        smtp_port: int = 0,
     ) -> None:
         self.config = config or SandboxConfig()
         self.state = SandboxState(self.config)
-        self.app: Flask = create_sandbox_app(state=self.state)
+        self.outbox = Outbox()
+        self.smtp = SmtpSink(self.outbox, host=host, port=smtp_port)
+        self.app: Flask = create_sandbox_app(state=self.state, mail=self.outbox)
         self.host = host
         self.port = port
         self._server: BaseWSGIServer | None = None
@@ -53,12 +58,18 @@ class SandboxServer:
             raise RuntimeError("The sandbox isn't running: call start() first")
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def smtp_port(self) -> int:
+        """Where the app sends its mail (known once started)."""
+        return self.smtp.port
+
     def start(self) -> SandboxServer:
         """Bind (port 0 picks a free port) and serve in a daemon thread."""
         if self._server is not None:
             raise RuntimeError("The sandbox is already running")
         self._bind(_QuietRequestHandler)
         assert self._server is not None
+        self.smtp.start()
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": POLL_INTERVAL},
@@ -75,6 +86,7 @@ class SandboxServer:
             return
         server.shutdown()
         server.server_close()
+        self.smtp.stop()
         if thread is not None:
             thread.join(timeout=5)
         self._server = None
@@ -86,11 +98,13 @@ class SandboxServer:
             raise RuntimeError("The sandbox is already running")
         self._bind(WSGIRequestHandler)
         assert self._server is not None
+        self.smtp.start()
         try:
             self._server.serve_forever()
         finally:
             self._server.server_close()
             self._server = None
+            self.smtp.stop()
 
     def _bind(self, handler: type[WSGIRequestHandler]) -> None:
         self._server = make_server(

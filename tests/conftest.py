@@ -56,9 +56,11 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture
 def kit(sandbox: SandboxServer) -> Iterator[SandboxServer]:
-    """The sandbox, freshly seeded; config changes made by a test are undone."""
+    """The sandbox, freshly seeded, its outbox empty; config changes made by a
+    test are undone."""
     saved = dataclasses.asdict(sandbox.config)
     sandbox.state.reset()
+    sandbox.outbox.clear()
     yield sandbox
     for name, value in saved.items():
         setattr(sandbox.config, name, value)

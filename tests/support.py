@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import redis
@@ -32,7 +32,14 @@ from sqlalchemy import delete, func, select, update
 from werkzeug.routing import Rule
 
 from app.extensions import db
-from app.models import ConnectionEvent, GrowthDay, KitConnection, OAuthAttempt, User
+from app.models import (
+    ConnectionEvent,
+    GrowthDay,
+    KitConnection,
+    OAuthAttempt,
+    RetiredGrant,
+    User,
+)
 
 if TYPE_CHECKING:
     from kit_sandbox import SandboxServer
@@ -56,6 +63,9 @@ def app_settings(kit: SandboxServer, database_url: str, **extra: object) -> dict
         "KIT_APP_URL": kit.url,
         "KIT_API_URL": kit.url,
         "KIT_HTTP_TIMEOUT": 2,
+        # The app's mail goes over SMTP to the sandbox's outbox (outbox_link).
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": kit.smtp_port,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,  # test_security.py turns them on
     }
@@ -139,14 +149,83 @@ def csrf_token(page) -> str:  # type: ignore[no-untyped-def]
 
 
 def sign_up(
-    client: FlaskClient, email: str = "creator@example.com", csrf: bool = False
-) -> None:
-    """Sign up (and so in); with `csrf`, as a browser does when CSRF is on."""
+    client: FlaskClient,
+    email: str = "creator@example.com",
+    csrf: bool = False,
+    next_url: str | None = None,
+) -> str:
+    """Sign up through the form, then follow the link mailed to `email` (read
+    from the sandbox's outbox) and confirm: signed in. With `csrf`, as a
+    browser does when CSRF is on. Returns where the confirmation leads."""
     data = {"email": email, "password": PASSWORD, "confirm": PASSWORD}
+    if next_url is not None:
+        data["next"] = next_url
     if csrf:
         data["csrf_token"] = csrf_token(client.get("/signup"))
     response = client.post("/signup", data=data)
     assert response.status_code == 302, response.text
+    assert response.location == "/signup/check-inbox", response.location
+    return confirm_email(client, email, csrf)
+
+
+def confirm_email(client: FlaskClient, email: str, csrf: bool = False) -> str:
+    """Open the newest confirmation link mailed to `email` and press Confirm;
+    returns where that leads (signed in)."""
+    link = outbox_link(client.application, email, "/verify-email")
+    page = client.get(link)
+    assert page.status_code == 200, page.text
+    data = {"token": parse_qs(urlsplit(link).query)["token"][0]}
+    if csrf:
+        data["csrf_token"] = csrf_token(page)
+    confirmed = client.post("/verify-email", data=data)
+    assert confirmed.status_code == 302, confirmed.text
+    return confirmed.location
+
+
+def outbox(app: Flask, to: str) -> list[dict[str, Any]]:
+    """The mail the app sent to `to`, oldest first, as the sandbox's outbox
+    received it over SMTP (read over HTTP, like a developer's browser)."""
+    answer = requests.get(
+        f"{app.config['KIT_API_URL']}/_sandbox/outbox.json",
+        params={"to": to},
+        timeout=5,
+    )
+    answer.raise_for_status()
+    return list(answer.json()["messages"])
+
+
+def outbox_link(app: Flask, to: str, path: str) -> str:
+    """The path and query of the link to `path` in the newest mail to `to`
+    that has one (as the test client opens it)."""
+    for mail in reversed(outbox(app, to)):
+        for link in mail["links"]:
+            parts = urlsplit(link)
+            if parts.path == path:
+                return f"{parts.path}?{parts.query}"
+    raise AssertionError(f"no mail to {to} with a link to {path}")
+
+
+def create_user(
+    app: Flask,
+    email: str = "creator@example.com",
+    password: str = PASSWORD,
+    verified: bool = True,
+) -> int:
+    """A user stored directly (for tests that are not about signing up)."""
+    with app.app_context():
+        user = User(
+            email=User.normalize_email(email),
+            email_verified_at=datetime.now(UTC) if verified else None,
+        )
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+def sign_in(client: FlaskClient, email: str = "creator@example.com"):  # type: ignore[no-untyped-def]
+    """Sign in through the form with PASSWORD; returns the answer."""
+    return client.post("/login", data={"email": email, "password": PASSWORD})
 
 
 # --- installing from Kit -------------------------------------------------------------
@@ -279,6 +358,48 @@ def snapshot(app: Flask, kit: SandboxServer, connection_id: int = 1) -> tuple:
         sorted(t.name for t in audience.tags.values()),
         sum(len(t) for t in audience.taggings.values()),
     )
+
+
+# --- grants at Kit, and the retired ones ---------------------------------------------
+
+
+def live_grants(kit: SandboxServer, account_id: int) -> list[dict[str, Any]]:
+    """The account's token pairs that Kit has not revoked (its control API)."""
+    answer = requests.get(f"{kit.url}/_sandbox/grants", timeout=5)
+    answer.raise_for_status()
+    return list(answer.json()["accounts"].get(str(account_id), []))
+
+
+def reads_account(kit: SandboxServer, access_token: str) -> int:
+    """The status Kit answers `GET /v4/account` with this access token."""
+    return requests.get(
+        f"{kit.url}/v4/account",
+        headers={"Authorization": f"Bearer {access_token}"},
+        timeout=5,
+    ).status_code
+
+
+def refresh_at_kit(kit: SandboxServer, refresh_token: str) -> requests.Response:
+    """Spend `refresh_token` at Kit's token endpoint, as the app would."""
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": kit.config.client_id,
+        "refresh_token": refresh_token,
+    }
+    return requests.post(f"{kit.url}/v4/oauth/token", data=form, timeout=5)
+
+
+def retired_grants(app: Flask) -> list[RetiredGrant]:
+    """The pairs waiting to be revoked, oldest first, tokens decrypted."""
+    with app.app_context():
+        rows = db.session.scalars(select(RetiredGrant).order_by(RetiredGrant.id))
+        return [row for row in rows if (row.access_token, row.refresh_token)]
+
+
+def set_retired(app: Flask, retired_id: int | None = None, **values: object) -> None:
+    """Write `values` into the retired pair `retired_id` (all by default), e.g.
+    `next_attempt_at` in the past to make it due now."""
+    _update(app, RetiredGrant, retired_id, **values)
 
 
 # --- the app's routes ----------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The install journey in a real browser: Debian's Chromium driven by Playwright.
 
-Kit sandbox App Store → Install → sign up here → Kit consent → Allow → Kit's
-"installed" page → Open the app → dashboard. Screenshots of each step go to
+Kit sandbox App Store → Install → sign up here → "check your inbox" → the
+confirmation link in the sandbox's outbox → Confirm → Kit consent → Allow →
+Kit's "installed" page → Open the app → dashboard. Screenshots of each step go to
 SCREENSHOT_DIR (default test-artifacts/screenshots; `make screenshots` writes
 the README's copies in docs/screenshots).
 """
@@ -83,6 +84,23 @@ def test_install_from_the_kit_app_store_to_the_dashboard(kit, live_app, page):
     page.get_by_label("Repeat password").fill(PASSWORD)
     page.screenshot(path=shots / "2-sign-up.png", full_page=True)
     page.get_by_role("button", name="Create account").click()
+
+    page.wait_for_url(f"{live_app}/signup/check-inbox")
+    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    page.screenshot(path=shots / "2a-check-your-inbox.png", full_page=True)
+    # The mail went over SMTP to the sandbox; read it as a developer would.
+    page.goto(f"{kit.url}/")
+    page.get_by_role("navigation", name="Sandbox").get_by_role(
+        "link", name="Outbox"
+    ).click()
+    page.wait_for_url(f"{kit.url}/_sandbox/outbox")
+    assert page.get_by_text("Confirm your address").first.is_visible()
+    page.screenshot(path=shots / "2b-sandbox-outbox.png", full_page=True)
+    page.get_by_role("link", name=re.compile(r"verify-email\?")).first.click()
+
+    page.wait_for_url(re.compile(re.escape(live_app) + r"/verify-email\?token="))
+    page.screenshot(path=shots / "2c-confirm-address.png", full_page=True)
+    page.get_by_role("button", name="Confirm and continue").click()
 
     page.wait_for_url(re.compile(re.escape(kit.url) + r"/v4/oauth/authorize"))
     page.get_by_label(re.compile(re.escape(creator.name))).check()

@@ -7,30 +7,75 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from app.extensions import db
-from app.models import User
+from app.models import User, utcnow
 
 # Checked against when the email is unknown, so that a wrong email takes as
 # long as a wrong password and timing does not tell which accounts exist.
 _NO_SUCH_USER = User(email="", password_hash=generate_password_hash("no such user"))
 
 
-def create_account(email: str, password: str) -> User | None:
-    """The new user, or None when an account with this email exists already
-    (the unique constraint decides, so two sign-ups racing make one)."""
+def find_user(email: str) -> User | None:
+    return db.session.scalar(
+        select(User).where(User.email == User.normalize_email(email))
+    )
+
+
+def register(email: str, password: str) -> tuple[User, bool]:
+    """(the new, unconfirmed user, True), or (the user who has this email
+    already, False). The password is hashed either way, so that both answers
+    take as long; the unique constraint decides between two racing sign-ups.
+
+    An account nobody has confirmed proves nothing: signing up again replaces
+    its password and ends its links and sessions, so that whoever signed up
+    with someone else's address first keeps no way in."""
     user = User(email=User.normalize_email(email))
     user.set_password(password)
+    existing = find_user(user.email)
+    if existing is not None and existing.email_verified_at is None:
+        existing.password_hash = user.password_hash
+        existing.end_sessions()
+        db.session.commit()
+        return existing, True
+    if existing is not None:
+        return existing, False
     db.session.add(user)
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        return None
-    return user
+        return db.session.scalars(
+            select(User).where(User.email == user.email)
+        ).one(), False
+    return user, True
 
 
 def authenticate(email: str, password: str) -> User | None:
     """The user with this email and password, or None, in the same time either way."""
-    email = User.normalize_email(email)
-    user = db.session.scalar(select(User).where(User.email == email))
+    user = find_user(email)
     password_ok = (user or _NO_SUCH_USER).check_password(password)
     return user if user is not None and password_ok else None
+
+
+def confirm_email(user: User) -> None:
+    """The owner followed the link: the account may sign in from now on."""
+    user.email_verified_at = utcnow()
+    user.end_sessions()  # and the link dies (it is sealed with the old token)
+    db.session.commit()
+
+
+def change_password(user: User, password: str) -> None:
+    """A new password, and every session made with the old one ends.
+
+    Also for a reset: following the link proved the address, so an account
+    that was never confirmed is confirmed now."""
+    user.set_password(password)
+    user.end_sessions()
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    db.session.commit()
+
+
+def end_sessions(user: User) -> None:
+    """Sign out everywhere: every session of this user, on every device."""
+    user.end_sessions()
+    db.session.commit()

@@ -39,6 +39,8 @@ def run_checks(app: Flask) -> list[Check]:
         encryption_keys,
         redirect_uri,
         cookies,
+        shared_store,
+        outgoing_mail,
         database,
         kit_endpoints,
     ]
@@ -141,6 +143,57 @@ def cookies(app: Flask) -> Check:
         "session cookie " + ", ".join(problems),
         "serve over https and leave SESSION_COOKIE_* at their production defaults",
     )
+
+
+def shared_store(app: Flask) -> Check:
+    """Rate limits and cache live in each process unless REDIS_URL is set."""
+    if app.config["REDIS_URL"]:
+        return Check(
+            "shared store", "PASS", "REDIS_URL: limits and cache shared by every worker"
+        )
+    workers = app.config["WEB_CONCURRENCY"]
+    if workers == 1:
+        return Check("shared store", "PASS", "one worker: in-process limits and cache")
+    return _weak(
+        app,
+        "shared store",
+        f"no REDIS_URL with {workers} workers (WEB_CONCURRENCY): each counts rate "
+        "limits and caches Kit's answers on its own, so limits let through "
+        f"{workers} times as much and pages go stale after a write",
+        "set REDIS_URL=redis://<host>:6379/0 (or WEB_CONCURRENCY=1); gunicorn "
+        "refuses to start in production without it",
+    )
+
+
+def outgoing_mail(app: Flask) -> Check:
+    """Sign-up confirmations and password resets go by mail (app/mail.py)."""
+    config = app.config
+    fix = (
+        "set MAIL_SERVER, MAIL_PORT, MAIL_USERNAME, MAIL_PASSWORD, MAIL_USE_TLS "
+        "and MAIL_DEFAULT_SENDER (see .env.example)"
+    )
+    if not config["MAIL_SERVER_FROM_ENV"]:
+        where = (
+            "sent to localhost:25"
+            if config["MAIL_BACKEND"] == "smtp"
+            else "printed to the console (`flask kit dev`: the sandbox's outbox)"
+        )
+        return _weak(app, "mail", f"no MAIL_SERVER: account mail is {where}", fix)
+    server = f"{config['MAIL_SERVER']}:{config['MAIL_PORT']}"
+    if config["MAIL_USERNAME"] and not (
+        config["MAIL_USE_TLS"] or config["MAIL_USE_SSL"]
+    ):
+        return _weak(
+            app,
+            "mail",
+            f"{server} with a password but no encryption",
+            "set MAIL_USE_TLS=true (port 587) or MAIL_USE_SSL=true (port 465)",
+        )
+    if config["MAIL_DEFAULT_SENDER"].endswith("@localhost>"):
+        return _weak(
+            app, "mail", f"{server}, sender {config['MAIL_DEFAULT_SENDER']}", fix
+        )
+    return Check("mail", "PASS", f"SMTP {server} as {config['MAIL_DEFAULT_SENDER']}")
 
 
 def database(app: Flask) -> list[Check]:
