@@ -8,28 +8,39 @@ changed from the environment, as hosting platforms expect:
 - `GUNICORN_THREADS` (4): threads per worker.
 - `FORWARDED_ALLOW_IPS` (127.0.0.1,::1): the proxies whose X-Forwarded-Proto
   gunicorn believes. The app's own `PROXY_FIX_HOPS` does the same for Flask.
+
+In production, more than one worker needs `REDIS_URL` (shared rate limits and
+cache): without it gunicorn refuses to start and says so (`on_starting`).
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
+from app.config import default_workers
 
-def _cpu_count() -> int:
-    # The CPUs this process may run on (a container's cpuset), not the host's.
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
+ROOT = Path(__file__).resolve().parent
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"  # noqa: S104 (a server's job)
-workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * _cpu_count() + 1)
+workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
 # Threaded workers (gthread): a dashboard page waits on Kit for up to
 # KIT_HTTP_TIMEOUT, and a thread waiting on Kit should not hold a whole process.
 # The app is thread-safe: one pooled requests.Session per process, one token
-# refresh at a time per connection through the database row lock.
+# refresh at a time per connection through the database row lock. The app
+# keeps one thread per worker free of requests waiting on Kit
+# (KIT_REQUESTS_PER_WORKER, app/dashboard/capacity.py).
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+
+# The request line and headers, read by gunicorn before the app sees anything:
+# no URL of this app comes near 4 KB, and browsers send about 20 headers.
+# Request *bodies* are limited by the app (MAX_CONTENT_LENGTH, 64 KiB, checked
+# against Content-Length before a byte is read) and should be by the proxy in
+# front too (nginx's client_max_body_size): gunicorn has no body limit.
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190
 
 # A worker that stops answering the arbiter for 30 s is restarted; on a restart
 # or deploy, requests in flight get 30 s to finish. Keep-alive for the proxy.
@@ -57,3 +68,19 @@ control_socket_disable = True
 # write can make the arbiter kill a healthy worker.
 if os.path.isdir("/dev/shm"):  # noqa: S108
     worker_tmp_dir = "/dev/shm"  # noqa: S108
+
+
+def on_starting(server: Any) -> None:
+    """Before binding: read the app's settings as the workers will (a .env file
+    included) and refuse a configuration that cannot work, with the fix.
+
+    Several workers in production without REDIS_URL would each keep their own
+    rate limit counts and cache (app.config.require_shared_store). A
+    ConfigError here ends gunicorn with "Error: <the message>" and exit 1.
+    """
+    from dotenv import load_dotenv
+
+    from app.config import load_config, require_shared_store
+
+    load_dotenv(ROOT / ".env")
+    require_shared_store(load_config(ROOT / "instance"), server.cfg.workers)

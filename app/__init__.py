@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_prefixed_env()  # FLASK_SESSION_COOKIE_SECURE=false, ...
 
     configure_logging(app.config["LOG_LEVEL"])
+    register_request_checks(app)
     register_proxy_fix(app)
     register_extensions(app)
     register_blueprints(app)
@@ -45,6 +46,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_security(app)
     register_commands(app)
     return app
+
+
+def register_request_checks(app: Flask) -> None:
+    """Hosts, body sizes and types, ids in paths: see app/edge.py."""
+    from app import edge
+
+    edge.register(app)
+    edge.register_converters(app)
 
 
 def register_proxy_fix(app: Flask) -> None:
@@ -76,10 +85,12 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app import auth, dashboard, health, install
+    from app.dashboard import capacity
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(install.bp)
     app.register_blueprint(dashboard.bp)
+    capacity.init_app(app)  # how many dashboard requests may wait on Kit
     app.register_blueprint(health.bp)
 
 

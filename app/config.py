@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
@@ -54,6 +55,18 @@ SETTINGS = (
     "KIT_PARALLEL_CALLS",
     "LOG_LEVEL",
     "PROXY_FIX_HOPS",
+    "ALLOWED_HOSTS",
+    "WEB_CONCURRENCY",
+    "GUNICORN_THREADS",
+    "KIT_REQUESTS_PER_WORKER",
+    "KIT_REQUESTS_PER_USER",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_DEFAULT_SENDER",
 )
 
 
@@ -142,6 +155,16 @@ def load_config(
         "LOG_LEVEL": (text("LOG_LEVEL") or "INFO").upper(),
         # Proxies in front of the app whose X-Forwarded-* headers are believed.
         "PROXY_FIX_HOPS": _proxy_fix_hops(text("PROXY_FIX_HOPS")),
+        # gunicorn's processes and threads (gunicorn.conf.py reads the same).
+        "WEB_CONCURRENCY": _count(
+            "WEB_CONCURRENCY", text("WEB_CONCURRENCY"), default_workers()
+        ),
+        "GUNICORN_THREADS": _count("GUNICORN_THREADS", text("GUNICORN_THREADS"), 4),
+        # Request bodies: the app's forms are small. A route that needs more says
+        # so (app.edge.accepts_body); FLASK_MAX_CONTENT_LENGTH changes the default.
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+        "MAX_FORM_PARTS": 100,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Lax lets the session cookie ride along on the top-level GET back from
         # Kit's consent screen; Strict would lose it and every state check fails.
@@ -153,10 +176,23 @@ def load_config(
         "REMEMBER_COOKIE_SAMESITE": "Lax",
     }
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # A refresh holds SQLite's write lock while it waits for Kit: let other
-        # writers wait that long instead of failing with "database is locked".
-        config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {"timeout": 30}
+        # SQLite's busy timeout: how long a writer waits for another's write
+        # lock. Writes are short (no transaction spans a call to Kit), so a wait
+        # this long means trouble: it gives up, and the page is a 503.
+        config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] = {"timeout": 15}
+    config["ALLOWED_HOSTS"] = _allowed_hosts(text("ALLOWED_HOSTS"), config)
+    # Requests waiting on Kit, per process: one thread is always left for
+    # the pages that need no Kit call (sign-in, health, accounts).
+    config["KIT_REQUESTS_PER_WORKER"] = _count(
+        "KIT_REQUESTS_PER_WORKER",
+        text("KIT_REQUESTS_PER_WORKER"),
+        max(1, config["GUNICORN_THREADS"] - 1),
+    )
+    config["KIT_REQUESTS_PER_USER"] = _count(
+        "KIT_REQUESTS_PER_USER", text("KIT_REQUESTS_PER_USER"), 2
+    )
     config.update(_cache_config(config))
+    config.update(_mail_config(text, production, config["APP_NAME"]))
     config["CELERY"] = _celery_config(config["REDIS_URL"])
     # Rate limits (Flask-Limiter): in-process by default, shared through Redis
     # when REDIS_URL is set, so that every worker counts the same requests.
@@ -184,6 +220,46 @@ def _cache_config(config: dict[str, Any]) -> dict[str, Any]:
         "CACHE_DEFAULT_TIMEOUT": seconds,
         "CACHE_THRESHOLD": 5000,
     }
+
+
+def _mail_config(text: Any, production: bool, app_name: str) -> dict[str, Any]:
+    """Flask-Mailman: SMTP to MAIL_SERVER; with none, development prints each
+    mail to the console (`flask kit dev` points it at the sandbox's outbox) and
+    production tries a local mail server on port 25 (`flask kit doctor` fails).
+    """
+    server = text("MAIL_SERVER")
+    use_tls, use_ssl = _flag(text("MAIL_USE_TLS")), _flag(text("MAIL_USE_SSL"))
+    if use_tls and use_ssl:
+        raise ConfigError(
+            "Set MAIL_USE_TLS (STARTTLS, usually port 587) or MAIL_USE_SSL "
+            "(usually port 465), not both."
+        )
+    try:
+        port = int(text("MAIL_PORT", "25") or 25)
+    except ValueError:
+        raise ConfigError("MAIL_PORT must be a port number, such as 587.") from None
+    return {
+        "MAIL_BACKEND": "smtp" if server or production else "console",
+        "MAIL_SERVER": server or "localhost",
+        "MAIL_PORT": port,
+        "MAIL_USERNAME": text("MAIL_USERNAME"),
+        "MAIL_PASSWORD": text("MAIL_PASSWORD"),
+        "MAIL_USE_TLS": use_tls,
+        "MAIL_USE_SSL": use_ssl,
+        "MAIL_DEFAULT_SENDER": text(
+            "MAIL_DEFAULT_SENDER", f"{app_name} <no-reply@localhost>"
+        ),
+        "MAIL_SERVER_FROM_ENV": bool(server),  # for `flask kit doctor`
+        # A slow mail server holds up the request that sends: bound the wait.
+        "MAIL_TIMEOUT": 10,
+        # How long the links in account mail work, in seconds.
+        "PASSWORD_RESET_SECONDS": 3600,
+        "EMAIL_VERIFY_SECONDS": 86400,
+    }
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes", "on")
 
 
 def _celery_config(redis_url: str | None) -> dict[str, Any]:
@@ -224,6 +300,73 @@ def _proxy_fix_hops(value: str | None) -> int:
             "of the app, such as 1 for one TLS proxy."
         )
     return hops
+
+
+def default_workers() -> int:
+    """gunicorn's worker processes when WEB_CONCURRENCY is unset: 2 x CPUs + 1,
+    counting the CPUs this process may run on (a container's cpuset)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return 2 * cpus + 1
+
+
+def _count(name: str, value: str | None, default: int) -> int:
+    """A whole number of 1 or more from the environment, or `default`."""
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{name} must be a whole number of 1 or more.")
+    return number
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+
+
+def _allowed_hosts(value: str | None, config: dict[str, Any]) -> list[str] | None:
+    """`ALLOWED_HOSTS`: the host names this app answers to, as in Flask's
+    TRUSTED_HOSTS (`.example.com` takes every subdomain; `*` any host).
+    Enforced by app.edge on incoming requests only: Flask's own setting would
+    also refuse the request contexts the app makes itself (`flask kit doctor`).
+
+    Default: the hosts of KIT_REDIRECT_URI and PUBLIC_BASE_URL, plus this
+    machine's loopback names in development. None (any host) in production
+    when neither URL is set: `flask kit doctor` asks for KIT_REDIRECT_URI.
+    """
+    if value is not None:
+        hosts = [h.strip().lower() for h in value.split(",") if h.strip()]
+        return None if "*" in hosts else hosts
+    derived = []
+    for name in ("KIT_REDIRECT_URI", "PUBLIC_BASE_URL"):
+        host = urlsplit(config.get(name) or "").hostname
+        if host:
+            derived.append(host)
+    if config["APP_ENV"] != "production":
+        derived.extend(LOOPBACK_HOSTS)
+    return list(dict.fromkeys(derived)) or None
+
+
+def require_shared_store(config: Mapping[str, Any], workers: int) -> None:
+    """Several worker processes in production need REDIS_URL.
+
+    Without it each process keeps its own rate limit counts and its own cache:
+    the sign-in limit lets through `workers` times its attempts, and a write
+    seen by one worker leaves the others' cached pages stale.
+    """
+    if config["APP_ENV"] == "production" and workers > 1 and not config["REDIS_URL"]:
+        raise ConfigError(
+            f"Refusing to start {workers} workers in production without "
+            "REDIS_URL: each worker would keep its own rate limit counts (the "
+            f"sign-in limit would let through {workers} times its attempts) and "
+            "its own cache (pages stale after a write another worker saw). Set "
+            "REDIS_URL=redis://<host>:6379/0, or run one worker with "
+            "WEB_CONCURRENCY=1."
+        )
 
 
 def _instance_secret(instance: Path) -> str:

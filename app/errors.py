@@ -7,9 +7,11 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
+from app.kit.errors import AccessRefused, KitUnavailable, RefreshBusy
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,15 @@ ADVICE = {
     403: ("You cannot open this page", "Sign in with the account that owns it."),
     404: ("Page not found", "Check the address, or start again from the home page."),
     405: ("That action is not available here", "Use the buttons on the page instead."),
+    413: (
+        "That was more than this page takes",
+        "Go back, shorten what you entered, and send it again.",
+    ),
+    415: (
+        "That form could not be read",
+        "Send it from the page's own form in your browser: this address takes "
+        "form posts only.",
+    ),
     429: ("Too many requests", "Wait a minute, then try again."),
     500: (
         "Something went wrong on our side",
@@ -56,6 +67,30 @@ def problem(
     )
 
 
+# Seconds a client should wait before trying again after a 503.
+RETRY_AFTER = 5
+# PostgreSQL: lock_timeout / NOWAIT ("could not obtain lock"), deadlock detected.
+LOCK_SQLSTATES = frozenset({"55P03", "40P01"})
+
+
+def retry_later(title: str, message: str) -> tuple[Any, int, dict[str, str]]:
+    """A 503 with Retry-After, and (for a page) a link that tries again."""
+    again = request.full_path.rstrip("?")
+    actions = [("Try again", again)] if request.method == "GET" else []
+    body, status = problem(503, title, message, actions)
+    return body, status, {"Retry-After": str(RETRY_AFTER)}
+
+
+def is_lock_wait(error: OperationalError) -> bool:
+    """A wait for a database lock that gave up (SQLite's busy timeout,
+    PostgreSQL's lock_timeout or a deadlock), not a broken database."""
+    if getattr(error.orig, "sqlstate", None) in LOCK_SQLSTATES:
+        return True
+    return "database is locked" in str(error.orig) or "database table is locked" in (
+        str(error.orig)
+    )
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[Any, int]:
@@ -71,6 +106,37 @@ def register(app: Flask) -> None:
         status = error.code or 500
         title, message = ADVICE.get(status, (error.name, "Go back and try again."))
         return problem(status, title, message)
+
+    @app.errorhandler(KitUnavailable)
+    def kit_unavailable(error: KitUnavailable) -> tuple[Any, int, dict[str, str]]:
+        # Pages answer these themselves (app/dashboard/render.py); this is the
+        # net for any other route that calls Kit.
+        db.session.rollback()
+        log.warning("Kit unavailable on %s %s: %s", request.method, request.path, error)
+        if isinstance(error, AccessRefused):
+            return retry_later(
+                "Kit refused access just now",
+                "Your connection is safe. Wait a moment, then try again.",
+            )
+        if isinstance(error, RefreshBusy):
+            return retry_later(
+                "Kit is slow to answer right now",
+                "Your connection is safe. Wait a moment, then try again.",
+            )
+        return retry_later(*ADVICE[503])
+
+    @app.errorhandler(OperationalError)
+    def database_error(error: OperationalError) -> tuple[Any, ...]:
+        db.session.rollback()
+        if not is_lock_wait(error):
+            log.exception("Database error on %s %s", request.method, request.path)
+            return problem(500, *ADVICE[500])
+        log.warning("Gave up waiting for a database lock on %s", request.path)
+        return retry_later(
+            "Too busy right now",
+            "The database is busy with other changes. Wait a few seconds, then "
+            "try again.",
+        )
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> tuple[Any, int]:

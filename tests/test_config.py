@@ -1,11 +1,12 @@
-"""Configuration: sandbox mode needs nothing; production refuses to start half-set."""
+"""Configuration: sandbox mode needs nothing; production refuses to start half-set
+(or with several workers and no shared store)."""
 
 from __future__ import annotations
 
 import pytest
 from cryptography.fernet import Fernet
 
-from app.config import ConfigError, database_url, load_config
+from app.config import ConfigError, database_url, load_config, require_shared_store
 
 KEY = Fernet.generate_key().decode()
 
@@ -81,3 +82,70 @@ def test_a_bad_encryption_key_is_named(tmp_path):
 )
 def test_database_urls_use_psycopg_3(given, used):
     assert database_url(given) == used
+
+
+# --- hosts, gunicorn's workers and threads ----------------------------------------
+
+PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s", "TOKEN_ENCRYPTION_KEYS": KEY}
+
+
+@pytest.mark.parametrize(
+    ("environ", "hosts"),
+    [
+        ({}, ["localhost", "127.0.0.1"]),
+        (
+            {"KIT_REDIRECT_URI": "https://app.example.com/kit/oauth/callback"},
+            ["app.example.com", "localhost", "127.0.0.1"],
+        ),
+        (
+            {**PRODUCTION, "KIT_REDIRECT_URI": "https://app.example.com:8443/cb"},
+            ["app.example.com"],
+        ),
+        (PRODUCTION, None),  # any host; `flask kit doctor` asks for the URI
+        (
+            {"ALLOWED_HOSTS": "a.example.com, .b.example.com"},
+            ["a.example.com", ".b.example.com"],
+        ),
+        ({"ALLOWED_HOSTS": "*"}, None),
+    ],
+)
+def test_allowed_hosts_default_to_the_apps_own(tmp_path, environ, hosts):
+    assert load_config(tmp_path, environ=environ)["ALLOWED_HOSTS"] == hosts
+
+
+@pytest.mark.parametrize(
+    ("environ", "per_worker"),
+    [
+        ({}, 3),  # gunicorn's 4 threads, one left free
+        ({"GUNICORN_THREADS": "2"}, 1),
+        ({"GUNICORN_THREADS": "1"}, 1),
+        ({"GUNICORN_THREADS": "8", "KIT_REQUESTS_PER_WORKER": "5"}, 5),
+    ],
+)
+def test_kit_requests_per_worker_leave_a_thread_free(tmp_path, environ, per_worker):
+    config = load_config(tmp_path, environ=environ)
+    assert config["KIT_REQUESTS_PER_WORKER"] == per_worker
+    assert config["KIT_REQUESTS_PER_USER"] == 2
+
+
+@pytest.mark.parametrize(
+    "name", ["KIT_REQUESTS_PER_WORKER", "KIT_REQUESTS_PER_USER", "WEB_CONCURRENCY"]
+)
+@pytest.mark.parametrize("bad", ["0", "-1", "many"])
+def test_counts_must_be_whole_numbers(tmp_path, name, bad):
+    with pytest.raises(ConfigError, match=f"{name} must be a whole number"):
+        load_config(tmp_path, environ={name: bad})
+
+
+def test_several_production_workers_need_redis(tmp_path):
+    config = load_config(tmp_path, environ=PRODUCTION)
+    with pytest.raises(ConfigError) as refused:
+        require_shared_store(config, workers=3)
+    message = str(refused.value)
+    assert "without REDIS_URL" in message
+    assert "3 times its attempts" in message
+    assert "WEB_CONCURRENCY=1" in message
+    require_shared_store(config, workers=1)  # one worker: its own counts are right
+    with_redis = load_config(tmp_path, environ={**PRODUCTION, "REDIS_URL": "redis://r"})
+    require_shared_store(with_redis, workers=3)
+    require_shared_store(load_config(tmp_path, environ={}), workers=3)  # development

@@ -80,3 +80,25 @@ def test_clock_skew_beyond_a_minute_fails():
     assert late.status == "FAIL"
     assert re.match(r"\+(299|30[01]) s off", late.detail)
     assert "NTP" in late.fix
+
+
+def test_several_workers_without_a_shared_store_fail_in_production(make_app):
+    production = {
+        "APP_ENV": "production",
+        "SECRET_KEY": "s" * 40,
+        "TOKEN_ENCRYPTION_KEYS": KEY,
+    }
+    result, checks = doctor(make_app(WEB_CONCURRENCY=3, **production))
+    assert result.exit_code == 1
+    line = checks["shared store"]
+    assert line.startswith("FAIL")
+    assert "no REDIS_URL with 3 workers" in line
+    assert "set REDIS_URL=redis://" in line
+    assert "WEB_CONCURRENCY=1" in line
+
+    _, checks = doctor(make_app(WEB_CONCURRENCY=1, **production))
+    assert checks["shared store"].startswith("PASS")
+    _, checks = doctor(make_app(WEB_CONCURRENCY=3, REDIS_URL="redis://r", **production))
+    assert checks["shared store"].startswith("PASS")
+    _, checks = doctor(make_app(WEB_CONCURRENCY=3))  # development: a warning
+    assert checks["shared store"].startswith("WARN")

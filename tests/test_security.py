@@ -1,16 +1,21 @@
-"""Web security: headers, cookies, sessions, rate limits, error pages, logs."""
+"""Web security: headers, cookies, sessions, rate limits, request bodies and
+hosts, error pages, logs."""
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import re
 from pathlib import Path
 
+import flask
 import pytest
 from cryptography.fernet import Fernet
 from flask import abort
 
-from tests.support import PASSWORD, install, sign_up
+from app.edge import accepts_body
+from tests.support import PASSWORD, csrf_token, install, sign_up
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -108,6 +113,108 @@ def test_sign_up_and_the_oauth_routes_are_rate_limited(make_app):
     codes = [client.get("/kit/oauth/callback").status_code for _ in range(31)]
     assert codes[:30] == [400] * 30
     assert codes[30] == 429
+
+
+# --- request bodies and hosts ---------------------------------------------------------
+
+LIMIT = 64 * 1024  # MAX_CONTENT_LENGTH
+
+
+def test_a_body_over_the_limit_is_refused_before_csrf_or_the_rate_limit(make_app):
+    client = make_app(RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=True).test_client()
+    big = {"email": "x@example.com", "password": "x" * LIMIT}
+    answers = [client.post("/login", data=big) for _ in range(12)]
+    # Neither "this form has expired" (CSRF) nor 429 (the limit never counted).
+    assert [a.status_code for a in answers] == [413] * 12
+    assert "shorten what you entered" in answers[0].text
+    assert client.get("/login").status_code == 200
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit(client):
+    """No Content-Length to check up front: the limit applies while reading."""
+
+    def post(password_length: int):  # type: ignore[no-untyped-def]
+        body = b"email=x%40example.com&password=" + b"x" * password_length
+        return client.post(
+            "/login",
+            input_stream=io.BytesIO(body),
+            content_type="application/x-www-form-urlencoded",
+            headers={"Transfer-Encoding": "chunked"},  # no Content-Length
+            environ_overrides={"wsgi.input_terminated": True},  # as gunicorn's
+        )
+
+    assert post(LIMIT).status_code == 413
+    small = post(20)
+    assert small.status_code == 400  # read and parsed: a wrong password
+    assert "do not match an account" in small.text
+
+
+def test_one_route_may_take_a_larger_body_of_another_type(app):
+    @accepts_body(1024 * 1024, ["application/json"])
+    def hook() -> dict:
+        return {"size": len(flask.request.get_data())}
+
+    app.add_url_rule("/test-hook", view_func=hook, methods=["POST"])
+    client = app.test_client()
+    body = json.dumps({"events": ["x" * 1000] * 200})  # ~200 KB
+    answer = client.post("/test-hook", data=body, content_type="application/json")
+    assert answer.json == {"size": len(body)}
+    too_big = " " * (1024 * 1024 + 1)
+    assert (
+        client.post("/test-hook", data=too_big, content_type="application/json")
+    ).status_code == 413
+    assert client.post(
+        "/test-hook", data="x", content_type="text/plain"
+    ).status_code == (415)
+    # The other routes keep the small default.
+    assert client.post("/login", data={"password": "x" * LIMIT}).status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", '{"email": {"a": 1}}'),
+        ("application/json", "123"),
+        ("text/plain", "email=x"),
+        ("application/xml", "<email/>"),
+    ],
+)
+def test_form_routes_take_form_posts_only(make_app, content_type, body):
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    token = csrf_token(client.get("/login"))
+    answer = client.post(
+        "/login", data=body, content_type=content_type, headers={"X-CSRFToken": token}
+    )
+    assert answer.status_code == 415
+    assert "form posts only" in answer.text
+
+
+def test_only_the_hosts_the_app_serves_are_answered(make_app):
+    development = make_app().test_client()  # localhost and 127.0.0.1
+    assert development.get("/login").status_code == 200
+    assert development.get("/login", base_url="http://127.0.0.1:5000").status_code == (
+        200
+    )
+    refused = development.get("/login", base_url="http://evil.example")
+    assert refused.status_code == 400
+    assert "This address is not served here" in refused.text
+
+    production = make_app(
+        APP_ENV="production",
+        SECRET_KEY="a-real-secret",
+        TOKEN_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        KIT_REDIRECT_URI="https://app.example.com/kit/oauth/callback",
+    ).test_client()
+    assert production.get("/login", base_url="https://app.example.com").status_code == (
+        200
+    )
+    assert production.get("/login", base_url="https://localhost").status_code == 400
+
+    subdomains = make_app(ALLOWED_HOSTS=".example.com").test_client()
+    assert subdomains.get("/healthz", base_url="http://a.example.com").status_code == (
+        200
+    )
+    assert subdomains.get("/healthz").status_code == 400
 
 
 # --- error pages ----------------------------------------------------------------------

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import runpy
 import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,7 +23,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import create_app
 from app.config import ConfigError
 from kit_sandbox import SandboxServer
-from tests.support import app_settings, free_port, sign_up, wait_until_up
+from tests.support import (
+    PASSWORD,
+    app_settings,
+    create_user,
+    csrf_token,
+    free_port,
+    sign_up,
+    wait_until_up,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
@@ -45,6 +57,10 @@ def test_gunicorn_defaults(monkeypatch):
     assert conf["forwarded_allow_ips"] == "127.0.0.1,::1"
     assert not conf.get("preload_app")
     assert conf["control_socket_disable"] is True
+    # gunicorn bounds the request line and headers; the app bounds bodies.
+    assert conf["limit_request_line"] == 4094
+    assert conf["limit_request_fields"] == 50
+    assert conf["limit_request_field_size"] == 8190
 
 
 def test_gunicorn_settings_from_the_environment(monkeypatch):
@@ -67,33 +83,60 @@ def test_access_log_format_leaves_out_the_query_string_and_referer(monkeypatch):
         assert atom not in log_format
 
 
-def test_gunicorn_serves_the_app_and_logs_no_code_or_state(
-    kit: SandboxServer, database_url: str, tmp_path: Path
-):
-    """The Procfile's web command, for real: two workers, production mode."""
-    port = free_port()
+def start_gunicorn(
+    kit: SandboxServer, database_url: str, log: Path, **env: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The Procfile's web command in production mode, on a free port, with
+    the test settings and `env` in its environment; output to `log`."""
+    port = int(env.get("PORT") or free_port())
     settings = app_settings(kit, database_url, APP_ENV="production")
-    env = {
-        **os.environ,
+    environment = {
+        **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
         **{k: str(v) for k, v in settings.items() if k.isupper() and v is not None},
         "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "2",
+        **env,
     }
-    log = tmp_path / "gunicorn.log"
     gunicorn = Path(sys.executable).parent / "gunicorn"
     with log.open("wb") as out:
         server = subprocess.Popen(  # noqa: S603 (our own gunicorn and config)
             [str(gunicorn), "-c", str(GUNICORN_CONF), "app:create_app()"],
             cwd=ROOT,
-            env=env,
+            env=environment,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    base = f"http://127.0.0.1:{port}"
+    return server, f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def serving(
+    kit: SandboxServer, database_url: str, log: Path, **env: str
+) -> Iterator[str]:
+    """gunicorn (start_gunicorn) until the block ends; yields its URL once
+    /healthz answers."""
+    server, base = start_gunicorn(kit, database_url, log, **env)
     try:
         health = wait_until_up(f"{base}/healthz", process=server, log=log)
         assert health.json() == {"status": "ok", "database": "ok"}
+        yield base
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=40)
+
+
+def test_gunicorn_serves_the_app_and_logs_no_code_or_state(
+    kit: SandboxServer, database_url: str, tmp_path: Path, redis_url: str
+):
+    """The Procfile's web command, for real: two workers, production mode."""
+    log = tmp_path / "gunicorn.log"
+    with serving(
+        kit,
+        database_url,
+        log,
+        WEB_CONCURRENCY="2",
+        GUNICORN_THREADS="2",
+        REDIS_URL=redis_url,
+    ) as base:
         callback = requests.get(
             f"{base}/kit/oauth/callback",
             params={"code": "the-secret-code", "state": "the-secret-state"},
@@ -101,9 +144,6 @@ def test_gunicorn_serves_the_app_and_logs_no_code_or_state(
             timeout=10,
         )
         assert callback.status_code in (302, 400)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=40)
     output = log.read_text()
     assert '"GET /healthz HTTP/1.1" 200' in output
     assert '"GET /kit/oauth/callback HTTP/1.1"' in output
@@ -116,6 +156,153 @@ def test_gunicorn_serves_the_app_and_logs_no_code_or_state(
         "state=",
     ):
         assert secret not in output
+
+
+def test_several_workers_in_production_refuse_to_start_without_redis(
+    kit: SandboxServer, database_url: str, tmp_path: Path
+):
+    log = tmp_path / "gunicorn.log"
+    server, _ = start_gunicorn(kit, database_url, log, WEB_CONCURRENCY="3")
+    assert server.wait(timeout=60) == 1
+    output = log.read_text()
+    assert "Error: Refusing to start 3 workers in production without REDIS_URL" in (
+        output
+    )
+    assert "REDIS_URL=redis://" in output
+    assert "WEB_CONCURRENCY=1" in output
+    assert "Booting worker" not in output  # refused before any worker
+    assert "Traceback" not in output
+
+
+def _raw(base: str, head: str, body: bytes = b"") -> str:
+    """Send a request as bytes and return the status line of the answer, which
+    may come before the body was sent (that is the point)."""
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    with socket.create_connection((host, port), timeout=20) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n")
+        with suppress(OSError):  # the server answered and closed: fine
+            sock.sendall(body)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.split(b"\r\n")[0].decode()
+
+
+def test_gunicorn_refuses_big_bodies_long_lines_and_bad_hosts_at_once(
+    kit: SandboxServer, database_url: str, tmp_path: Path
+):
+    """One worker in production needs no Redis. Each refusal comes before the
+    body is read, and leaves no traceback in the log."""
+    log = tmp_path / "gunicorn.log"
+    with serving(kit, database_url, log, WEB_CONCURRENCY="1") as base:
+        # 300 MB announced, 10 bytes sent: answered without waiting for more.
+        announced = (
+            "POST /login HTTP/1.1\nHost: 127.0.0.1\nContent-Length: 314572800\n"
+            "Content-Type: multipart/form-data; boundary=x\n"
+        )
+        assert " 413 " in _raw(base, announced, b"--x\r\n1234")
+        chunk = b"4000\r\n" + b"x" * 0x4000 + b"\r\n"
+        chunked = (
+            "POST /login HTTP/1.1\nHost: 127.0.0.1\nTransfer-Encoding: chunked\n"
+            "Content-Type: application/x-www-form-urlencoded\n"
+        )
+        assert " 413 " in _raw(base, chunked, chunk * 5 + b"0\r\n\r\n")
+        for host in ("..", "a..b", "a" * 64 + ".example.com"):
+            status = _raw(base, f"GET /login HTTP/1.1\nHost: {host}\n")
+            assert " 400 " in status, host
+        long_line = "GET /" + "x" * 5000 + " HTTP/1.1\nHost: 127.0.0.1\n"
+        assert _raw(base, long_line).split(" ")[1].startswith("4")
+        assert requests.get(f"{base}/login", timeout=10).status_code == 200
+    output = log.read_text()
+    assert "Booting worker" in output
+    assert "Traceback" not in output
+    assert "Error handling request" not in output
+
+
+def test_a_slow_kit_leaves_the_pages_that_need_no_kit_call_answering(
+    make_app, kit: SandboxServer, kit_browser, database_url, tmp_path, redis_url
+):
+    """Two workers of two threads, Kit taking seconds to answer: eight Kit
+    pages at once get a slot (one a worker) or a 503 at once, and meanwhile
+    the health check and the sign-in page answer, before any Kit page does."""
+    create_user(make_app(), "slow@example.com")
+    log = tmp_path / "gunicorn.log"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    kit.config.redirect_uris = [f"{base}/kit/oauth/callback"]
+    with serving(
+        kit,
+        database_url,
+        log,
+        PORT=str(port),
+        WEB_CONCURRENCY="2",
+        GUNICORN_THREADS="2",
+        REDIS_URL=redis_url,
+        KIT_REDIRECT_URI=f"{base}/kit/oauth/callback",
+        KIT_HTTP_TIMEOUT="30",  # slow is not down: the admitted pages get a 200
+        FLASK_SESSION_COOKIE_SECURE="false",
+        # The session's redis-server also holds other tests' sign-in counts.
+        FLASK_RATELIMIT_ENABLED="false",
+    ) as base:
+        browser = requests.Session()
+        token = csrf_token(browser.get(f"{base}/login", timeout=10))
+        signed_in = browser.post(
+            f"{base}/login",
+            data={
+                "email": "slow@example.com",
+                "password": PASSWORD,
+                "csrf_token": token,
+            },
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert signed_in.status_code == 302, signed_in.text
+        to_kit = browser.get(f"{base}/kit/oauth", allow_redirects=False, timeout=10)
+        back = kit_browser.consent(to_kit.headers["Location"], "allow", "1001")
+        assert browser.get(back, allow_redirects=False, timeout=10).status_code == 302
+        cookies = browser.cookies.get_dict()
+
+        kit.config.latency_ms = 4000
+        events: list[tuple[str, int, str]] = []
+        lock = threading.Lock()
+
+        def kit_page() -> None:
+            answer = requests.get(f"{base}/c/1/forms", cookies=cookies, timeout=60)
+            with lock:
+                events.append(
+                    ("kit", answer.status_code, answer.headers.get("Retry-After", ""))
+                )
+
+        pages = [threading.Thread(target=kit_page) for _ in range(8)]
+        for page in pages:
+            page.start()
+        # The first 503: proof that a slot is held, so a Kit page is pending.
+        while not any(code == 503 for _, code, _ in list(events)):
+            assert len(events) < len(pages), f"no Kit page was refused: {events}"
+            time.sleep(0.05)
+        # Signed out, then signed in: pages that need no Kit call.
+        for path, jar in (("/healthz", {}), ("/login", {}), ("/accounts", cookies)):
+            answer = requests.get(f"{base}{path}", cookies=jar, timeout=60)
+            with lock:
+                events.append((path, answer.status_code, ""))
+        for page in pages:
+            page.join(timeout=90)
+
+    kinds = [kind for kind, _, _ in events]
+    codes = [code for kind, code, _ in events if kind == "kit"]
+    assert len(codes) == 8
+    assert set(codes) == {200, 503}, codes  # no 500, no queueing until Kit answers
+    assert codes.count(200) <= 2  # one slot a worker
+    assert all(after == "5" for _, code, after in events if code == 503), events
+    first_kit_page = next(
+        i for i, (k, code, _) in enumerate(events) if code == 200 and k == "kit"
+    )
+    for path in ("/healthz", "/login", "/accounts"):
+        assert (path, 200, "") in events, events
+        assert kinds.index(path) < first_kit_page, events
 
 
 # --- ProxyFix ------------------------------------------------------------------------
@@ -162,19 +349,20 @@ def test_forwarded_headers_are_ignored_by_default(make_app: Callable[..., Flask]
 def test_behind_one_tls_proxy_the_app_uses_its_https_host(
     make_app: Callable[..., Flask],
 ):
-    app = make_app(PROXY_FIX_HOPS="1")
+    proxied = {"PROXY_FIX_HOPS": "1", "ALLOWED_HOSTS": "kit-app.example.com"}
+    app = make_app(**proxied)
     assert app.config["PROXY_FIX_HOPS"] == 1
     assert (
         _redirect_uri_sent_to_kit(app, **FORWARDED)
         == "https://kit-app.example.com/kit/oauth/callback"
     )
-    assert _remote_addr(make_app(PROXY_FIX_HOPS="1"), **FORWARDED) == "203.0.113.7"
+    assert _remote_addr(make_app(**proxied), **FORWARDED) == "203.0.113.7"
 
 
 def test_proxy_fix_trusts_only_the_configured_hops(make_app: Callable[..., Flask]):
     """With one proxy, an X-Forwarded-For the client sent itself is not believed:
     the proxy appends the address it saw, and only that last one counts."""
-    app = make_app(PROXY_FIX_HOPS="1")
+    app = make_app(PROXY_FIX_HOPS="1", ALLOWED_HOSTS="kit-app.example.com")
     forged = {**FORWARDED, "X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
     assert _remote_addr(app, **forged) == "203.0.113.7"
 
@@ -183,3 +371,20 @@ def test_proxy_fix_trusts_only_the_configured_hops(make_app: Callable[..., Flask
 def test_proxy_fix_hops_must_be_a_count(kit: SandboxServer, bad: str):
     with pytest.raises(ConfigError, match="PROXY_FIX_HOPS"):
         create_app(app_settings(kit, "sqlite://", PROXY_FIX_HOPS=bad))
+
+
+def test_a_malformed_forwarded_host_is_refused_only_when_believed(
+    make_app: Callable[..., Flask],
+):
+    """Without ProxyFix, X-Forwarded-Host is not read at all; with it, the
+    forwarded host is the request's host and must be one the app serves."""
+    bad = {**FORWARDED, "X-Forwarded-Host": "a..b"}
+    assert make_app().test_client().get("/login", headers=bad).status_code == 200
+    behind_proxy = make_app(PROXY_FIX_HOPS="1", ALLOWED_HOSTS="kit-app.example.com")
+    client = behind_proxy.test_client()
+    assert client.get("/login", headers=FORWARDED).status_code == 200
+    for host in ("a..b", "evil.example.com", "a" * 64 + ".example.com"):
+        forwarded = {**FORWARDED, "X-Forwarded-Host": host}
+        answer = client.get("/login", headers=forwarded)
+        assert answer.status_code == 400, host
+        assert "This address is not served here" in answer.text

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from flask import Flask, current_app
 
+from app.dashboard.capacity import take_slot
 from app.extensions import cache
 from app.kit.api import KitClient, Page
 from app.kit.errors import KitError, KitRateLimited, KitUnavailable, NeedsReconnect
@@ -82,6 +83,7 @@ def cached(
     key = _key(connection_id, _generation(connection_id), name, params)
     value = cache.get(key)
     if value is None:
+        take_slot()
         value = compute()
         cache.set(key, value, timeout=timeout)
     return value
@@ -148,6 +150,7 @@ def answers(
     calls = {name: call for name, call in cacheable.items() if name not in results}
     calls.update(fresh or {})
     if calls:
+        take_slot()
         client.ensure_token()
         answered = in_parallel(calls)
         cache.set_many(
@@ -228,6 +231,7 @@ def _page(
 
 def _post(connection_id: int, path: str, body: dict[str, Any]) -> Any:
     """POST to Kit; once Kit has it, every cached answer of the connection is stale."""
+    take_slot()
     answer = client_for(connection_id).post(path, body)
     invalidate(connection_id)
     return answer

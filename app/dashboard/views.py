@@ -5,7 +5,9 @@ broadcasts).
 Each list page is the worked example of one Kit call: cursor pagination from
 the query string, writes as POST + CSRF, Kit's 422 messages next to the field.
 What the pages show comes from `data` (the overview from `figures`); how a
-page renders when Kit cannot answer, from `render`.
+page renders when Kit cannot answer, from `render`. A request that calls Kit
+(not one served from the cache) first takes one of the process's slots for
+requests that wait on Kit (`capacity`, from `data`), else answers 503 at once.
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ def _cursor() -> data.Cursor:
     return data.Cursor(after, None if after else read("before"))
 
 
+def _pager_args(connection: KitConnection, **filters: str) -> dict[str, Any]:
+    """What the Previous / Next links carry besides the cursor: the page's own
+    (validated) filters, never the query string as it came."""
+    return {"connection_id": connection.id} | {k: v for k, v in filters.items() if v}
+
+
 @bp.get("/")
 def home() -> str | Response:
     if current_user.is_authenticated:
@@ -70,7 +78,7 @@ def accounts() -> str:
     )
 
 
-@bp.get("/c/<int:connection_id>")
+@bp.get("/c/<id:connection_id>")
 @login_required
 def overview(connection_id: int) -> tuple[str, int]:
     return _overview(own_connection(connection_id))
@@ -87,7 +95,7 @@ def _overview(connection: KitConnection) -> tuple[str, int]:
     )
 
 
-@bp.post("/c/<int:connection_id>/reload")
+@bp.post("/c/<id:connection_id>/reload")
 @login_required
 def reload(connection_id: int) -> Response:
     """The visible "Reload" control: forget this connection's cached Kit data
@@ -102,7 +110,7 @@ def reload(connection_id: int) -> Response:
 # --- subscribers --------------------------------------------------------------
 
 
-@bp.route("/c/<int:connection_id>/subscribers", methods=["GET", "POST"])
+@bp.route("/c/<id:connection_id>/subscribers", methods=["GET", "POST"])
 @login_required
 def subscribers(connection_id: int) -> Response | tuple[str, int]:
     connection = own_connection(connection_id)
@@ -136,6 +144,7 @@ def subscribers(connection_id: int) -> Response | tuple[str, int]:
         status_filter=status,
         statuses=STATUSES,
         email=email,
+        pager_args=_pager_args(connection, status=status, email=email),
     )
     return page, max(code, status_code)
 
@@ -164,13 +173,13 @@ def _tags_page(
     return page, max(code, status)
 
 
-@bp.get("/c/<int:connection_id>/tags")
+@bp.get("/c/<id:connection_id>/tags")
 @login_required
 def tags(connection_id: int) -> tuple[str, int]:
     return _tags_page(own_connection(connection_id))
 
 
-@bp.post("/c/<int:connection_id>/tags")
+@bp.post("/c/<id:connection_id>/tags")
 @login_required
 def create_tag(connection_id: int) -> Response | tuple[str, int]:
     connection = own_connection(connection_id)
@@ -186,7 +195,7 @@ def create_tag(connection_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("dashboard.tags", connection_id=connection.id))
 
 
-@bp.post("/c/<int:connection_id>/tags/subscribers")
+@bp.post("/c/<id:connection_id>/tags/subscribers")
 @login_required
 def tag_subscriber(connection_id: int) -> Response | tuple[str, int]:
     connection = own_connection(connection_id)
@@ -220,23 +229,26 @@ def _list_page(
 ) -> tuple[str, int]:
     connection, cursor = own_connection(connection_id), _cursor()
     return kit_page(
-        connection, template, lambda: {"page": fetch(connection.id, cursor)}
+        connection,
+        template,
+        lambda: {"page": fetch(connection.id, cursor)},
+        pager_args=_pager_args(connection),
     )
 
 
-@bp.get("/c/<int:connection_id>/forms")
+@bp.get("/c/<id:connection_id>/forms")
 @login_required
 def forms(connection_id: int) -> tuple[str, int]:
     return _list_page(connection_id, "dashboard/forms.html", data.forms)
 
 
-@bp.get("/c/<int:connection_id>/sequences")
+@bp.get("/c/<id:connection_id>/sequences")
 @login_required
 def sequences(connection_id: int) -> tuple[str, int]:
     return _list_page(connection_id, "dashboard/sequences.html", data.sequences)
 
 
-@bp.get("/c/<int:connection_id>/broadcasts")
+@bp.get("/c/<id:connection_id>/broadcasts")
 @login_required
 def broadcasts(connection_id: int) -> tuple[str, int]:
     return _list_page(connection_id, "dashboard/broadcasts.html", data.broadcasts)

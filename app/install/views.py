@@ -109,7 +109,7 @@ def callback() -> Response | tuple[Any, int]:
     return redirect(attempt.return_to or url_for("dashboard.index"))
 
 
-@bp.get("/connections/<int:connection_id>")
+@bp.get("/connections/<id:connection_id>")
 @login_required
 def connection(connection_id: int) -> str:
     """A connection's details and history, with reconnect and disconnect."""
@@ -123,7 +123,7 @@ def connection(connection_id: int) -> str:
     )
 
 
-@bp.post("/connections/<int:connection_id>/disconnect")
+@bp.post("/connections/<id:connection_id>/disconnect")
 @login_required
 def disconnect(connection_id: int) -> Response | tuple[Any, int]:
     connection = own_connection(connection_id)
