@@ -65,10 +65,12 @@ clean:
 ## and install_chart start their own redis-server and Celery worker (Debian's
 ## redis-server); refresh_due_celery runs on a throwaway PostgreSQL from
 ## pg_virtualenv where it is installed, as .ci/run tests, else on SQLite (where
-## the workers take turns on the write lock). Run one alone with
+## the workers share one write lock). Run one alone with
 ## `.venv/bin/python -m bench.NAME --help`.
 bench: $(STAMP)
 	$(BIN)/python -m bench.refresh_storm
+	$(BIN)/python -m bench.slow_kit
+	$(BIN)/python -m bench.crafted_input
 	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.install_chart
 	$(BIN)/python -m bench.load --paths /healthz /dashboard

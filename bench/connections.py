@@ -80,6 +80,7 @@ def populate(size: int, due_ids: set[int], grants: list[oauth.TokenSet]) -> None
                         "id": i,
                         "email": f"creator{i}@example.com",
                         "password_hash": "!",  # never signs in
+                        "session_token": f"bench-{i}",
                         "created_at": now,
                     }
                     for i in ids

@@ -1,0 +1,203 @@
+"""A hung Kit: what the rest of the app does while Kit does not answer.
+
+Six creators, each with one Kit connection whose access token has just expired
+(in storage and at the sandbox). Kit then takes --hang-ms to answer anything,
+its token endpoint included, and each creator opens their overview and two
+more Kit pages at once: every one of those requests needs a refresh, and every
+refresh waits on Kit. Meanwhile a prober asks for pages that need no Kit call,
+one after another: `/healthz`, the sign-in page, and a sign-in attempt with a
+wrong password (a database read and a password hash).
+
+The app runs as in production: gunicorn with gunicorn.conf.py, --workers
+workers of 4 threads each, SQLite (or --database-url), a redis-server of its
+own as REDIS_URL (shared limits and cache, as production requires).
+
+Printed: for the pages that need no Kit call, p50 / p99 / max latency and
+their statuses; for the Kit pages, their statuses (a 503 is "try again", a 500
+is a failure). A benchmark: it prints figures whatever they are.
+
+    .venv/bin/python -m bench.slow_kit [--hang-ms 10000] [--workers 2]
+        [--database-url postgresql+psycopg://...]
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, select, update
+from werkzeug.security import generate_password_hash
+
+from app.models import KitConnection, User
+from bench.common import argument_parser, gunicorn, percentile, redis_server
+from kit_sandbox import SandboxConfig, SandboxServer, testing
+
+CREATORS = 6
+PAGES = ("/c/{id}", "/c/{id}/forms", "/c/{id}/tags")
+
+
+def add_creators(database_url: str, count: int) -> list[tuple[str, str]]:
+    """`count` accounts of this app, written straight to its database (signed
+    up and verified), so the bench does not depend on how sign-up works."""
+    engine = create_engine(database_url)
+    creators = []
+    with engine.begin() as conn:
+        for n in range(count):
+            email, password = f"slow-kit-{n}@example.com", secrets.token_urlsafe(12)
+            values = {
+                "email": email,
+                "password_hash": generate_password_hash(password),
+                "created_at": datetime.now(UTC),
+            }
+            table = User.__table__
+            for column in table.columns:
+                if column.name in values or column.nullable or column.default:
+                    continue
+                if column.name.endswith("_at"):
+                    values[column.name] = datetime.now(UTC)
+                elif column.name.endswith("token"):
+                    values[column.name] = secrets.token_urlsafe(16)
+            if "email_verified_at" in table.columns:
+                values["email_verified_at"] = datetime.now(UTC)
+            conn.execute(table.insert().values(**values))
+            creators.append((email, password))
+    engine.dispose()
+    return creators
+
+
+def sign_in_and_install(app_url: str, email: str, password: str) -> requests.Session:
+    """Sign in through the app's page, then install through Kit's consent."""
+    browser = requests.Session()
+    page = browser.get(f"{app_url}/login", timeout=10)
+    [login] = [f for f in testing.forms(page.text, page.url) if "password" in f.fields]
+    data = dict(login.fields, email=email, password=password)
+    signed_in = browser.post(login.action, data=data, timeout=10)
+    assert signed_in.ok, signed_in.status_code
+    consent = browser.get(f"{app_url}/kit/oauth", timeout=10)
+    form, button = testing.form_with_button(consent.text, consent.url, "allow")
+    back = browser.post(
+        form.action, data=dict(form.fields, **{button: "allow"}), timeout=60
+    )
+    assert back.url.startswith(f"{app_url}/dashboard"), back.url
+    return browser
+
+
+def probe(app_url: str, stop: threading.Event) -> list[tuple[str, float, int]]:
+    """Pages that need no Kit call, one after another until `stop`: (what,
+    seconds, status)."""
+    session = requests.Session()
+    page = session.get(f"{app_url}/login", timeout=10)
+    [login] = [f for f in testing.forms(page.text, page.url) if "password" in f.fields]
+    wrong = dict(login.fields, email="nobody@example.com", password="wrong")  # noqa: S106
+    seen = []
+    while not stop.is_set():
+        for what, call in (
+            ("/healthz", lambda: session.get(f"{app_url}/healthz", timeout=120)),
+            ("GET /login", lambda: session.get(f"{app_url}/login", timeout=120)),
+            (
+                "POST /login",
+                lambda: session.post(login.action, data=wrong, timeout=120),
+            ),
+        ):
+            started = time.perf_counter()
+            try:
+                status = call().status_code
+            except requests.RequestException:
+                status = 0
+            seen.append((what, time.perf_counter() - started, status))
+        time.sleep(0.1)
+    return seen
+
+
+def main() -> None:
+    parser = argument_parser(__name__, __doc__, workers=2, database_url=True)
+    parser.add_argument("--hang-ms", type=int, default=10_000)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="slow-kit-"))
+    database_url = args.database_url or f"sqlite:///{workdir}/slow.db"
+    with (
+        SandboxServer(SandboxConfig()).start() as kit,
+        redis_server() as redis_url,
+        gunicorn(
+            kit,
+            database_url,
+            args.workers,
+            workdir,
+            REDIS_URL=redis_url,
+            KIT_CACHE_SECONDS="0",
+            KIT_HTTP_TIMEOUT="30",
+        ) as app_url,
+    ):
+        creators = add_creators(database_url, CREATORS)
+        browsers = [sign_in_and_install(app_url, *c) for c in creators]
+        engine = create_engine(database_url)
+        with engine.begin() as conn:
+            ids = list(conn.execute(select(KitConnection.id)).scalars())
+            conn.execute(
+                update(KitConnection.__table__).values(
+                    expires_at=datetime.now(UTC) - timedelta(minutes=1)
+                )
+            )
+        engine.dispose()
+        kit.state.expire_access_tokens()
+        kit.config.latency_ms = args.hang_ms
+
+        statuses: Counter[str] = Counter()
+        stop = threading.Event()
+        probes: list[tuple[str, float, int]] = []
+        prober = threading.Thread(target=lambda: probes.extend(probe(app_url, stop)))
+
+        def view(browser: requests.Session, path: str) -> None:
+            session = requests.Session()
+            session.cookies.update(browser.cookies.get_dict())
+            try:
+                response = session.get(
+                    f"{app_url}{path}", timeout=300, allow_redirects=False
+                )
+                statuses[str(response.status_code)] += 1
+            except requests.RequestException as exc:
+                statuses[type(exc).__name__] += 1
+
+        views = [
+            threading.Thread(target=view, args=(b, p.format(id=i)))
+            for b, i in zip(browsers, ids, strict=True)
+            for p in PAGES
+        ]
+        started = time.perf_counter()
+        prober.start()
+        time.sleep(0.3)
+        for thread in views:
+            thread.start()
+        for thread in views:
+            thread.join()
+        kit_pages_done = time.perf_counter() - started
+        stop.set()
+        prober.join()
+        kit.config.latency_ms = 0
+
+    print(
+        f"Kit answers after {args.hang_ms} ms; {len(views)} Kit pages of "
+        f"{CREATORS} creators with expired tokens, gunicorn {args.workers}x4, "
+        f"{'PostgreSQL' if database_url.startswith('postgresql') else 'SQLite'}"
+    )
+    print(f"Kit pages: {dict(statuses)}, all answered after {kit_pages_done:.1f} s")
+    print(
+        f"{'page without Kit':<14} {'n':>4} {'p50':>8} {'p99':>8} {'max':>8}  statuses"
+    )
+    for what in ("/healthz", "GET /login", "POST /login"):
+        times = [t for w, t, _ in probes if w == what]
+        codes = Counter(str(s) for w, _, s in probes if w == what)
+        print(
+            f"{what:<14} {len(times):>4} {percentile(times, 0.5):>7.2f}s "
+            f"{percentile(times, 0.99):>7.2f}s {max(times):>7.2f}s  {dict(codes)}"
+        )
+
+
+if __name__ == "__main__":
+    main()
