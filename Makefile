@@ -64,8 +64,8 @@ clean:
 ## 5 minutes; figures only, never a pass or fail on speed). refresh_due_celery
 ## and install_chart start their own redis-server and Celery worker (Debian's
 ## redis-server); refresh_due_celery runs on a throwaway PostgreSQL from
-## pg_virtualenv where it is installed, as .ci/run tests, else on SQLite (where
-## the workers share one write lock). Run one alone with
+## pg_virtualenv where it is installed, as .ci/run tests, else on SQLite. Run one
+## alone with
 ## `.venv/bin/python -m bench.NAME --help`.
 bench: $(STAMP)
 	$(BIN)/python -m bench.refresh_storm
@@ -80,6 +80,6 @@ bench: $(STAMP)
 	  pg_virtualenv -t bash -c '$(BIN)/python -m bench.refresh_due_celery --database-url \
 	    "postgresql+psycopg://$${PGUSER}:$${PGPASSWORD}@$${PGHOST}:$${PGPORT}/$${PGDATABASE}"'; \
 	else \
-	  echo "No pg_virtualenv: refresh_due_celery on SQLite, where the workers take turns"; \
+	  echo "No pg_virtualenv: refresh_due_celery on SQLite"; \
 	  $(BIN)/python -m bench.refresh_due_celery; \
 	fi
