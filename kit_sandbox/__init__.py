@@ -14,7 +14,10 @@ It plays both of Kit's origins on one loopback port:
   ``GET``/``POST /v4/tags``, ``GET``/``POST /v4/tags/<tag_id>/subscribers``,
   ``GET /v4/custom_fields``, ``/v4/forms``, ``/v4/sequences``,
   ``/v4/broadcasts`` and ``/v4/broadcasts/<id>/stats``. Lists use Kit's
-  cursor pagination (``api/pagination.py``); writes take JSON only.
+  cursor pagination (``api/pagination.py``); writes take JSON only;
+* Webhooks 2.0 (``webhooks/``): ``/v4/webhook_endpoints`` and its delivery
+  history on the API origin, and signed, batched, retried deliveries from a
+  dispatcher thread that ``SandboxServer`` runs.
 
 It follows KIT_PLATFORM.md: exact redirect URIs, PKCE S256 (required for a
 public client), single-use codes, rotating refresh tokens, Kit's error shapes,
@@ -31,9 +34,14 @@ the sandbox beyond 127.0.0.1; ``control.py``): ``GET /_sandbox/stats``, ``GET
 /_sandbox/requests``, ``POST /_sandbox/faults`` ``{"endpoint", "kind",
 "times"}``, ``DELETE /_sandbox/faults``, ``POST /_sandbox/settings`` (any of
 ``access_token_lifetime``, ``refreshed_token_lifetime``, ``code_lifetime``,
-``latency_ms``, ``rate_limit``, ``rate_window``, ``timeout_seconds``), ``POST
+``latency_ms``, ``rate_limit``, ``rate_window``, ``webhook_batch_seconds``,
+``webhook_rotation_seconds``, ``timeout_seconds``), ``POST
 /_sandbox/expire-tokens``, ``POST /_sandbox/revoke-account``
-``{"account_id"}``, ``POST /_sandbox/reset``.
+``{"account_id"}``, ``POST /_sandbox/reset``; for webhooks (``webhooks/views.py``)
+``GET``/``POST /_sandbox/activity`` (the **Make activity** page, and ``{"account_id",
+"kind": "burst"|"batch"}``), ``GET /_sandbox/webhooks``, ``POST
+/_sandbox/webhooks/enabled`` ``{"account_id", "enabled"}`` and ``POST
+/_sandbox/webhooks/flush``.
 
 The layout, one Flask blueprint per concern:
 
@@ -41,6 +49,8 @@ The layout, one Flask blueprint per concern:
 * ``oauth/``: the consent screen, the token and revoke endpoints (blueprint
   ``oauth``) and the rules behind them (``authorize.py``, ``grants.py``);
 * ``api/``: API v4 (blueprint ``api``), its parameters and pagination;
+* ``webhooks/``: Webhooks 2.0 (its API routes on ``api``; blueprint
+  ``webhooks`` for the activity page and its control routes);
 * ``seed/``: the demo accounts and what they hold;
 * ``control.py``: the control API (blueprint ``control``).
 

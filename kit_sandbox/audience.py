@@ -146,6 +146,22 @@ class AccountData:
         self.add_subscriber(subscriber)
         return subscriber, True
 
+    def change_state(
+        self, subscriber: SubscriberRecord, state: str, now: datetime
+    ) -> None:
+        """A subscriber confirms (inactive -> active) or stops being active
+        (cancelled, bounced, complained); the growth ledger counts it today."""
+        day = now.date()
+        if state == "active" and subscriber.state != "active":
+            self.growth.joined[day] += 1
+            subscriber.left_at = None
+        elif state != "active" and subscriber.state == "active":
+            self.growth.left[day] += 1
+            if state == "cancelled":
+                self.growth.cancelled[day] += 1
+            subscriber.left_at = now
+        subscriber.state = state
+
     def find_subscribers(
         self,
         status: str,
@@ -192,6 +208,10 @@ class AccountData:
             return tagged[subscriber.id], False
         tagged[subscriber.id] = now
         return now, True
+
+    def untag_subscriber(self, tag: TagRecord, subscriber: SubscriberRecord) -> bool:
+        """Remove the tag; False if the subscriber did not have it."""
+        return self.taggings.get(tag.id, {}).pop(subscriber.id, None) is not None
 
     def tagged_subscribers(
         self, tag: TagRecord, status: str

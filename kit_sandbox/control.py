@@ -106,7 +106,14 @@ def release() -> Response:
 
 
 #: Settings that may have a fractional part; the others are whole numbers.
-FRACTIONAL_SETTINGS = frozenset({"timeout_seconds", "rate_window"})
+FRACTIONAL_SETTINGS = frozenset(
+    {
+        "timeout_seconds",
+        "rate_window",
+        "webhook_batch_seconds",
+        "webhook_rotation_seconds",
+    }
+)
 #: Settings for which 0 makes no sense (no request could ever pass).
 POSITIVE_SETTINGS = frozenset({"rate_limit", "rate_window"})
 

@@ -11,6 +11,7 @@ from . import api, control, oauth, outbox, store
 from .error_page import error_page
 from .registration import SandboxConfig
 from .state import SandboxState
+from .webhooks import views as webhooks
 
 # Pages are served to a browser that also talks to the main app; keep them
 # framing-proof and script-free (the sandbox needs no JavaScript at all).
@@ -57,6 +58,7 @@ def create_sandbox_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
     app.register_blueprint(outbox.bp)
+    app.register_blueprint(webhooks.bp)
     register_error_handlers(app)
     app.after_request(_security_headers)
     return app

@@ -17,6 +17,8 @@ TUNABLE_SETTINGS = (
     "latency_ms",
     "rate_limit",
     "rate_window",
+    "webhook_batch_seconds",
+    "webhook_rotation_seconds",
 )
 
 
@@ -52,6 +54,17 @@ class SandboxConfig:
     #: ``rate_window`` seconds; more get a plain-text 429 (KIT_PLATFORM.md §5).
     rate_limit: int = 600
     rate_window: float = 60.0
+    #: Webhooks 2.0 (KIT_PLATFORM.md §5a), Kit's hours compressed to seconds:
+    #: the wait before each retry (Kit: 30 s, 2 min, 15 min, 1 h, 4 h, 12 h,
+    #: 24 h), so 8 attempts in all; then the delivery is failed.
+    webhook_retry_seconds: tuple[float, ...] = (1, 2, 4, 8, 15, 30, 60)
+    #: Events of one type for one endpoint that happen within this many seconds
+    #: of the first go out together (up to 100 per delivery).
+    webhook_batch_seconds: float = 0.5
+    #: How long the previous secret stays valid after ``rotate_secret``.
+    webhook_rotation_seconds: float = 86400.0
+    #: How long a delivery waits for the receiver's answer.
+    webhook_timeout: float = 5.0
 
     @property
     def is_public_client(self) -> bool:

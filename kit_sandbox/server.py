@@ -12,6 +12,7 @@ from .factory import create_sandbox_app
 from .outbox import Outbox, SmtpSink
 from .registration import SandboxConfig
 from .state import SandboxState
+from .webhooks import Dispatcher
 
 # How often the background server checks for stop(); werkzeug's default (0.5 s)
 # would make every stop() in a test suite take up to half a second.
@@ -26,8 +27,9 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
 
 class SandboxServer:
-    """Runs a sandbox app with werkzeug's ``make_server(threaded=True)``, and
-    its SMTP sink (the outbox) on ``smtp_port`` (0, the default: a free port).
+    """Runs a sandbox app with werkzeug's ``make_server(threaded=True)``, its
+    SMTP sink (the outbox) on ``smtp_port`` (0, the default: a free port), and
+    its webhook dispatcher (the thread that delivers Webhooks 2.0 events).
 
     ``start()`` serves from a daemon thread (tests, benchmarks) and logs nothing
     per request; ``serve_forever()`` blocks and logs each request (a CLI).
@@ -46,6 +48,7 @@ class SandboxServer:
         self.outbox = Outbox()
         self.smtp = SmtpSink(self.outbox, host=host, port=smtp_port)
         self.app: Flask = create_sandbox_app(state=self.state, mail=self.outbox)
+        self.dispatcher = Dispatcher(self.state.webhooks)
         self.host = host
         self.port = port
         self._server: BaseWSGIServer | None = None
@@ -70,6 +73,7 @@ class SandboxServer:
         self._bind(_QuietRequestHandler)
         assert self._server is not None
         self.smtp.start()
+        self.dispatcher.start()
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": POLL_INTERVAL},
@@ -87,6 +91,7 @@ class SandboxServer:
         server.shutdown()
         server.server_close()
         self.smtp.stop()
+        self.dispatcher.stop()
         if thread is not None:
             thread.join(timeout=5)
         self._server = None
@@ -99,12 +104,14 @@ class SandboxServer:
         self._bind(WSGIRequestHandler)
         assert self._server is not None
         self.smtp.start()
+        self.dispatcher.start()
         try:
             self._server.serve_forever()
         finally:
             self._server.server_close()
             self._server = None
             self.smtp.stop()
+            self.dispatcher.stop()
 
     def _bind(self, handler: type[WSGIRequestHandler]) -> None:
         self._server = make_server(

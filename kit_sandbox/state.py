@@ -24,6 +24,7 @@ from .audience import AccountData, IdSequence
 from .ratelimit import RateLimiter
 from .registration import SandboxConfig
 from .seed import DemoAccount, seed_account_data, seed_accounts
+from .webhooks import WebhookHub
 
 #: Which failure each endpoint can be told to produce (see ``add_fault``).
 FAULT_KINDS: dict[str, frozenset[str]] = {
@@ -114,6 +115,8 @@ class SandboxState:
         self._by_refresh: dict[str, IssuedTokens] = {}
         self._ids = IdSequence()
         self._account_data: dict[int, AccountData] | None = None
+        #: Webhooks 2.0: endpoints, queued events, deliveries (``webhooks/``).
+        self.webhooks = WebhookHub(self.config, self.lock)
         self.reset()
 
     def reset(self) -> None:
@@ -138,6 +141,7 @@ class SandboxState:
             self.install_completions = 0
             self._by_access.clear()
             self._by_refresh.clear()
+            self.webhooks.reset()
 
     # -- account data -------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Drivers that tests and benchmarks share: a creator's browser on the sandbox's
-consent page, a real grant without a browser, and HTML forms read the way a
-browser would submit them.
+consent page, a real grant without a browser, HTML forms read the way a
+browser would submit them, and a webhook receiver that records deliveries.
 
 Plain HTTP through `requests`: they work against any running sandbox (or any
 server that renders the same forms), in this process or another.
@@ -8,14 +8,18 @@ server that renders the same forms), in this process or another.
 
 from __future__ import annotations
 
+import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .oauth.grants import pkce_s256
 from .server import SandboxServer
@@ -135,3 +139,97 @@ def real_grant(kit: SandboxServer, account_id: int | None = None) -> dict[str, A
     answer = requests.post(f"{kit.url}/v4/oauth/token", data=form, timeout=10)
     answer.raise_for_status()
     return {**answer.json(), "received_at": sent_at}
+
+
+@dataclass
+class ReceivedDelivery:
+    """One POST a ``WebhookReceiver`` got: its headers and raw body."""
+
+    headers: dict[str, str]
+    body: bytes
+    received_at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class WebhookReceiver:
+    """A tiny HTTP server on a free loopback port standing in for an app's
+    webhook endpoint: it keeps every POST it gets, raw, and answers with the
+    statuses planned by ``answer()`` (then 200).
+
+    It checks nothing: tests verify what it received against KIT_PLATFORM.md.
+    Usable as a context manager: ``with WebhookReceiver() as hook: ...``.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[ReceivedDelivery] = []
+        self._plan: list[tuple[int, dict[str, str]]] = []
+        self._changed = threading.Condition()
+        self._server = make_server(
+            "127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_Quiet
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name="webhook-receiver",
+            daemon=True,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}/webhooks/kit"
+
+    def answer(
+        self, status: int, times: int = 1, headers: dict[str, str] | None = None
+    ) -> None:
+        """Answer the next ``times`` POSTs with ``status`` (and ``headers``)."""
+        with self._changed:
+            self._plan += [(status, dict(headers or {}))] * times
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[ReceivedDelivery]:
+        """What was received once there are ``count`` POSTs (or the timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.received) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+            return list(self.received)
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        headers = {
+            key[5:].replace("_", "-").title(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        headers["Content-Type"] = environ.get("CONTENT_TYPE", "")
+        with self._changed:
+            status, extra = self._plan.pop(0) if self._plan else (200, {})
+            self.received.append(ReceivedDelivery(headers, body, time.time()))
+            self._changed.notify_all()
+        start_response(f"{status} {HTTPStatus(status).phrase}", list(extra.items()))
+        return [b""]
+
+    def start(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> WebhookReceiver:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass

@@ -1,5 +1,6 @@
 """Kit's API v4 (``/v4/...``, bearer tokens): see ``blueprint.py``."""
 
+from ..webhooks import api_views  # noqa: F401  (/v4/webhook_endpoints on bp)
 from . import account, content, subscribers, tags  # noqa: F401  (views on bp)
 from .blueprint import bp
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 
 from ..records import SUBSCRIBER_STATES, CustomFieldRecord, SubscriberRecord
+from ..state import current_state
 from .blueprint import bp, current_data, json_body, list_response, now, require_token
 from .params import email_address, optional_text, parse_choice, parse_moment
 
@@ -53,13 +54,22 @@ def subscribers() -> Response:
 @require_token
 def create_subscriber() -> tuple[Response, int]:
     """Upsert by email: 201 when created (state "active"), 200 when it
-    existed (its first name updated if one is sent)."""
+    existed (its first name updated if one is sent).
+
+    A new subscriber emits ``subscriber.created`` (Webhooks 2.0). An existing
+    one emits nothing: its state does not change, and a first name is not a
+    custom field (no ``subscriber.custom_field_value_updated``)."""
     body = json_body()
     email = email_address(body)
     first_name = optional_text(body, "first_name", "First name")
+    when = now()
     with current_data() as data:
-        subscriber, created = data.upsert_subscriber(email, first_name, now())
+        subscriber, created = data.upsert_subscriber(email, first_name, when)
         rendered = subscriber.to_api()
+        if created:
+            current_state().webhooks.emit(
+                data.account_id, "subscriber.created", {"subscriber": rendered}, when
+            )
     return jsonify(subscriber=rendered), 201 if created else 200
 
 

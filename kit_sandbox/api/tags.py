@@ -10,6 +10,7 @@ from flask import Response, jsonify
 
 from ..audience import AccountData
 from ..records import TagRecord
+from ..state import current_state
 from .blueprint import bp, current_data, json_body, list_response, now, require_token
 from .params import MSG_NOT_FOUND, ApiError, email_address
 from .subscribers import status_filter
@@ -24,15 +25,21 @@ def tags() -> Response:
 @bp.post("/tags")
 @require_token
 def create_tag() -> tuple[Response, int]:
-    """201 for a new tag, 200 with the existing one for a known name (any case)."""
+    """201 for a new tag (it emits ``tag.created``), 200 with the existing one
+    for a known name (any case)."""
     name = json_body().get("name")
     if name is not None and not isinstance(name, str):
         raise ApiError(422, "Name is invalid")
     if not name or not name.strip():
         raise ApiError(422, "Name can't be blank")
+    when = now()
     with current_data() as data:
-        tag, created = data.find_or_create_tag(name.strip(), now())
+        tag, created = data.find_or_create_tag(name.strip(), when)
         rendered = tag.to_api()
+        if created:
+            current_state().webhooks.emit(
+                data.account_id, "tag.created", {"tag": rendered}, when
+            )
     return jsonify(tag=rendered), 201 if created else 200
 
 
@@ -61,7 +68,8 @@ def tag_subscribers(tag_id: int) -> Response:
 @bp.post("/tags/<int:tag_id>/subscribers")
 @require_token
 def tag_subscriber(tag_id: int) -> tuple[Response, int]:
-    """Tag a subscriber by email: 201 newly tagged, 200 already tagged.
+    """Tag a subscriber by email: 201 newly tagged (it emits
+    ``subscriber.tag_added``), 200 already tagged.
 
     Kit's docs say the subscriber "must already exist" but not what is
     answered when it doesn't; the sandbox answers 422 "Subscriber not found"
@@ -74,6 +82,14 @@ def tag_subscriber(tag_id: int) -> tuple[Response, int]:
         subscriber = data.subscriber_by_email(email)
         if subscriber is None:
             raise ApiError(422, "Subscriber not found")
-        tagged_at, created = data.tag_subscriber(tag, subscriber, now())
+        when = now()
+        tagged_at, created = data.tag_subscriber(tag, subscriber, when)
         rendered = subscriber.to_api(tagged_at=tagged_at)
+        if created:
+            current_state().webhooks.emit(
+                data.account_id,
+                "subscriber.tag_added",
+                {"subscriber": subscriber.to_api(), "tag": tag.to_api()},
+                when,
+            )
     return jsonify(subscriber=rendered), 201 if created else 200
