@@ -84,7 +84,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app import auth, dashboard, health, install
+    from app import auth, dashboard, health, install, webhooks
     from app.dashboard import capacity
 
     app.register_blueprint(auth.bp)
@@ -92,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard.bp)
     capacity.init_app(app)  # how many dashboard requests may wait on Kit
     app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp)  # Kit's deliveries
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -45,6 +45,7 @@ SETTINGS = (
     "KIT_TOKEN_URL",
     "KIT_REVOKE_URL",
     "KIT_REDIRECT_URI",
+    "PUBLIC_BASE_URL",
     "KIT_SANDBOX_URL",
     "KIT_HTTP_TIMEOUT",
     "TOKEN_ENCRYPTION_KEYS",
@@ -53,6 +54,7 @@ SETTINGS = (
     "REDIS_URL",
     "KIT_CACHE_SECONDS",
     "KIT_PARALLEL_CALLS",
+    "WEBHOOK_EVENTS_KEPT_DAYS",
     "LOG_LEVEL",
     "PROXY_FIX_HOPS",
     "ALLOWED_HOSTS",
@@ -141,6 +143,9 @@ def load_config(
         "KIT_TOKEN_URL": text("KIT_TOKEN_URL", f"{api_url}/v4/oauth/token"),
         "KIT_REVOKE_URL": text("KIT_REVOKE_URL", f"{api_url}/v4/oauth/revoke"),
         "KIT_REDIRECT_URI": text("KIT_REDIRECT_URI"),
+        # Unset: derived when used (see public_base_url), so that `flask kit
+        # dev` setting KIT_REDIRECT_URI for its port moves it too.
+        "PUBLIC_BASE_URL": (text("PUBLIC_BASE_URL") or "").rstrip("/") or None,
         "KIT_HTTP_TIMEOUT": float(text("KIT_HTTP_TIMEOUT", "10") or 10),
         "TOKEN_ENCRYPTION_KEYS": _fernet_keys(
             text("TOKEN_ENCRYPTION_KEYS"), secret_key
@@ -152,6 +157,10 @@ def load_config(
         "KIT_CACHE_SECONDS": int(text("KIT_CACHE_SECONDS", "60") or 60),
         # How many Kit calls one page may have in flight at once.
         "KIT_PARALLEL_CALLS": int(text("KIT_PARALLEL_CALLS", "16") or 16),
+        # Kit's webhook events are kept this long (by when they arrived).
+        "WEBHOOK_EVENTS_KEPT_DAYS": _count(
+            "WEBHOOK_EVENTS_KEPT_DAYS", text("WEBHOOK_EVENTS_KEPT_DAYS"), 90
+        ),
         "LOG_LEVEL": (text("LOG_LEVEL") or "INFO").upper(),
         # Proxies in front of the app whose X-Forwarded-* headers are believed.
         "PROXY_FIX_HOPS": _proxy_fix_hops(text("PROXY_FIX_HOPS")),
@@ -201,6 +210,24 @@ def load_config(
     # Everything else in the overrides (TESTING, WTF_CSRF_ENABLED, ...) as given.
     config.update({k: v for k, v in (overrides or {}).items() if k not in SETTINGS})
     return config
+
+
+DEFAULT_DEV_ORIGIN = "http://127.0.0.1:5000"  # where `flask kit dev` serves the app
+
+
+def public_base_url(config: Mapping[str, Any]) -> str | None:
+    """The app's public origin, for URLs Kit calls back (webhooks) that are
+    built outside a request: PUBLIC_BASE_URL, else the origin of
+    KIT_REDIRECT_URI, else in development where `flask kit dev` serves the
+    app. None in production with neither set (`flask kit doctor` says so)."""
+    if config.get("PUBLIC_BASE_URL"):
+        return str(config["PUBLIC_BASE_URL"]).rstrip("/")
+    parts = urlsplit(config.get("KIT_REDIRECT_URI") or "")
+    if parts.scheme and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    if config.get("APP_ENV") != "production":
+        return DEFAULT_DEV_ORIGIN
+    return None
 
 
 def _cache_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -278,6 +278,7 @@ class WebhookEndpoint(db.Model):
     ACTIVE = "active"
     UNAVAILABLE = "unavailable"  # Kit answered 404: webhooks not enabled
     FAILED = "failed"  # registration failed; the upkeep job tries again
+    GONE = "gone"  # the connection was disconnected: deliveries get 410
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int] = mapped_column(
@@ -290,8 +291,6 @@ class WebhookEndpoint(db.Model):
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default=PENDING)
     last_delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Deliveries refused (bad signature, stale, malformed) since the last good one.
-    refused_deliveries: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(255))
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -313,7 +312,8 @@ class WebhookEvent(db.Model):
     Unique per (connection, Kit's event id): a redelivery, or two workers
     storing the same delivery at once, insert one row. The feed reads newest
     first on (connection, occurred_at, id), so a page costs the same for ten
-    events or millions; old events are pruned on `received_at`.
+    events or millions, and polls for newer rows on (connection, id); old
+    events are pruned on `received_at`.
     """
 
     __tablename__ = "webhook_events"
@@ -325,6 +325,8 @@ class WebhookEvent(db.Model):
             "occurred_at",
             "id",
         ),
+        # The live feed's "newer than the last one shown".
+        Index("ix_webhook_events_connection_id_id", "connection_id", "id"),
         Index("ix_webhook_events_received_at", "received_at"),
     )
 

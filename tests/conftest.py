@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
@@ -144,3 +146,18 @@ def kit_browser() -> Iterator[KitBrowser]:
     browser = testing.KitBrowser()
     yield browser
     browser.close()
+
+
+@pytest.fixture
+def served_app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    """An app served over HTTP on a free loopback port (werkzeug, threaded), so
+    the sandbox can deliver webhooks to it: its PUBLIC_BASE_URL is that origin.
+    Drive it with its test client (installs go through the sandbox as usual)."""
+    app = make_app()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app
+    server.shutdown()
+    thread.join()

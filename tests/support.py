@@ -9,6 +9,9 @@ import this module.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import re
 import shutil
@@ -39,6 +42,8 @@ from app.models import (
     OAuthAttempt,
     RetiredGrant,
     User,
+    WebhookEndpoint,
+    WebhookEvent,
 )
 
 if TYPE_CHECKING:
@@ -63,6 +68,9 @@ def app_settings(kit: SandboxServer, database_url: str, **extra: object) -> dict
         "KIT_APP_URL": kit.url,
         "KIT_API_URL": kit.url,
         "KIT_HTTP_TIMEOUT": 2,
+        # Kit's webhook deliveries go nowhere (the discard port) unless a test
+        # serves the app (`served_app`) and points this at it.
+        "PUBLIC_BASE_URL": "http://127.0.0.1:9",
         # The app's mail goes over SMTP to the sandbox's outbox (outbox_link).
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": kit.smtp_port,
@@ -464,3 +472,145 @@ def delete_growth_days(
     with app.app_context():
         db.session.execute(statement)
         db.session.commit()
+
+
+# --- stored webhook events -----------------------------------------------------------
+
+
+def add_events(
+    app: Flask, events: list[dict[str, Any]], connection_id: int = 1
+) -> list[int]:
+    """Store events for the connection as the receiver would (each a dict of
+    WebhookEvent fields; `event_id`, `occurred_at` and `type` default to a
+    fresh id, now and subscriber.created). Returns their row ids, in order."""
+    now = datetime.now(UTC)
+    with app.app_context():
+        rows = [
+            WebhookEvent(
+                connection_id=connection_id,
+                event_id=event.get("event_id", os.urandom(8).hex()),
+                occurred_at=event.get("occurred_at", now),
+                type=event.get("type", "subscriber.created"),
+                **{
+                    k: v
+                    for k, v in event.items()
+                    if k not in ("event_id", "occurred_at", "type")
+                },
+            )
+            for event in events
+        ]
+        db.session.add_all(rows)
+        db.session.commit()
+        return [row.id for row in rows]
+
+
+def set_endpoint(app: Flask, connection_id: int = 1, status: str = "active") -> None:
+    """Give the connection a webhook endpoint row in `status` (made if missing)."""
+    with app.app_context():
+        endpoint = db.session.scalar(
+            select(WebhookEndpoint).where(
+                WebhookEndpoint.connection_id == connection_id
+            )
+        )
+        if endpoint is None:
+            endpoint = WebhookEndpoint(
+                connection_id=connection_id, key=os.urandom(16).hex()
+            )
+            db.session.add(endpoint)
+        endpoint.status = status
+        db.session.commit()
+
+
+# --- webhook deliveries (independent of app.kit.webhooks: what Kit sends) ------------
+
+
+def kit_signature(body: bytes, secrets: list[str], timestamp: int | None = None) -> str:
+    """`X-Kit-Signature` as Kit computes it: HMAC-SHA256 of `t.body` per secret."""
+    t = int(time.time()) if timestamp is None else timestamp
+    signed = f"{t}.".encode() + body
+    parts = [
+        "v1=" + hmac.new(s.encode(), signed, hashlib.sha256).hexdigest()
+        for s in secrets
+    ]
+    return ",".join([f"t={t}", *parts])
+
+
+def kit_event(
+    event_type: str = "subscriber.created",
+    email: str = "new@example.com",
+    event_id: str | None = None,
+    **related: dict[str, Any],
+) -> dict[str, Any]:
+    """One event of a Webhooks 2.0 delivery, e.g. `kit_event("subscriber.tag_added",
+    tag={"id": 7, "name": "VIP"})`."""
+    return {
+        "id": event_id or os.urandom(16).hex(),
+        "type": event_type,
+        "created": datetime.now(UTC).isoformat(),
+        "data": {"subscriber": {"id": 1, "email_address": email}, **related},
+    }
+
+
+def delivery_body(events: list[dict[str, Any]], delivery_id: int = 1) -> bytes:
+    return json.dumps({"delivery_id": delivery_id, "events": events}).encode()
+
+
+def add_connection(
+    app: Flask, email: str = "creator@example.com", **values: Any
+) -> int:
+    """A connection stored directly (for tests that need no grant at Kit)."""
+    user_id = create_user(app, email)
+    with app.app_context():
+        row = KitConnection(
+            user_id=user_id,
+            kit_account_id=str(values.pop("kit_account_id", user_id)),
+            access_token="not-a-real-token",
+            refresh_token="not-a-real-refresh-token",
+            expires_at=datetime.now(UTC) + timedelta(hours=2),
+            **values,
+        )
+        db.session.add(row)
+        db.session.commit()
+        return row.id
+
+
+def add_endpoint(
+    app: Flask, connection_id: int = 1, secret: str = "whsec-test", **values: Any
+) -> str:
+    """An active webhook endpoint row for the connection; returns its key."""
+    key = values.pop("key", os.urandom(12).hex())
+    with app.app_context():
+        db.session.add(
+            WebhookEndpoint(
+                connection_id=connection_id,
+                key=key,
+                kit_endpoint_id=values.pop("kit_endpoint_id", "1"),
+                secret=secret,
+                status=values.pop("status", WebhookEndpoint.ACTIVE),
+                **values,
+            )
+        )
+        db.session.commit()
+    return key
+
+
+def endpoint_of(app: Flask, connection_id: int = 1) -> WebhookEndpoint | None:
+    """The connection's endpoint row, secrets decrypted while the context is open."""
+    with app.app_context():
+        row = db.session.scalar(
+            select(WebhookEndpoint).where(
+                WebhookEndpoint.connection_id == connection_id
+            )
+        )
+        if row is not None:
+            _ = (row.secret, row.previous_secret)
+        return row
+
+
+def stored_events(app: Flask, connection_id: int | None = None) -> list[WebhookEvent]:
+    """The stored webhook events (of `connection_id`, else all), oldest row first."""
+    query = select(WebhookEvent).order_by(WebhookEvent.id)
+    if connection_id is not None:
+        query = query.where(WebhookEvent.connection_id == connection_id)
+    with app.app_context():
+        return list(db.session.scalars(query))

@@ -218,6 +218,12 @@ def test_ids_beyond_the_databases_range_are_404s(owner, bad):
     assert wrong == []
 
 
+def _takes_forms(app, rule) -> bool:  # type: ignore[no-untyped-def]
+    """Not a route that says it takes JSON (`@accepts_body`, the webhook receiver)."""
+    view = app.view_functions[rule.endpoint]
+    return "application/json" not in getattr(view, "body_types", ())
+
+
 @pytest.mark.parametrize("body", [123, [1], {"email": {"a": 1}}, {"email": None}])
 def test_json_on_a_form_route_is_a_415_with_what_to_do(owner, body):
     app, client = owner
@@ -230,7 +236,7 @@ def test_json_on_a_form_route_is_a_415_with_what_to_do(owner, body):
             headers={"X-CSRFToken": token},
         )
         for method, rule in routes(app)
-        if method == "POST"
+        if method == "POST" and _takes_forms(app, rule)
     }
     assert len(answers) >= 6
     for path, answer in answers.items():

@@ -10,10 +10,12 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Text, select, type_coerce
 
 from app.extensions import db
+from app.kit import grants
 from app.kit.tokens import is_fresh, valid_access_token
-from app.models import KitConnection
+from app.models import KitConnection, RetiredGrant, WebhookEndpoint
 from tests.support import (
     TEST_ENCRYPTION_KEY,
+    add_endpoint,
     event_kinds,
     expire_stored_token,
     install,
@@ -284,7 +286,8 @@ def test_rotate_keys_re_encrypts_everything_under_the_new_key(
     both = make_app(TOKEN_ENCRYPTION_KEYS=f"{new_key},{TEST_ENCRYPTION_KEY}")
     result = both.test_cli_runner().invoke(args=["kit", "rotate-keys"])
     assert result.exit_code == 0, result.output
-    assert "rotated 3" in result.output  # two tokens and one PKCE verifier
+    # Two tokens, one PKCE verifier, and the webhook signing secret of the install.
+    assert "rotated 4" in result.output
 
     with both.app_context():
         raw = db.session.execute(
@@ -304,6 +307,39 @@ def test_rotate_keys_re_encrypts_everything_under_the_new_key(
         assert (
             valid_access_token(1, new_only.extensions["kit_settings"])
             == tokens.access_token
+        )
+
+
+def test_rotate_keys_covers_every_encrypted_column(make_app, kit, kit_browser):
+    """Retired pairs and webhook signing secrets too: every EncryptedText
+    column of the models, with no list to forget."""
+    old_app = make_app()
+    client = old_app.test_client()
+    sign_up(client)
+    install(client, kit_browser)
+    with old_app.app_context():
+        db.session.query(WebhookEndpoint).delete()
+        grants.retire(db.session, "old-access", "old-refresh", RetiredGrant.REPLACED, 1)
+        db.session.commit()
+    add_endpoint(old_app, secret="whsec-current", previous_secret="whsec-previous")
+
+    new_key = Fernet.generate_key().decode()
+    both = make_app(TOKEN_ENCRYPTION_KEYS=f"{new_key},{TEST_ENCRYPTION_KEY}")
+    result = both.test_cli_runner().invoke(args=["kit", "rotate-keys"])
+    assert result.exit_code == 0, result.output
+    assert "rotated 7" in result.output  # 2 tokens, 1 verifier, 2 retired, 2 secrets
+
+    new_only = make_app(TOKEN_ENCRYPTION_KEYS=new_key)
+    with new_only.app_context():
+        retired = db.session.scalars(select(RetiredGrant)).one()
+        assert (retired.access_token, retired.refresh_token) == (
+            "old-access",
+            "old-refresh",
+        )
+        endpoint = db.session.scalars(select(WebhookEndpoint)).one()
+        assert (endpoint.secret, endpoint.previous_secret) == (
+            "whsec-current",
+            "whsec-previous",
         )
 
 

@@ -4,6 +4,7 @@
   sandbox mode (the only place the app touches `kit_sandbox`);
 - `tokens`: `refresh-due`, `rotate-keys`;
 - `connections`: list every connection, never a token;
+- `webhooks`: each connection's webhook endpoint at Kit (list, rotate, recover);
 - `doctor`: is this deployment ready?
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli import connections, dev, doctor, tokens
+from app.cli import connections, dev, doctor, tokens, webhooks
 
 
 @click.group()
@@ -25,4 +26,5 @@ if dev.sandbox_command is not None:
 kit.add_command(connections.connections_command)
 kit.add_command(tokens.refresh_due_command)
 kit.add_command(tokens.rotate_keys_command)
+kit.add_command(webhooks.webhooks_command)
 kit.add_command(doctor.doctor)

@@ -15,6 +15,7 @@ from flask import Flask, current_app, url_for
 from flask.cli import with_appcontext
 from sqlalchemy import text
 
+from app.config import public_base_url
 from app.extensions import db
 from app.kit.probe import Probe, clock_skew, probe_endpoints
 
@@ -38,6 +39,7 @@ def run_checks(app: Flask) -> list[Check]:
         secret_key,
         encryption_keys,
         redirect_uri,
+        public_url,
         cookies,
         shared_store,
         outgoing_mail,
@@ -122,6 +124,33 @@ def redirect_uri(app: Flask) -> Check:
             "Kit requires https in production",
         )
     return Check("redirect URI", "PASS", f"{uri} (register exactly this at Kit)")
+
+
+def public_url(app: Flask) -> Check:
+    """PUBLIC_BASE_URL: where Kit delivers webhooks, so an origin Kit reaches."""
+    base = public_base_url(app.config)
+    fix = "set PUBLIC_BASE_URL to the app's public origin, https://<your host>"
+    if not base:
+        detail = "no PUBLIC_BASE_URL or KIT_REDIRECT_URI"
+        return Check("public URL", "FAIL", detail, fix)
+    parts = urlsplit(base)
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+        well_formed = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and parts.path in ("", "/")
+            and not (parts.query or parts.fragment or parts.username)
+        )
+    except ValueError:
+        well_formed = False
+    if not well_formed:
+        return Check("public URL", "FAIL", f"{base} is not an origin", fix)
+    if parts.scheme != "https":
+        fix = "Kit delivers webhooks over https only"
+        return _weak(app, "public URL", f"{base} is not https", fix)
+    source = "" if app.config.get("PUBLIC_BASE_URL") else " (from KIT_REDIRECT_URI)"
+    return Check("public URL", "PASS", f"{base}{source}: Kit delivers webhooks here")
 
 
 def cookies(app: Flask) -> Check:

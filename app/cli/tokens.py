@@ -16,18 +16,26 @@ from cryptography.fernet import InvalidToken
 from flask.cli import with_appcontext
 from sqlalchemy import Column, Table, Text, literal, select, type_coerce, update
 
-from app.crypto import cipher
+from app import models  # noqa: F401 (every table in the metadata)
+from app.crypto import EncryptedText, cipher
 from app.extensions import db
 from app.jobs.tokens import enqueue_due_refreshes
-from app.models import KitConnection, OAuthAttempt
 
 log = logging.getLogger(__name__)
 
-# Every encrypted column, by table.
-ENCRYPTED = (
-    (KitConnection.__table__, ("access_token", "refresh_token")),
-    (OAuthAttempt.__table__, ("code_verifier",)),
-)
+
+def encrypted_columns() -> list[tuple[Table, tuple[str, ...]]]:
+    """Every encrypted column, by table, read from the models: a secret added
+    later (tokens, verifiers, retired pairs, webhook signing secrets) is
+    rotated with no list to update."""
+    found = []
+    for table in db.metadata.sorted_tables:
+        names = tuple(
+            c.name for c in table.columns if isinstance(c.type, EncryptedText)
+        )
+        if names:
+            found.append((table, names))
+    return found
 
 
 def rotate_keys(batch_size: int = 500) -> Counter[str]:
@@ -38,7 +46,7 @@ def rotate_keys(batch_size: int = 500) -> Counter[str]:
     a compare-and-swap, so a refresh running at the same time is never undone.
     """
     summary: Counter[str] = Counter()
-    for table, names in ENCRYPTED:
+    for table, names in encrypted_columns():
         for name in names:
             _rotate_column(table, table.c[name], batch_size, summary)
     return summary

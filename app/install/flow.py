@@ -27,6 +27,7 @@ from app.install.failures import InstallFailed
 from app.jobs import on_this_app
 from app.jobs.figures import backfill_figures
 from app.jobs.grants import revoke_grant
+from app.jobs.webhooks import register_endpoint, remove_endpoint
 from app.kit import api, grants, oauth
 from app.kit.disconnect import disconnect
 from app.kit.errors import KitError, OAuthGrantError
@@ -36,6 +37,7 @@ from app.kit.resources import Account
 from app.kit.settings import KitSettings
 from app.kit.tokens import forget_loaded_row
 from app.models import ConnectionEvent, KitConnection, OAuthAttempt, RetiredGrant, User
+from app.webhooks import store as webhook_store
 
 log = logging.getLogger(__name__)
 ATTEMPTS_KEPT = timedelta(days=1)  # long past any OAUTH_ATTEMPT_TTL
@@ -146,6 +148,7 @@ def finish_install(
         raise InstallFailed("kit_unavailable", back) from None
     connection = save_connection(user, attempt.tenant_name, tokens, account)
     queue_backfill(connection.id)
+    queue_webhook_registration(connection.id)
     return connection
 
 
@@ -162,6 +165,19 @@ def queue_backfill(connection_id: int) -> None:
     except Exception:
         db.session.rollback()
         log.exception("Could not queue the backfill of connection %s", connection_id)
+
+
+def queue_webhook_registration(connection_id: int) -> None:
+    """Queue the registration of the connection's webhook endpoint at Kit (on
+    install and reconnect). Like the backfill, it never fails the install: a
+    failed or lost registration is retried by the hourly upkeep."""
+    try:
+        on_this_app(register_endpoint).delay(connection_id, force=True)
+    except Exception:
+        db.session.rollback()
+        log.exception(
+            "Could not queue the webhook registration of connection %s", connection_id
+        )
 
 
 def queue_revocation(retired_id: int) -> None:
@@ -283,13 +299,20 @@ def _set_tokens(connection: KitConnection, tokens: TokenSet, account: Account) -
 
 
 def disconnect_connection(connection: KitConnection, settings: KitSettings) -> None:
-    """Revoke the grant at Kit and forget the tokens (KitUnavailable: nothing
-    changed, try again), then drop the connection's Kit data: its stored
-    growth figures and its cached answers.
+    """Delete the webhook endpoint at Kit, revoke the grant and forget the
+    tokens (KitUnavailable at either step: nothing changed, try again), then
+    drop the connection's Kit data: its stored growth figures and webhook
+    events, the endpoint's secret (the row stays, so a late delivery gets 410),
+    and its cached answers.
 
-    The figures go here, with the grant, and not with Reload: they are the
-    creator's data, kept only while the app has their permission.
+    The endpoint goes first, while the token can still delete it: Kit sends
+    no uninstall event and does not say what becomes of an app's endpoints
+    once its grant is revoked. The figures and events go here, with the
+    grant, and not with Reload: they are the creator's data, kept only while
+    the app has their permission.
     """
+    remove_endpoint(connection.id)
     disconnect(connection.id, settings)
     figures.forget(connection.id)
+    webhook_store.forget(connection.id)
     invalidate(connection.id)

@@ -12,7 +12,12 @@ from typing import Any
 from celery.schedules import crontab
 
 # The modules that define tasks; a worker imports them at start.
-TASK_MODULES = ("app.jobs.tokens", "app.jobs.figures", "app.jobs.grants")
+TASK_MODULES = (
+    "app.jobs.tokens",
+    "app.jobs.figures",
+    "app.jobs.grants",
+    "app.jobs.webhooks",
+)
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Proactive refresh: one task per connection that expires within 30 min.
@@ -30,5 +35,15 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "revoke-retired-grants": {
         "task": "app.jobs.grants.revoke_due_grants",
         "schedule": 5 * 60.0,
+    },
+    # Each connection's webhook endpoint at Kit: registered, enabled, there.
+    "check-webhook-endpoints": {
+        "task": "app.jobs.webhooks.check_webhook_endpoints",
+        "schedule": crontab(minute=40),  # hourly
+    },
+    # Events older than WEBHOOK_EVENTS_KEPT_DAYS.
+    "prune-webhook-events": {
+        "task": "app.jobs.webhooks.prune_webhook_events",
+        "schedule": crontab(hour=3, minute=30),  # daily
     },
 }

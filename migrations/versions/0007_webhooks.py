@@ -27,7 +27,6 @@ def upgrade():
     sa.Column('previous_secret_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('last_delivery_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('refused_deliveries', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.String(length=255), nullable=True),
     sa.Column('checked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -54,6 +53,7 @@ def upgrade():
     )
     with op.batch_alter_table('webhook_events', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_events_connection_occurred', ['connection_id', 'occurred_at', 'id'], unique=False)
+        batch_op.create_index('ix_webhook_events_connection_id_id', ['connection_id', 'id'], unique=False)
         batch_op.create_index('ix_webhook_events_received_at', ['received_at'], unique=False)
 
 
@@ -61,6 +61,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('webhook_events', schema=None) as batch_op:
         batch_op.drop_index('ix_webhook_events_received_at')
+        batch_op.drop_index('ix_webhook_events_connection_id_id')
         batch_op.drop_index('ix_webhook_events_connection_occurred')
 
     op.drop_table('webhook_events')

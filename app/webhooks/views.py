@@ -1,0 +1,73 @@
+"""`POST /webhooks/kit/<key>`: where Kit delivers a connection's events.
+
+No sign-in and no CSRF token: Kit is the caller, and the signature proves
+it. In this order, and nothing is stored unless every step passes:
+1. the `key` in the URL names the endpoint, hence the connection (the body is
+   never trusted for that): unknown 404; disconnected 410, so Kit stops
+   retrying;
+2. `X-Kit-Signature` is checked on the raw bytes, before any parsing, against
+   the current secret (and the previous one while its rotation window is
+   open): 401;
+3. the JSON is validated strictly: 400;
+4. the events are inserted once each and the delivery noted, in one
+   transaction, and only then acknowledged (200).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import request
+
+from app.dashboard.data import invalidate
+from app.edge import accepts_body
+from app.extensions import csrf, limiter
+from app.kit.webhooks import BadSignature, verify
+from app.webhooks import bp
+from app.webhooks.store import BadDelivery, parse_delivery, receiver, store_delivery
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024  # 100 events with their data fit many times over
+MAX_KEY = 64
+
+
+def _answer(status: int, error: str) -> tuple[dict[str, Any], int]:
+    return {"error": error}, status
+
+
+@bp.post("/webhooks/kit/<key>")
+@csrf.exempt
+@limiter.exempt
+@accepts_body(MAX_BODY, ("application/json",))
+def receive(key: str) -> tuple[dict[str, Any], int]:
+    if len(key) > MAX_KEY:
+        return _answer(404, "unknown endpoint")
+    now = time.time()
+    found = receiver(key, datetime.fromtimestamp(now, UTC))
+    if found is None:
+        return _answer(404, "unknown endpoint")
+    if found.gone:
+        return _answer(410, "this connection was disconnected")
+    raw = request.get_data(cache=False)
+    try:
+        verify(raw, request.headers.get("X-Kit-Signature", ""), found.secrets, now)
+    except BadSignature as refused:
+        # The reason, never the header or the body.
+        log.warning("Refused a delivery to endpoint %s: %s", found.id, refused.reason)
+        return _answer(401, "bad signature")
+    try:
+        delivery = parse_delivery(raw)
+    except BadDelivery as bad:
+        log.warning("Refused a delivery to endpoint %s: bad %s", found.id, bad)
+        return _answer(400, "not a Kit delivery")
+    stored = store_delivery(found.id, found.connection_id, delivery)
+    if stored:
+        try:
+            invalidate(found.connection_id)  # counts read from Kit have moved
+        except Exception:  # the events are stored: acknowledge them anyway
+            log.exception("Could not invalidate the cache of %s", found.connection_id)
+    return {"received": len(delivery.events), "stored": stored}, 200
