@@ -268,8 +268,8 @@ def _gunicorn(
         FLASK_SESSION_COOKIE_SECURE="false",
         FLASK_RATELIMIT_ENABLED="false",  # one client address drives everything
         LOG_LEVEL="WARNING",
-        **env,
     )
+    environment.update(env)  # `env` may also replace the settings above
     upgrade = subprocess.run(  # noqa: S603
         [str(BIN / "flask"), "--app", "app", "db", "upgrade"],
         cwd=ROOT,

@@ -2,7 +2,9 @@
 
 Kit sandbox App Store → Install → sign up here → "check your inbox" → the
 confirmation link in the sandbox's outbox → Confirm → Kit consent → Allow →
-Kit's "installed" page → Open the app → dashboard. Screenshots of each step go to
+Kit's "installed" page → Open the app → dashboard → every tab → the activity
+feed, where events appear live after "Make activity" in the sandbox.
+Screenshots of each step go to
 SCREENSHOT_DIR (default test-artifacts/screenshots; `make screenshots` writes
 the README's copies in docs/screenshots).
 """
@@ -42,10 +44,12 @@ pytestmark = [
 
 @pytest.fixture
 def live_app(kit, make_app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The app served over HTTP on a free loopback port, registered at the sandbox."""
+    """The app served over HTTP on a free loopback port, registered at the sandbox
+    (and where the sandbox delivers its webhooks)."""
     app = make_app(TESTING=False)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     origin = f"http://127.0.0.1:{server.server_port}"
+    app.config["PUBLIC_BASE_URL"] = origin
     kit.config.redirect_uris = [f"{origin}/kit/oauth/callback"]
     kit.config.authorization_url = f"{origin}/kit/oauth"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -132,3 +136,27 @@ def test_install_from_the_kit_app_store_to_the_dashboard(kit, live_app, page):
     page.get_by_role("link", name="Next →").click()
     page.wait_for_url(re.compile(r"after="))
     assert page.locator("table.data tbody tr").first.inner_text() != first_row
+
+    # The activity feed: events appear while the page stays open, no reload.
+    page.get_by_role("navigation", name="Kit data").get_by_role(
+        "link", name="Activity"
+    ).click()
+    page.wait_for_url(re.compile(r"/c/1/activity$"))
+    assert page.get_by_role("heading", level=1, name="Activity").is_visible()
+    assert page.get_by_text("No events yet").is_visible()
+    page.evaluate("window.stillTheSamePage = true")
+    sandbox = page.context.new_page()
+    sandbox.goto(f"{kit.url}/_sandbox/activity")
+    sandbox.get_by_role("article", name=creator.name).get_by_role(
+        "button", name="Make activity"
+    ).click()
+    sandbox.wait_for_load_state()
+    sandbox.close()
+    page.bring_to_front()
+    # The burst comes as one delivery per event type: wait for two of them.
+    for words in (r" joined$", r" unsubscribed$"):
+        page.get_by_text(re.compile(words)).first.wait_for(timeout=20_000)
+    assert page.evaluate("window.stillTheSamePage") is True
+    assert not page.get_by_text("No events yet").is_visible()
+    page.emulate_media(reduced_motion="reduce")  # no "just arrived" highlight
+    page.screenshot(path=shots / "11-activity.png", full_page=True)

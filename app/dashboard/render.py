@@ -1,5 +1,6 @@
 """Rendering a page of Kit data: which connection it is for, and what to show
-instead when Kit cannot answer or refuses a write."""
+instead when Kit cannot answer or refuses a write; and the pages of what the
+app keeps itself (the activity feed), with the same banners."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from app.kit.errors import (
     NeedsReconnect,
 )
 from app.models import KitConnection
+from app.webhooks.feed import BadQuery
 
 T = TypeVar("T")
 SELECTED = "connection_id"
@@ -80,16 +82,46 @@ def kit_page(
             state, status = "reconnect", 200
     if status == 503:
         after_this_request(_retry_after)
-    return (
-        render_template(
-            template,
-            connection=connection,
-            connections=current_user.connections,
-            state=state,
-            **data,
-            **context,
-        ),
-        status,
+    return _render(connection, template, state, data, context), status
+
+
+def stored_page(
+    connection: KitConnection,
+    template: str,
+    load: Callable[[], dict[str, Any]],
+    **context: Any,
+) -> tuple[str, int]:
+    """Render a page of what the app keeps itself (no call to Kit): the same
+    banners as `kit_page` for a connection without a grant, and the
+    `bad_request` state (400) when `load` refuses a hand-edited URL."""
+    session[SELECTED] = connection.id
+    state, status, data = None, 200, {}
+    if connection.status == KitConnection.REVOKED:
+        state = "disconnected"
+    elif connection.status != KitConnection.ACTIVE:
+        state = "reconnect"
+    else:
+        try:
+            data = load()
+        except BadQuery:
+            state, status = "bad_request", 400
+    return _render(connection, template, state, data, context), status
+
+
+def _render(
+    connection: KitConnection,
+    template: str,
+    state: str | None,
+    data: dict[str, Any],
+    context: dict[str, Any],
+) -> str:
+    return render_template(
+        template,
+        connection=connection,
+        connections=current_user.connections,
+        state=state,
+        **data,
+        **context,
     )
 
 

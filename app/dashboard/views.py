@@ -1,6 +1,6 @@
 """Every route of the dashboard: the creator's home, the overview of a Kit
 account, and the pages over its lists (subscribers, tags, forms, sequences,
-broadcasts).
+broadcasts), and the activity feed of the events Kit delivered.
 
 Each list page is the worked example of one Kit call: cursor pagination from
 the query string, writes as POST + CSRF, Kit's 422 messages next to the field.
@@ -8,6 +8,8 @@ What the pages show comes from `data` (the overview from `figures`); how a
 page renders when Kit cannot answer, from `render`. A request that calls Kit
 (not one served from the cache) first takes one of the process's slots for
 requests that wait on Kit (`capacity`, from `data`), else answers 503 at once.
+The activity pages read only the app's own tables (`app.webhooks.feed`): no
+call to Kit, no slot.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -27,10 +29,17 @@ from app.dashboard.forms import (
     ReloadForm,
     TagSubscriberForm,
 )
-from app.dashboard.render import kit_page, selected_connection, write, write_failure
+from app.dashboard.render import (
+    kit_page,
+    selected_connection,
+    stored_page,
+    write,
+    write_failure,
+)
 from app.kit.api import Page
 from app.kit.errors import KitError
 from app.models import KitConnection
+from app.webhooks import feed
 
 STATUSES = ("active", "inactive", "bounced", "complained", "cancelled", "all")
 
@@ -90,7 +99,13 @@ def _overview(connection: KitConnection) -> tuple[str, int]:
     return kit_page(
         connection,
         "dashboard/overview.html",
-        lambda: figures.overview(connection.id),
+        lambda: (
+            figures.overview(connection.id)
+            | {
+                "today": feed.today(connection.id),
+                "event_source": feed.source(connection.id),
+            }
+        ),
         reload_form=ReloadForm(),
     )
 
@@ -252,3 +267,54 @@ def sequences(connection_id: int) -> tuple[str, int]:
 @login_required
 def broadcasts(connection_id: int) -> tuple[str, int]:
     return _list_page(connection_id, "dashboard/broadcasts.html", data.broadcasts)
+
+
+# --- activity -----------------------------------------------------------------
+
+
+@bp.get("/c/<id:connection_id>/activity")
+@login_required
+def activity(connection_id: int) -> tuple[str, int]:
+    """The events Kit delivered, newest first; `older` pages back, `type`
+    filters. Complete without JavaScript; static/js/activity.js adds new
+    events at the top as they arrive."""
+    connection = own_connection(connection_id)
+    wanted = request.args.get("type", "")
+
+    def load() -> dict[str, Any]:
+        kind = feed.event_type(wanted)
+        return {
+            "feed": feed.page(connection.id, request.args.get("older"), kind),
+            "type_filter": kind or "",
+            "first_page": not request.args.get("older"),
+        }
+
+    return stored_page(
+        connection,
+        "dashboard/activity.html",
+        load,
+        filters=feed.FILTERS,
+        event_source=feed.source(connection.id),
+    )
+
+
+@bp.get("/c/<id:connection_id>/activity/new")
+@login_required
+def activity_new(connection_id: int) -> tuple[Response, int]:
+    """Events stored after row `after` (and of `type`), for the live feed:
+    their rows as HTML the page inserts, and the next `after`."""
+    connection = own_connection(connection_id)
+    try:
+        kind = feed.event_type(request.args.get("type"))
+        after = feed.event_id(request.args.get("after"))
+    except feed.BadQuery as exc:
+        return jsonify(error=str(exc)), 400
+    found = feed.newer(connection.id, after, kind)
+    response = jsonify(
+        count=len(found.entries),
+        newest=found.newest_id,
+        more=found.more,
+        html=render_template("dashboard/_activity_rows.html", entries=found.entries),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200
