@@ -71,6 +71,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.refresh_storm
 	$(BIN)/python -m bench.slow_kit
 	$(BIN)/python -m bench.crafted_input
+	$(BIN)/python -m bench.webhooks --clients 1
+	$(BIN)/python -m bench.webhooks --clients 4
 	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.install_chart
 	$(BIN)/python -m bench.load --paths /healthz /dashboard
