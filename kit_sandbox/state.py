@@ -107,6 +107,9 @@ class SandboxState:
         self.token_requests: list[dict[str, Any]] = []
         self.revoke_requests: list[dict[str, Any]] = []
         self.api_requests: list[dict[str, Any]] = []
+        #: Every entry of the three logs above, in the order they were logged
+        #: (the same dict objects): which came first, across the logs.
+        self.journal: list[dict[str, Any]] = []
         #: Visits to the "App installed" page: the install journey ended on Kit.
         self.install_completions = 0
         #: Requests per access token, for Kit's rate limit.
@@ -138,6 +141,7 @@ class SandboxState:
             self.token_requests.clear()
             self.revoke_requests.clear()
             self.api_requests.clear()
+            self.journal.clear()
             self.install_completions = 0
             self._by_access.clear()
             self._by_refresh.clear()
@@ -331,6 +335,7 @@ class SandboxState:
     def record(self, log: list[dict[str, Any]], entry: dict[str, Any]) -> None:
         with self.lock:
             log.append(entry)
+            self.journal.append(entry)
 
     def stats(self) -> dict[str, int]:
         with self.lock:
