@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import load_dotenv
-from flask import Flask
+from flask import Flask, redirect, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config
@@ -93,6 +93,12 @@ def register_blueprints(app: Flask) -> None:
     capacity.init_app(app)  # how many dashboard requests may wait on Kit
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)  # Kit's deliveries
+    # Browsers ask for /favicon.ico whatever the page links to.
+    app.add_url_rule(
+        "/favicon.ico",
+        "favicon",
+        lambda: redirect(url_for("static", filename="favicon.svg"), 301),
+    )
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -19,10 +19,21 @@ Action = tuple[str, str]
 
 # What a person can do about each status, shown under the title.
 ADVICE = {
-    400: ("That request could not be used", "Go back and try again."),
-    403: ("You cannot open this page", "Sign in with the account that owns it."),
-    404: ("Page not found", "Check the address, or start again from the home page."),
-    405: ("That action is not available here", "Use the buttons on the page instead."),
+    400: (
+        "That request could not be used",
+        "Go back to the previous page and try again, or start again from Home.",
+    ),
+    403: (
+        "You cannot open this page",
+        "It belongs to another account. Sign in with the account that owns "
+        "it, or start again from Home.",
+    ),
+    404: ("Page not found", "Check the address, or start again from Home."),
+    405: (
+        "That action is not available here",
+        "Use the buttons of the page you came from (go back), or start again "
+        "from Home.",
+    ),
     413: (
         "That was more than this page takes",
         "Go back, shorten what you entered, and send it again.",

@@ -84,6 +84,8 @@ def test_callback_failures_store_nothing(
         params["state"] = "x" * 43
     elif case == "replayed state":
         assert client.get("/kit/oauth/callback", query_string=params).status_code == 302
+        # Once the connection is gone, the replay is no "already connected".
+        assert client.post("/connections/1/disconnect").status_code == 302
         db_before = [(c.id, c.access_token) for c in connections(app)]
     elif case == "expired attempt":
         age_attempts(app, timedelta(hours=1))

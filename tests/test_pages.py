@@ -196,12 +196,15 @@ def test_a_429_then_success_is_retried_and_the_page_renders(client, kit, ada):
     assert "Kit asked us to slow down" not in text(page)
 
 
-def test_a_lasting_rate_limit_says_so_and_retries_by_itself(client, kit, ada):
+def test_a_lasting_rate_limit_says_so_and_offers_to_try_again(client, kit, ada):
     kit.state.add_fault("api", "429", times=100)
-    page = client.get("/c/1/subscribers")
+    page = client.get("/c/1/subscribers?status=bounced")
     assert page.status_code == 429
     assert "Kit asked us to slow down" in text(page)
-    assert '<meta http-equiv="refresh"' in page.text
+    assert page.headers["Retry-After"].isdigit()
+    # No reload behind the creator's back: a link they choose to follow.
+    assert "http-equiv" not in page.text
+    assert 'href="/c/1/subscribers?status=bounced">Try again</a>' in page.text
 
 
 def test_kit_unavailable_on_a_list_page(client, kit, ada):

@@ -80,7 +80,7 @@ def kit_page(
             state, status = "disconnected", 200
         elif state is not None and connection.status != KitConnection.ACTIVE:
             state, status = "reconnect", 200
-    if status == 503:
+    if status in (429, 503):
         after_this_request(_retry_after)
     return _render(connection, template, state, data, context), status
 

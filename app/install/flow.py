@@ -92,6 +92,14 @@ def consume_attempt(
     if attempt is None or attempt.user_id != user.id:
         raise InstallFailed("unknown_state")
     if attempt.used_at is not None:
+        if (connected := connected_by(attempt)) is not None:
+            # The browser came back to the callback (history, a reload) after
+            # the install succeeded: nothing is wrong, show the way on.
+            raise InstallFailed(
+                "already_connected",
+                attempt.return_to,
+                {"label": connected.label, "connection_id": str(connected.id)},
+            )
         raise InstallFailed("state_used")
     if not started_in_this_browser:
         raise InstallFailed("other_browser")
@@ -106,6 +114,37 @@ def consume_attempt(
     if spent.rowcount != 1:  # type: ignore[attr-defined]
         raise InstallFailed("state_used")
     return attempt
+
+
+def connected_by(attempt: OAuthAttempt) -> KitConnection | None:
+    """The active connection a used attempt connected (or reconnected), if any.
+
+    No column links them: the connection's (re)connect event is recorded after
+    the attempt was spent (`used_at`), for the same user and label.
+    """
+    if attempt.used_at is None:
+        return None
+    return db.session.scalar(
+        select(KitConnection)
+        .join(ConnectionEvent)
+        .where(
+            KitConnection.user_id == attempt.user_id,
+            KitConnection.tenant_name == attempt.tenant_name,
+            KitConnection.status == KitConnection.ACTIVE,
+            ConnectionEvent.kind.in_(
+                [ConnectionEvent.CONNECTED, ConnectionEvent.RECONNECTED]
+            ),
+            ConnectionEvent.created_at >= attempt.used_at,
+        )
+        .order_by(ConnectionEvent.created_at.desc())
+        .limit(1)
+    )
+
+
+def was_reconnect(connection: KitConnection, attempt: OAuthAttempt) -> bool:
+    """The install updated a connection that existed before it started
+    (a reinstall or a reconnect), rather than creating it."""
+    return connection.created_at < attempt.created_at
 
 
 def finish_install(

@@ -22,6 +22,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.auth.access import own_connection
+from app.dashboard.render import SELECTED
 from app.errors import problem
 from app.extensions import db, limiter
 from app.install import bp
@@ -31,11 +32,13 @@ from app.install.flow import (
     consume_attempt,
     disconnect_connection,
     finish_install,
+    was_reconnect,
 )
 from app.install.forms import DisconnectForm
 from app.kit import oauth
 from app.kit.errors import KitUnavailable
 from app.kit.settings import KitSettings
+from app.models import KitConnection
 from app.redirects import is_kit_url
 from app.security import OAUTH_LIMIT
 
@@ -105,7 +108,11 @@ def callback() -> Response | tuple[Any, int]:
         )
     except InstallFailed as failed:
         return failure_page(failed)
-    flash(f"Connected {connection.label}.", "success")
+    # The dashboard opens the account just connected, now (no Kit `redirect`)
+    # or whenever the creator comes back from Kit.
+    session[SELECTED] = connection.id
+    done = "Reconnected" if was_reconnect(connection, attempt) else "Connected"
+    flash(f"{done} {connection.label}.", "success")
     return redirect(attempt.return_to or url_for("dashboard.index"))
 
 
@@ -120,6 +127,19 @@ def connection(connection_id: int) -> str:
         connection=connection,
         events=events,
         form=DisconnectForm(),
+    )
+
+
+@bp.get("/connections/<id:connection_id>/disconnect")
+@login_required
+def confirm_disconnect(connection_id: int) -> str | Response:
+    """Ask first: name the account and say what disconnecting does at Kit."""
+    connection = own_connection(connection_id)
+    if connection.status == KitConnection.REVOKED:
+        flash(f"{connection.label} is already disconnected.", "info")
+        return redirect(url_for("install.connection", connection_id=connection.id))
+    return render_template(
+        "install/disconnect.html", connection=connection, form=DisconnectForm()
     )
 
 
@@ -143,6 +163,20 @@ def disconnect(connection_id: int) -> Response | tuple[Any, int]:
         )
     flash(f"Disconnected {label}. The app no longer has access to it.", "success")
     return redirect(url_for("dashboard.accounts"))
+
+
+# What a creator reads for each stored status: `revoked` is data, the word is
+# "Disconnected" everywhere (badge, switcher, banner, flash, history).
+STATUS_WORDS = {
+    KitConnection.ACTIVE: "Active",
+    KitConnection.NEEDS_RECONNECT: "Needs reconnect",
+    KitConnection.REVOKED: "Disconnected",
+}
+
+
+@bp.app_template_filter("status_word")
+def status_word(status: str) -> str:
+    return STATUS_WORDS.get(status, status.replace("_", " ").capitalize())
 
 
 def _canonical_host_redirect() -> str | None:
