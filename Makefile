@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Run the app on http://127.0.0.1:5000 (with the Kit sandbox on :5001 when no KIT_CLIENT_ID is set).
+## Reloads on code changes; the sandbox keeps its state in instance/ (RUN_ARGS=--reset-sandbox
+## starts it over, RUN_ARGS=--no-reload turns the reloader off).
 run: $(STAMP)
 	$(BIN)/flask --app app db upgrade
-	$(BIN)/flask --app app kit dev
+	$(BIN)/flask --app app kit dev $(RUN_ARGS)
 
 ## Serve like production on port $PORT (8000): migrate, then gunicorn with
 ## gunicorn.conf.py (the Procfile's and Dockerfile's steps). APP_ENV and every other

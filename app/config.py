@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import click
 from cryptography.fernet import Fernet
 
 # Where `flask kit dev` serves the Kit sandbox in sandbox mode; the sandbox's
@@ -72,8 +73,13 @@ SETTINGS = (
 )
 
 
-class ConfigError(RuntimeError):
-    """The configuration cannot work; the message says which variable to set."""
+class ConfigError(click.ClickException, RuntimeError):
+    """The configuration cannot work; the message says which variable to set.
+
+    A ClickException, so a `flask` command that cannot build the app prints
+    "Error: <message>" and exits 1 with no traceback; a RuntimeError, which
+    gunicorn prints the same way (gunicorn.conf.py's on_starting).
+    """
 
 
 def load_config(
@@ -114,6 +120,12 @@ def load_config(
             "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` and "
             "`python -c 'from cryptography.fernet import Fernet; "
             "print(Fernet.generate_key().decode())'`."
+            + (
+                ""
+                if text("APP_ENV")
+                else " (APP_ENV is production because KIT_CLIENT_ID is set: "
+                "set APP_ENV=development to try your Kit app on this machine.)"
+            )
         )
 
     secret_key = text("SECRET_KEY") or _instance_secret(instance)

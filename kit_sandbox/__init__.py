@@ -60,7 +60,8 @@ what Kit knows about our app, and the timing knobs), ``state.py``
 ``records.py`` and ``audience.py`` (an account's subscribers, tags, forms...),
 ``faults.py`` (latency and planned failures), ``ratelimit.py``, ``urls.py``
 and ``error_page.py``; and the ways to run it: ``factory.py``
-(``create_sandbox_app``), ``server.py`` (``SandboxServer``), ``cli.py``
+(``create_sandbox_app``), ``server.py`` (``SandboxServer``; with a
+``state_file``, ``persistence.py`` keeps the state across restarts), ``cli.py``
 (``python -m kit_sandbox``) and ``testing.py`` (drivers for tests and
 benchmarks).
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from .persistence import forget
 from .registration import SandboxConfig
 from .server import SandboxServer
 
@@ -48,6 +49,18 @@ def default_smtp_port(http_port: int) -> int:
     "--token-lifetime", type=int, default=None, help="expires_in, in seconds."
 )
 @click.option("--latency-ms", type=int, default=0, help="Added to every Kit call.")
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Keep accounts, grants and data in this file across restarts "
+    "(your own file only: it is a pickle). Default: nothing kept.",
+)
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Start from the seed data: delete the --state-file first.",
+)
 def sandbox(
     host: str,
     port: int,
@@ -59,6 +72,8 @@ def sandbox(
     public: bool,
     token_lifetime: int | None,
     latency_ms: int,
+    state_file: str | None,
+    reset: bool,
 ) -> None:
     """Run the Kit sandbox alone, as a stand-in for Kit.
 
@@ -77,7 +92,11 @@ def sandbox(
     if token_lifetime:
         config.access_token_lifetime = config.refreshed_token_lifetime = token_lifetime
     smtp_port = default_smtp_port(port) if smtp_port is None else smtp_port
-    server = SandboxServer(config, host=host, port=port, smtp_port=smtp_port)
+    if reset and state_file and forget(state_file):
+        click.echo(f" * Deleted the sandbox state in {state_file}")
+    server = SandboxServer(
+        config, host=host, port=port, smtp_port=smtp_port, state_file=state_file
+    )
     click.echo(f" * Kit sandbox on http://{host}:{port} for the app at {app_url}")
     server_url = f"http://{host}:{port}"
     secret = "" if public else " and KIT_CLIENT_SECRET (the --client-secret value)"
@@ -89,4 +108,7 @@ def sandbox(
         f" * Outbox: SMTP on {host}:{smtp_port} (the app's MAIL_SERVER={host}, "
         f"MAIL_PORT={smtp_port}); read the mail at {server_url}/_sandbox/outbox"
     )
+    if state_file:
+        kept = "restored from" if server.restored else "starting fresh, kept in"
+        click.echo(f" * State {kept} {state_file} (--reset starts over)")
     server.serve_forever()

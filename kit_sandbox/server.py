@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .factory import create_sandbox_app
 from .outbox import Outbox, SmtpSink
+from .persistence import StateKeeper, load
 from .registration import SandboxConfig
 from .state import SandboxState
 from .webhooks import Dispatcher
@@ -34,6 +36,12 @@ class SandboxServer:
     ``start()`` serves from a daemon thread (tests, benchmarks) and logs nothing
     per request; ``serve_forever()`` blocks and logs each request (a CLI).
     Usable as a context manager: ``with SandboxServer().start() as kit: ...``.
+
+    With ``state_file``, the state is loaded from that file if it is there
+    (``restored`` says whether it was) and written back to it after every
+    request that may change it (debounced) and on stop: the grants the app
+    holds survive a restart (``persistence.py``). Without it, as in tests,
+    nothing is written.
     """
 
     def __init__(
@@ -42,13 +50,18 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         smtp_port: int = 0,
+        state_file: str | Path | None = None,
     ) -> None:
         self.config = config or SandboxConfig()
         self.state = SandboxState(self.config)
+        self.restored = bool(state_file) and load(self.state, state_file)
+        self.keeper = StateKeeper(self.state, state_file) if state_file else None
         self.outbox = Outbox()
         self.smtp = SmtpSink(self.outbox, host=host, port=smtp_port)
         self.app: Flask = create_sandbox_app(state=self.state, mail=self.outbox)
         self.dispatcher = Dispatcher(self.state.webhooks)
+        if self.keeper is not None:
+            self.app.after_request(self._note_change)
         self.host = host
         self.port = port
         self._server: BaseWSGIServer | None = None
@@ -72,8 +85,7 @@ class SandboxServer:
             raise RuntimeError("The sandbox is already running")
         self._bind(_QuietRequestHandler)
         assert self._server is not None
-        self.smtp.start()
-        self.dispatcher.start()
+        self._start_helpers()
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": POLL_INTERVAL},
@@ -90,8 +102,7 @@ class SandboxServer:
             return
         server.shutdown()
         server.server_close()
-        self.smtp.stop()
-        self.dispatcher.stop()
+        self._stop_helpers()
         if thread is not None:
             thread.join(timeout=5)
         self._server = None
@@ -103,15 +114,33 @@ class SandboxServer:
             raise RuntimeError("The sandbox is already running")
         self._bind(WSGIRequestHandler)
         assert self._server is not None
-        self.smtp.start()
-        self.dispatcher.start()
+        self._start_helpers()
         try:
             self._server.serve_forever()
         finally:
             self._server.server_close()
             self._server = None
-            self.smtp.stop()
-            self.dispatcher.stop()
+            self._stop_helpers()
+
+    def _start_helpers(self) -> None:
+        self.smtp.start()
+        self.dispatcher.start()
+        if self.keeper is not None:
+            self.keeper.start()
+
+    def _stop_helpers(self) -> None:
+        self.smtp.stop()
+        self.dispatcher.stop()
+        if self.keeper is not None:
+            self.keeper.stop()
+
+    def _note_change(self, response: Response) -> Response:
+        # Every change to the state comes through a request that is not a
+        # read: a code exchange, a refresh, a revoke, an API write, the
+        # control API (its reset included).
+        if self.keeper is not None and request.method not in ("GET", "HEAD"):
+            self.keeper.changed()
+        return response
 
     def _bind(self, handler: type[WSGIRequestHandler]) -> None:
         self._server = make_server(
