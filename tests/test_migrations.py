@@ -130,6 +130,62 @@ def test_downgrade_base_then_upgrade_head_round_trips(migrations_app: Flask):
     assert _schema_differences(migrations_app) == []
 
 
+def test_a_database_with_data_upgrades_from_every_earlier_revision(
+    migrations_app: Flask,
+):
+    """A deployment's database is not empty: users, their connections and
+    the rows that point at them. From each revision that shipped, with such
+    rows, the upgrade to head keeps every row (SQLite alters a table by
+    copying it, which foreign keys pointing at it would stop)."""
+    for start in ("0002", "0003"):
+        flask_migrate.downgrade(revision="base")
+        flask_migrate.upgrade(revision=start)
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, password_hash, created_at) "
+                    "VALUES (1, 'old@example.com', 'x', '2026-11-01 00:00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO kit_connections (id, user_id, kit_account_id, "
+                    "tenant_name, account_name, account_email, access_token, "
+                    "refresh_token, expires_at, status, created_at, updated_at) "
+                    "VALUES (1, 1, '1001', '', 'Ada', '', 'a', 'r', "
+                    "'2026-12-01 00:00:00', 'active', '2026-11-01 00:00:00', "
+                    "'2026-11-01 00:00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO connection_events (connection_id, kind, created_at) "
+                    "VALUES (1, 'connected', '2026-11-01 00:00:00')"
+                )
+            )
+        flask_migrate.upgrade()
+        assert _current() == _revisions(migrations_app)[-1]
+        with db.engine.connect() as connection:
+            users = connection.execute(
+                text("SELECT email, session_token, email_verified_at FROM users")
+            ).all()
+            assert [u.email for u in users] == ["old@example.com"]
+            assert users[0].session_token and users[0].email_verified_at
+            assert (
+                connection.execute(
+                    text("SELECT count(*) FROM kit_connections WHERE user_id = 1")
+                ).scalar()
+                == 1
+            )
+            assert (
+                connection.execute(
+                    text("SELECT count(*) FROM connection_events")
+                ).scalar()
+                == 1
+            )
+    assert _schema_differences(migrations_app) == []
+
+
 def test_a_model_change_without_a_migration_is_caught(migrations_app: Flask):
     """The comparison is not vacuous: a column the migrations lack shows up."""
     models = MetaData(naming_convention=db.metadata.naming_convention)
