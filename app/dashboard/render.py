@@ -55,12 +55,9 @@ def kit_page(
     request's error alone.
     """
     session[SELECTED] = connection.id
-    state, status, data = None, 200, {}
-    if connection.status == KitConnection.REVOKED:
-        state = "disconnected"
-    elif connection.status != KitConnection.ACTIVE:
-        state = "reconnect"
-    else:
+    status, data = 200, {}
+    state = _without_grant(connection)
+    if state is None:
         try:
             data = load()
         except NeedsReconnect:
@@ -76,13 +73,21 @@ def kit_page(
         except KitError:  # any other refusal (403 on this plan, ...)
             state, status = "error", 502
         db.session.refresh(connection)
-        if state is not None and connection.status == KitConnection.REVOKED:
-            state, status = "disconnected", 200
-        elif state is not None and connection.status != KitConnection.ACTIVE:
-            state, status = "reconnect", 200
+        stored = _without_grant(connection)
+        if state is not None and stored is not None:
+            state, status = stored, 200
     if status in (429, 503):
         after_this_request(_retry_after)
     return _render(connection, template, state, data, context), status
+
+
+def _without_grant(connection: KitConnection) -> str | None:
+    """The state that replaces a page when the stored row has no grant."""
+    if connection.status == KitConnection.REVOKED:
+        return "disconnected"
+    if connection.status != KitConnection.ACTIVE:
+        return "reconnect"
+    return None
 
 
 def stored_page(
@@ -95,12 +100,9 @@ def stored_page(
     banners as `kit_page` for a connection without a grant, and the
     `bad_request` state (400) when `load` refuses a hand-edited URL."""
     session[SELECTED] = connection.id
-    state, status, data = None, 200, {}
-    if connection.status == KitConnection.REVOKED:
-        state = "disconnected"
-    elif connection.status != KitConnection.ACTIVE:
-        state = "reconnect"
-    else:
+    status, data = 200, {}
+    state = _without_grant(connection)
+    if state is None:
         try:
             data = load()
         except BadQuery:
