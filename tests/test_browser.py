@@ -160,3 +160,16 @@ def test_install_from_the_kit_app_store_to_the_dashboard(kit, live_app, page):
     assert not page.get_by_text("No events yet").is_visible()
     page.emulate_media(reduced_motion="reduce")  # no "just arrived" highlight
     page.screenshot(path=shots / "11-activity.png", full_page=True)
+
+    # At phone width every tab stays in sight (the row wraps: no tab hidden in
+    # a sideways scroll), and the header fits the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    tabs = page.get_by_role("navigation", name="Kit data")
+    for tab in ("Overview", "Activity", "Subscribers", "Tags", "Broadcasts"):
+        box = tabs.get_by_role("link", name=tab).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (
+            tab,
+            box,
+        )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=shots / "12-phone-activity.png", full_page=True)
