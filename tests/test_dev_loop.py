@@ -17,7 +17,8 @@ import pytest
 import requests
 from werkzeug.test import Client
 
-from app.cli.dev import dead_grants, one_host, warn_dead_grants
+from app.cli.dev import dead_grants, mark_dead_grants, one_host, warn_dead_grants
+from app.models import KitConnection
 from kit_sandbox import SandboxConfig, SandboxServer
 from kit_sandbox.persistence import save
 from tests.support import (
@@ -161,11 +162,12 @@ def test_reset_sandbox_forgets_the_grants_and_names_the_connections_that_had_one
         assert reads_account(f"http://127.0.0.1:{sandbox_port}", token) == 401
     output = log.read_text()
     assert "Forgot the Kit sandbox's state" in output
-    assert "needs Reconnect" in output
+    assert "marked Reconnect needed" in output
     assert f"{name} (connection 1)" in output
+    assert stored(app).status == KitConnection.NEEDS_RECONNECT
 
 
-def test_a_sandbox_that_lost_the_grants_is_named_in_a_warning(
+def test_a_sandbox_that_lost_the_grants_marks_them_and_names_them_in_a_warning(
     app, client, kit, kit_browser, capsys
 ):
     sign_up(client)
@@ -176,10 +178,15 @@ def test_a_sandbox_that_lost_the_grants_is_named_in_a_warning(
         fresh = SandboxServer()  # a restart without the state file
         dead = dead_grants(fresh.state)
         assert [connection.id for connection in dead] == [1]
+        mark_dead_grants(dead)
         warn_dead_grants(dead)
     warning = capsys.readouterr().err
-    assert "needs Reconnect" in warning
+    assert "marked Reconnect needed" in warning
     assert name in warning
+    assert stored(app).status == KitConnection.NEEDS_RECONNECT
+    accounts = client.get("/accounts").text
+    assert "Reconnect" in accounts
+    assert ">Active<" not in accounts
 
 
 def wsgi_host(environ: dict, start_response) -> list[bytes]:  # type: ignore[no-untyped-def]

@@ -24,6 +24,7 @@ from werkzeug.utils import redirect
 from app import mail
 from app.extensions import db
 from app.kit.settings import KitSettings
+from app.kit.tokens import mark_needs_reconnect_in
 from app.models import KitConnection
 
 if TYPE_CHECKING:
@@ -133,7 +134,9 @@ def dev(
             click.echo(f" * The app's mail: {sandbox.url}/_sandbox/outbox")
             kept = "restored from" if sandbox.restored else "kept in"
             click.echo(f" * The sandbox's state: {kept} {state_file}")
-            warn_dead_grants(dead_grants(sandbox.state))
+            dead = dead_grants(sandbox.state)
+            mark_dead_grants(dead)
+            warn_dead_grants(dead)
             db.session.remove()  # this context lasts as long as the server
         elif app.config["MAIL_BACKEND"] == "console":
             click.echo(" * No MAIL_SERVER: the app's mail is printed here")
@@ -217,13 +220,24 @@ def dead_grants(state: Any) -> list[KitConnection]:
     return dead
 
 
+def mark_dead_grants(connections: list[KitConnection]) -> None:
+    """Mark them "Reconnect needed" now, as the sandbox's `invalid_grant`
+    would at their next refresh: /accounts must not call them Active."""
+    if not connections:
+        return
+    reason = "The Kit sandbox no longer knows this grant (its state was reset)"
+    for connection in connections:
+        mark_needs_reconnect_in(db.session, connection, reason)
+    db.session.commit()
+
+
 def warn_dead_grants(connections: list[KitConnection]) -> None:
     if not connections:
         return
     click.secho(
         f" ! The Kit sandbox does not know the grants of {len(connections)} "
-        "connection(s) the app calls Active; each needs Reconnect "
-        "(/accounts, then the account's page):",
+        "connection(s); each is now marked Reconnect needed "
+        "(/accounts, then Reconnect):",
         fg="yellow",
         err=True,
     )
