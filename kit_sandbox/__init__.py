@@ -10,10 +10,14 @@ It plays both of Kit's origins on one loopback port:
   ``/v4/oauth/revoke`` (legacy ``/oauth/token``, ``/oauth/revoke``;
   ``oauth/``), and API v4 with a bearer token, scoped to the token's account
   (``api/``): ``GET /v4/account``, ``/v4/account/growth_stats``,
-  ``/v4/account/email_stats``, ``GET``/``POST /v4/subscribers``,
-  ``GET``/``POST /v4/tags``, ``GET``/``POST /v4/tags/<tag_id>/subscribers``,
-  ``GET /v4/custom_fields``, ``/v4/forms``, ``/v4/sequences``,
-  ``/v4/broadcasts`` and ``/v4/broadcasts/<id>/stats``. Lists use Kit's
+  ``/v4/account/email_stats``, ``GET``/``POST /v4/subscribers``, ``GET
+  /v4/subscribers/<id>`` and ``/v4/subscribers/<id>/tags``,
+  ``GET``/``POST /v4/tags``, ``GET``/``POST``/``DELETE
+  /v4/tags/<tag_id>/subscribers``, ``POST``/``DELETE
+  /v4/tags/<tag_id>/subscribers/<id>``, ``GET /v4/custom_fields``,
+  ``/v4/forms``, ``/v4/sequences``, ``/v4/broadcasts``,
+  ``/v4/broadcasts/stats``, ``/v4/broadcasts/<id>`` and
+  ``/v4/broadcasts/<id>/stats``. Lists use Kit's
   cursor pagination (``api/pagination.py``); writes take JSON only;
 * Webhooks 2.0 (``webhooks/``): ``/v4/webhook_endpoints`` and its delivery
   history on the API origin, and signed, batched, retried deliveries from a

@@ -213,6 +213,16 @@ class AccountData:
         """Remove the tag; False if the subscriber did not have it."""
         return self.taggings.get(tag.id, {}).pop(subscriber.id, None) is not None
 
+    def subscriber_tags(
+        self, subscriber: SubscriberRecord
+    ) -> list[tuple[TagRecord, datetime]]:
+        """The subscriber's tags, with when each was added."""
+        return [
+            (self.tags[tag_id], tagged[subscriber.id])
+            for tag_id, tagged in self.taggings.items()
+            if subscriber.id in tagged and tag_id in self.tags
+        ]
+
     def tagged_subscribers(
         self, tag: TagRecord, status: str
     ) -> list[tuple[SubscriberRecord, datetime]]:

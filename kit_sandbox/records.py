@@ -204,3 +204,19 @@ class BroadcastRecord:
 
     def stats_to_api(self) -> dict[str, Any]:
         return {"broadcast": {"id": self.id, "stats": self.stats.to_api(self.status)}}
+
+    def stats_item_to_api(self) -> dict[str, Any]:
+        """One item of ``GET /v4/broadcasts/stats``: a summary and its stats."""
+        return {
+            "id": self.id,
+            "subject": self.subject,
+            "send_at": iso(self.send_at),
+            "status": self.status,
+            "published_at": iso(self.published_at),
+            "stats": self.stats.to_api(self.status),
+        }
+
+    @property
+    def sent_at(self) -> datetime | None:
+        """When it went (or goes) out: ``send_at``, else ``published_at``."""
+        return self.send_at or self.published_at

@@ -8,11 +8,14 @@ themselves on ``bp`` from their own modules:
   days, although Kit uses the sending time zone), ``GET
   /v4/account/email_stats``;
 * ``subscribers.py``: ``GET``/``POST /v4/subscribers``, ``GET
-  /v4/custom_fields``;
-* ``tags.py``: ``GET``/``POST /v4/tags``, ``GET``/``POST
-  /v4/tags/<tag_id>/subscribers``;
+  /v4/subscribers/<id>``, ``GET /v4/custom_fields``;
+* ``tags.py``: ``GET``/``POST /v4/tags``, ``GET``/``POST``/``DELETE``
+  (by email) ``/v4/tags/<tag_id>/subscribers``, ``POST``/``DELETE
+  /v4/tags/<tag_id>/subscribers/<id>``, ``GET /v4/subscribers/<id>/tags``;
 * ``content.py``: ``GET /v4/forms``, ``GET /v4/sequences``, ``GET
-  /v4/broadcasts``, ``GET /v4/broadcasts/<id>/stats``.
+  /v4/broadcasts``, ``GET /v4/broadcasts/stats`` (``status``,
+  ``sent_after``/``sent_before``), ``GET /v4/broadcasts/<id>``, ``GET
+  /v4/broadcasts/<id>/stats``.
 
 Every route here, known or not, gets the configured latency and planned
 faults first, then Kit's rate limit (``rate_limit`` requests per access token

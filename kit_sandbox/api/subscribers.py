@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
+from ..audience import AccountData
 from ..records import SUBSCRIBER_STATES, CustomFieldRecord, SubscriberRecord
 from ..state import current_state
 from .blueprint import bp, current_data, json_body, list_response, now, require_token
-from .params import email_address, optional_text, parse_choice, parse_moment
+from .params import (
+    MSG_NOT_FOUND,
+    ApiError,
+    email_address,
+    optional_text,
+    parse_choice,
+    parse_moment,
+)
 
 STATUS_CHOICES = (*SUBSCRIBER_STATES, "all")
 
@@ -20,6 +28,14 @@ STATUS_CHOICES = (*SUBSCRIBER_STATES, "all")
 def status_filter() -> str:
     """The ``status`` parameter of a subscriber list (default active)."""
     return parse_choice(request.args.get("status"), STATUS_CHOICES, "active")
+
+
+def find_subscriber(data: AccountData, subscriber_id: int) -> SubscriberRecord:
+    """The account's subscriber with that id, in any state; 404 otherwise."""
+    subscriber = data.subscribers.get(subscriber_id)
+    if subscriber is None:
+        raise ApiError(404, MSG_NOT_FOUND)
+    return subscriber
 
 
 @bp.get("/subscribers")
@@ -48,6 +64,15 @@ def subscribers() -> Response:
         SubscriberRecord.to_api,
         newest_first=True,
     )
+
+
+@bp.get("/subscribers/<int:subscriber_id>")
+@require_token
+def subscriber(subscriber_id: int) -> Response:
+    """One subscriber, whatever its state; another account's id is a 404."""
+    with current_data() as data:
+        rendered = find_subscriber(data, subscriber_id).to_api()
+    return jsonify(subscriber=rendered)
 
 
 @bp.post("/subscribers")

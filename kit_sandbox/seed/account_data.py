@@ -6,9 +6,12 @@ seeding (``now``), so "the last 30 days" always has data, including a bump of
 new subscribers that a growth chart shows.
 
 - Ada's Kitchen (1001): 2,600 subscribers (2,000 active, 300 cancelled, 150
-  inactive, 100 bounced, 50 complained) over two years, 3 custom fields, 12
-  tags, 5 forms (2 archived), 4 sequences, 25 broadcasts.
-- Byte-Sized Notes (1002): 40 subscribers, 1 custom field, 3 tags, 1 form,
+  inactive, 100 bounced, 50 complained) over two years, 4 custom fields
+  (last name always set, the others on some), 10 tags from 1,400 subscribers
+  down to 0 ("Masterclass Waitlist"), 5 forms (2 archived), 4 sequences, 25
+  broadcasts (19 completed and 1 aborted, every 6 days up to 2 days ago; 1
+  sending, 2 scheduled, 2 drafts).
+- Byte-Sized Notes (1002): 40 subscribers, 2 custom fields, 3 tags, 1 form,
   1 sequence, 3 broadcasts.
 - Quiet Trails Newsletter (1003): nothing at all, for empty states.
 """
@@ -37,10 +40,13 @@ from .words import (
     BEN_SUBJECTS,
     BEN_TAGS,
     CITIES,
+    COMPANIES,
     COOKING_LEVELS,
     EMAIL_DOMAINS,
     FIRST_NAMES,
     LAST_NAMES,
+    PURCHASES,
+    ROLES,
 )
 
 ADA, BEN, CHLOE = 1001, 1002, 1003
@@ -81,12 +87,13 @@ def _seed_ada(data: AccountData, now: datetime, emails: set[str]) -> None:
         ("last_name", "Last name"),
         ("city", "City"),
         ("cooking_level", "Cooking level"),
+        ("last_purchase", "Last purchase"),
     ):
         data.custom_fields.append(
             CustomFieldRecord(data.ids.next("custom_field"), key, label)
         )
     _add_subscribers(data, rng, now, emails, ADA_STATES, span_days=730, bump=0.12)
-    _add_tags(data, rng, now, ADA_TAGS, sizes=(25, 650), span_days=700)
+    _add_tags(data, rng, now, ADA_TAGS, span_days=700)
     for days_ago, form in zip((690, 540, 420, 300, 200), ADA_FORMS, strict=True):
         _add_form(data, rng, now - timedelta(days=days_ago), *form)
     for days_ago, (name, hold, repeat) in zip(
@@ -111,11 +118,12 @@ def _seed_ada(data: AccountData, now: datetime, emails: set[str]) -> None:
 
 def _seed_ben(data: AccountData, now: datetime, emails: set[str]) -> None:
     rng = random.Random(BEN)  # noqa: S311
-    data.custom_fields.append(
-        CustomFieldRecord(data.ids.next("custom_field"), "company", "Company")
-    )
+    for key, label in (("company", "Company"), ("role", "Role")):
+        data.custom_fields.append(
+            CustomFieldRecord(data.ids.next("custom_field"), key, label)
+        )
     _add_subscribers(data, rng, now, emails, BEN_STATES, span_days=400, bump=0.1)
-    _add_tags(data, rng, now, BEN_TAGS, sizes=(5, 25), span_days=380)
+    _add_tags(data, rng, now, BEN_TAGS, span_days=380)
     _add_form(
         data, rng, now - timedelta(days=390), "Subscribe", "embed", "inline", False
     )
@@ -193,6 +201,16 @@ _SLUGS = {
 }
 
 
+#: Custom field key -> (how often it is set, the values it takes).
+_FIELD_VALUES: dict[str, tuple[float, tuple[str, ...]]] = {
+    "city": (0.7, CITIES),
+    "cooking_level": (0.55, COOKING_LEVELS),
+    "last_purchase": (0.3, PURCHASES),
+    "company": (0.75, COMPANIES),
+    "role": (0.65, ROLES),
+}
+
+
 def _fields(
     rng: random.Random, custom_fields: list[CustomFieldRecord], last: str
 ) -> dict[str, str | None]:
@@ -200,14 +218,9 @@ def _fields(
     for custom in custom_fields:
         if custom.key == "last_name":
             values[custom.key] = last
-        elif custom.key == "city":
-            values[custom.key] = rng.choice(CITIES) if rng.random() < 0.6 else None
-        elif custom.key == "cooking_level":
-            values[custom.key] = (
-                rng.choice(COOKING_LEVELS) if rng.random() < 0.4 else None
-            )
-        else:
-            values[custom.key] = None
+            continue
+        share, choices = _FIELD_VALUES.get(custom.key, (0.0, ()))
+        values[custom.key] = rng.choice(choices) if rng.random() < share else None
     return values
 
 
@@ -215,19 +228,18 @@ def _add_tags(
     data: AccountData,
     rng: random.Random,
     now: datetime,
-    names: tuple[str, ...],
+    names: tuple[tuple[str, int], ...],
     *,
-    sizes: tuple[int, int],
     span_days: int,
 ) -> None:
+    """Each (name, size) tag on ``size`` subscribers drawn at random."""
     subscribers = list(data.subscribers.values())
-    for index, name in enumerate(names):
+    for index, (name, size) in enumerate(names):
         # Tags were made over time, the first ones longest ago.
         created_at = now - timedelta(days=span_days * (len(names) - index) / len(names))
         tag = TagRecord(data.ids.next("tag"), name, created_at.replace(microsecond=0))
         data.add_tag(tag)
-        count = min(rng.randint(*sizes), len(subscribers))
-        for subscriber in rng.sample(subscribers, count):
+        for subscriber in rng.sample(subscribers, min(size, len(subscribers))):
             since = max(subscriber.created_at, tag.created_at)
             # Tagged soon after signing up (or after the tag was made).
             delay = (now - since).total_seconds() * rng.uniform(0, 0.3)

@@ -1,8 +1,9 @@
 """Demo broadcasts and their stats, for ``account_data.py``.
 
-Sent broadcasts go out weekly up to a week ago; their recipients are the
-account's active subscribers on the day (from the growth ledger), so the
-numbers on a dashboard hang together.
+Sent broadcasts go out every 6 days, the last one 2 days ago, so a dashboard's
+7, 30 and 90-day windows all hold some (20 sends span ~116 days); their
+recipients are the account's active subscribers on the day (from the growth
+ledger), so the numbers on a dashboard hang together.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from ..audience import AccountData
 from ..records import BroadcastRecord, BroadcastStats
 
 EMAIL_TEMPLATE = (6, "Text Only")  # Kit's default template
+SEND_EVERY_DAYS = 6
+LAST_SENT_DAYS_AGO = 2
 
 
 def add_broadcasts(
@@ -24,16 +27,18 @@ def add_broadcasts(
     subjects: tuple[tuple[str, str], ...],
     statuses: list[str],
 ) -> None:
-    """Broadcasts oldest first; sent ones weekly, up to the week before now."""
-    weeks_back = sum(1 for s in statuses if s in ("completed", "aborted"))
+    """Broadcasts oldest first; sent ones every 6 days, up to 2 days ago."""
+    sends_back = sum(1 for s in statuses if s in ("completed", "aborted")) - 1
     # The unsent ones were created in the last few days, 10 hours apart.
-    hours_back = 10 * (len(statuses) - weeks_back)
-    tag_ids = list(data.tags)
+    hours_back = 10 * (len(statuses) - sends_back - 1)
+    # Only a tag somebody carries makes a plausible audience.
+    tag_ids = [tag_id for tag_id, tagged in data.taggings.items() if tagged]
     for (subject, preview), status in zip(subjects, statuses, strict=True):
         send_at: datetime | None
         if status in ("completed", "aborted"):
-            send_at = now - timedelta(weeks=weeks_back, hours=rng.randint(0, 48))
-            weeks_back -= 1
+            days_ago = LAST_SENT_DAYS_AGO + SEND_EVERY_DAYS * sends_back
+            send_at = now - timedelta(days=days_ago, hours=rng.randint(0, 20))
+            sends_back -= 1
             created_at = send_at - timedelta(days=rng.randint(1, 4))
         else:
             created_at = now - timedelta(hours=hours_back)
@@ -85,17 +90,17 @@ def _stats(
     *,
     targeted: bool,
 ) -> BroadcastStats:
-    """Plausible results: 38-56 % opens, 2-9 % clicks, a few unsubscribes."""
+    """Plausible results: 30-60 % opens, 1-10 % clicks, a few unsubscribes."""
     if status in ("draft", "scheduled") or send_at is None:
         return BroadcastStats()
     audience = data.growth.active_on(send_at.date())
     recipients = round(audience * (rng.uniform(0.15, 0.35) if targeted else 1))
     progress = {"completed": 100.0, "sending": 62.5, "aborted": 37.5}[status]
     delivered = round(recipients * progress / 100)
-    clicked = round(delivered * rng.uniform(0.02, 0.09))
+    clicked = round(delivered * rng.uniform(0.01, 0.10))
     return BroadcastStats(
         recipients=recipients,
-        emails_opened=round(delivered * rng.uniform(0.38, 0.56)),
+        emails_opened=round(delivered * rng.uniform(0.30, 0.60)),
         emails_clicked=clicked,
         total_clicks=clicked + rng.randint(0, clicked),
         unsubscribes=round(delivered * rng.uniform(0.0005, 0.004)),

@@ -36,10 +36,19 @@ COOKING_LEVELS = ("Beginner", "Home cook", "Enthusiast", "Professional")
 
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
 
+#: Tag name and how many subscribers carry it: very different sizes, and
+#: one made too recently to have any (a tag page's empty state).
 ADA_TAGS = (
-    "Recipe Lovers", "Baking", "Vegetarian", "Meal Prep", "Weeknight Dinners",
-    "Desserts", "Cookbook Preorder", "Workshop Attendee", "Podcast Listener",
-    "Customer", "VIP", "Referral",
+    ("Recipe Lovers", 1400), ("Weeknight Dinners", 620), ("Baking", 380),
+    ("Vegetarian", 240), ("Meal Prep", 150), ("Customer", 90),
+    ("Cookbook Preorder", 45), ("Workshop Attendee", 18), ("VIP", 7),
+    ("Masterclass Waitlist", 0),
+)  # fmt: skip
+
+#: What a customer bought last (the "Last purchase" custom field).
+PURCHASES = (
+    "Ada's Kitchen cookbook", "Baking Masterclass", "7-Day Meal Plan (paid)",
+    "Knife skills course", "Sourdough starter kit", "Spice blend set",
 )  # fmt: skip
 
 ADA_FORMS = (
@@ -87,7 +96,17 @@ ADA_SUBJECTS = (
     ("New year, new pantry", "A fresh start for your kitchen."),
 )
 
-BEN_TAGS = ("Python", "Rust", "Weekly Digest")
+BEN_TAGS = (("Python", 24), ("Rust", 11), ("Weekly Digest", 3))
+
+COMPANIES = (
+    "Northwind Labs", "Bluefin Systems", "Acme Robotics", "Parcel & Co",
+    "Tidewater Health", "Granite Analytics", "Fieldnote Studio",
+)  # fmt: skip
+
+ROLES = (
+    "Backend engineer", "Frontend engineer", "Data scientist", "SRE",
+    "Engineering manager", "Student", "CTO",
+)  # fmt: skip
 
 BEN_SUBJECTS = (
     ("Byte-Sized Notes #41: generators", "Lazy evaluation in five minutes."),

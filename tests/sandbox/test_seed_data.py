@@ -10,6 +10,8 @@ from typing import Any
 from kit_sandbox import SandboxServer
 from tests.sandbox.support import (
     ADA,
+    BEN,
+    CHLOE,
     STATES,
     Api,
     StartSandbox,
@@ -41,7 +43,7 @@ def test_ada_is_seeded_with_a_realistic_audience(ada: Api) -> None:
     assert len(set(emails)) == len(emails) == everyone["total_count"]
     assert all(EMAIL.fullmatch(email) for email in emails)
 
-    assert len(ada.ok("/v4/tags")["tags"]) >= 12
+    assert 6 <= len(ada.ok("/v4/tags")["tags"]) <= 10
     forms = ada.ok("/v4/forms", status="all")["forms"]
     assert {form["type"] for form in forms} == {"embed", "hosted"}
     assert all(f["format"] is None for f in forms if f["type"] == "hosted")
@@ -129,3 +131,48 @@ def test_reset_restores_the_seed(fresh_kit: SandboxServer) -> None:
     ada = Api(fresh_kit, ADA)
     assert ada.ok("/v4/subscribers", per_page=5) == seeded
     assert "Gone" not in [tag["name"] for tag in ada.ok("/v4/tags")["tags"]]
+
+
+def test_tags_have_very_different_sizes_and_one_is_empty(ada: Api) -> None:
+    sizes = {
+        tag["name"]: ada.ok(
+            f"/v4/tags/{tag['id']}/subscribers",
+            status="all",
+            per_page=1,
+            include_total_count="true",
+        )["total_count"]
+        for tag in ada.ok("/v4/tags")["tags"]
+    }
+    assert sorted(sizes.values())[0] == 0
+    assert max(sizes.values()) >= 1000
+    assert len(set(sizes.values())) == len(sizes)
+    # Most subscribers carry 0 to 3 tags.
+    assert sum(sizes.values()) < 1.5 * 2600
+
+
+def test_custom_fields_are_filled_on_most_subscribers_not_all(
+    fresh_kit: SandboxServer,
+) -> None:
+    for account in (ADA, BEN):
+        api = Api(fresh_kit, account)
+        pages = api.walk("/v4/subscribers", status="all", per_page=1000)
+        subscribers = [s for page in pages for s in page["subscribers"]]
+        keys = [f["key"] for f in api.ok("/v4/custom_fields")["custom_fields"]]
+        assert len(keys) >= 2
+        for key in keys:
+            filled = sum(1 for s in subscribers if s["fields"][key])
+            assert 0.2 * len(subscribers) < filled, (account, key)
+        assert sum(1 for s in subscribers if any(s["fields"].values())) > 0.5 * len(
+            subscribers
+        )
+        assert any(not all(s["fields"].values()) for s in subscribers)
+
+
+def test_one_account_is_empty(fresh_kit: SandboxServer) -> None:
+    chloe = Api(fresh_kit, CHLOE)
+    for path in ("/v4/subscribers", "/v4/tags", "/v4/broadcasts", "/v4/forms"):
+        # status=all: the subscribers and forms of every state (tags and
+        # broadcasts ignore it).
+        assert chloe.ok(path, status="all")[path.rsplit("/", 1)[1]] == []
+    assert chloe.ok("/v4/broadcasts/stats")["broadcasts"] == []
+    assert chloe.ok("/v4/account/growth_stats")["stats"]["subscribers"] == 0
