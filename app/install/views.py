@@ -169,7 +169,7 @@ def disconnect(connection_id: int) -> Response | tuple[Any, int]:
 # "Disconnected" everywhere (badge, switcher, banner, flash, history).
 STATUS_WORDS = {
     KitConnection.ACTIVE: "Active",
-    KitConnection.NEEDS_RECONNECT: "Needs reconnect",
+    KitConnection.NEEDS_RECONNECT: "Reconnect needed",
     KitConnection.REVOKED: "Disconnected",
 }
 
