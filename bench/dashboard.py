@@ -28,7 +28,7 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.dashboard import data, figures
+from app.dashboard import calls, figures
 from bench.common import (
     argument_parser,
     bench_app,
@@ -43,11 +43,11 @@ CONNECTION = 1  # the one connection of each fresh database
 
 
 def drop_cache() -> None:
-    data.invalidate(CONNECTION)
+    calls.invalidate(CONNECTION)
 
 
 def drop_cache_and_days() -> None:
-    data.invalidate(CONNECTION)
+    calls.invalidate(CONNECTION)
     figures.forget(CONNECTION)
 
 
@@ -126,13 +126,11 @@ def main() -> None:
     print(
         f"{'overview':<32}{'p50 ms':>8}{'p95 ms':>8}{'x one call':>12}{'Kit calls':>11}"
     )
-    for name, (times, calls) in results.items():
+    for name, (times, kits) in results.items():
         p50 = statistics.median(times)
         p95 = percentile(times, 0.95)
         ratio = f"{p50 / one_call:.1f}" if one_call else "-"
-        print(
-            f"{name:<32}{p50 * 1000:>8.0f}{p95 * 1000:>8.0f}{ratio:>12}{calls:>11.1f}"
-        )
+        print(f"{name:<32}{p50 * 1000:>8.0f}{p95 * 1000:>8.0f}{ratio:>12}{kits:>11.1f}")
 
 
 if __name__ == "__main__":

@@ -70,5 +70,9 @@ def test_a_connection_answers_only_its_owner_on_every_route(make_app, kit, kit_b
     # The same pages open for the stranger on their own connection: the 404s
     # above came from the ownership check, not from a wrong path.
     for method, rule in found:
-        if method == "GET":
+        if method == "GET" and rule.arguments == {"connection_id"}:
             assert stranger.get(path_of(rule, 2)).status_code == 200, rule
+        elif method == "GET":  # a record's page: #1 is not in the stranger's Kit
+            page = stranger.get(path_of(rule, 2))
+            assert page.status_code == 404, rule
+            assert "#1 in this Kit account" in page.get_data(as_text=True), rule

@@ -19,7 +19,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from app.dashboard.data import client_for, invalidate
+from app.dashboard.calls import client_for, invalidate
 from app.extensions import db
 from app.kit import webhooks as kit_webhooks
 from app.kit.errors import KitAPIError, KitError

@@ -1,36 +1,53 @@
-"""What the dashboard pages show, fetched from Kit: cached per connection,
-with a page's independent calls in flight at once, and handed to the templates
-as the typed values of `app.kit.resources`. (The overview, whose finished days
-come from the database, is in `figures`.)
-
-Cache keys start with the connection id and its generation number: an entry is
-never served to another connection, and bumping the generation (the "Reload"
-button, or any write) makes every entry of that connection stale at once
-without having to find them. The cache holds Kit's answers as they came, not
-the typed values made from them on the way out: a deploy that changes a class
-of `resources` never unpickles an old one from Redis.
+"""What the dashboard pages show, fetched from Kit and handed to the templates
+as the typed values of `app.kit.resources`, and the writes the pages make.
+How the calls are cached per connection and made at once is in `calls`; the
+overview, whose finished days come from the database, is in `figures`.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
-from flask import Flask, current_app
-
+from app.dashboard.calls import (
+    answers,
+    cached,
+    client_for,
+    generation,
+    invalidate,
+    key,
+)
 from app.dashboard.capacity import take_slot
 from app.extensions import cache
-from app.kit.api import KitClient, Page
-from app.kit.errors import KitError, KitRateLimited, KitUnavailable, NeedsReconnect
-from app.kit.resources import Broadcast, Form, Sequence, Subscriber, Tag
+from app.kit.api import Page
+from app.kit.errors import (
+    KitNotFound,
+)
+from app.kit.resources import (
+    Broadcast,
+    BroadcastStats,
+    CustomField,
+    Form,
+    Sequence,
+    Subscriber,
+    SubscriberTag,
+    Tag,
+    custom_values,
+)
 
 T = TypeVar("T")
 PER_PAGE = 50
-
-_pools: dict[int, ThreadPoolExecutor] = {}
+#: A search for part of an email or name reads at most this many of the
+#: newest subscribers (Kit filters only a whole email address), a page of
+#: `SCAN_PER_PAGE` per call, and shows at most `MATCHES_SHOWN` of the matches.
+SCAN_PER_PAGE = 1000
+SCAN_PAGES = 5
+MATCHES_SHOWN = 100
+#: `GET /v4/broadcasts/stats` holds the newest this many: older ones on a
+#: page are asked for one by one.
+STATS_PER_PAGE = 1000
 
 
 class Cursor(NamedTuple):
@@ -41,141 +58,175 @@ class Cursor(NamedTuple):
     before: str | None = None
 
 
-def client_for(connection_id: int) -> KitClient:
-    return KitClient(
-        connection_id,
-        current_app.extensions["kit_settings"],
-        current_app.config["TOKEN_REFRESH_LEEWAY"],
-    )
-
-
-# --- cache -----------------------------------------------------------------------
-
-
-def _generation(connection_id: int) -> int:
-    return cache.get(f"kit:{connection_id}:generation") or 0
-
-
-def invalidate(connection_id: int) -> None:
-    """Make every cached Kit answer of this connection stale."""
-    cache.set(f"kit:{connection_id}:generation", time.time_ns(), timeout=0)
-
-
-def _key(connection_id: int, generation: int, name: str, params: dict[str, Any]) -> str:
-    return ":".join(
-        (
-            "kit",
-            str(connection_id),
-            str(generation),
-            name,
-            json.dumps(params, sort_keys=True, default=str),
-        )
-    )
-
-
-def cached(
-    connection_id: int,
-    name: str,
-    compute: Callable[[], T],
-    timeout: int | None = None,
-    **params: Any,
-) -> T:
-    key = _key(connection_id, _generation(connection_id), name, params)
-    value = cache.get(key)
-    if value is None:
-        take_slot()
-        value = compute()
-        cache.set(key, value, timeout=timeout)
-    return value
-
-
-# --- parallel calls ---------------------------------------------------------------
-
-
-def _pool(app: Flask) -> ThreadPoolExecutor:
-    size = app.config["KIT_PARALLEL_CALLS"]
-    if size not in _pools:
-        _pools[size] = ThreadPoolExecutor(size, thread_name_prefix="kit-call")
-    return _pools[size]
-
-
-def in_parallel(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
-    """Run independent Kit calls at once; return their results by name.
-
-    If any failed, raises the failure that matters most to the creator: a
-    needed reconnect, then the rate limit, then Kit being unavailable.
-    """
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def in_context(call: Callable[[], Any]) -> Callable[[], Any]:
-        def run() -> Any:
-            with app.app_context():
-                return call()
-
-        return run
-
-    futures = {
-        name: _pool(app).submit(in_context(call)) for name, call in calls.items()
-    }
-    results, errors = {}, []
-    for name, future in futures.items():
-        error = future.exception()
-        if error is None:
-            results[name] = future.result()
-        else:
-            errors.append(error)
-    for kind in (NeedsReconnect, KitRateLimited, KitUnavailable, KitError, Exception):
-        for error in errors:
-            if isinstance(error, kind):
-                raise error
-    return results
-
-
-def answers(
-    client: KitClient,
-    cacheable: dict[str, Callable[[], Any]],
-    fresh: dict[str, Callable[[], Any]] | None = None,
-) -> dict[str, Any]:
-    """Kit's answers by name: each of `cacheable` from the cache when it is
-    there, the others and all of `fresh` (never cached) from Kit, at once.
-
-    The cache is read once for all of them. When it holds them all and nothing
-    is `fresh` (a warm page), no thread, token check or call to Kit is needed.
-    """
-    connection_id = client.connection_id
-    generation = _generation(connection_id)
-    keys = {name: _key(connection_id, generation, name, {}) for name in cacheable}
-    found = zip(keys, cache.get_many(*keys.values()), strict=True)
-    results = {name: value for name, value in found if value is not None}
-    calls = {name: call for name, call in cacheable.items() if name not in results}
-    calls.update(fresh or {})
-    if calls:
-        take_slot()
-        client.ensure_token()
-        answered = in_parallel(calls)
-        cache.set_many(
-            {keys[name]: answered[name] for name in keys if name in answered}
-        )
-        results.update(answered)
-    return results
-
-
 # --- what the pages show ----------------------------------------------------------
 
 
-def subscribers(
-    connection_id: int, cursor: Cursor, status: str, email_address: str | None
-) -> Page[Subscriber]:
-    """A page of subscribers in `status`, or the one with that email address;
-    with the count of them all on the first page."""
-    return _page(
+def subscribers(connection_id: int, cursor: Cursor, status: str) -> Page[Subscriber]:
+    """A page of subscribers in `status`, with the count of them all.
+
+    Kit counts only when asked (`include_total_count`, slow on big lists): on
+    the first page, and on a later one only if the count the first page gave
+    is gone from the cache (kept per connection generation and status)."""
+    client = client_for(connection_id)
+    total = cache.get(
+        key(
+            connection_id,
+            generation(connection_id),
+            "total:subscribers",
+            {"status": status},
+        )
+    )
+    count = cursor == Cursor() or total is None
+    query = {"status": status, **cursor._asdict()}
+    page = cached(
         connection_id,
-        "subscribers",
-        cursor,
-        first_page_total=True,
-        status=status,
-        email_address=email_address,
-    ).map(Subscriber.from_kit)
+        "page:subscribers",
+        lambda: client.page(
+            "subscribers",
+            "subscribers",
+            per_page=PER_PAGE,
+            include_total_count=count,
+            **query,
+        ),
+        count=count,
+        **query,
+    )
+    if page.total_count is not None:
+        cache.set(
+            key(
+                connection_id,
+                generation(connection_id),
+                "total:subscribers",
+                {"status": status},
+            ),
+            page.total_count,
+        )
+    elif total is not None:
+        page = replace(page, total_count=total)
+    return page.map(Subscriber.from_kit)
+
+
+@dataclass(frozen=True)
+class Search:
+    """The subscribers a search found: `matches` (at most `MATCHES_SHOWN` of
+    `matched`) among the `scanned` newest of `total` in the status."""
+
+    matches: list[Subscriber]
+    matched: int
+    scanned: int
+    total: int | None
+    complete: bool
+
+
+def is_email(words: str) -> bool:
+    """A whole email address (Kit can look it up), not a part of one."""
+    name, at, domain = words.partition("@")
+    return bool(name and at and "." in domain.strip(".")) and " " not in words
+
+
+def search_subscribers(connection_id: int, words: str, status: str) -> Search:
+    """Subscribers in `status` whose email or first name holds `words`.
+
+    A whole email address is one call (Kit's exact filter). Anything else
+    reads the newest subscribers, a page of 1,000 per call, at most 5 pages,
+    and matches here; what was read is cached, so the next search costs none.
+    """
+    client = client_for(connection_id)
+    if is_email(words):
+        page = cached(
+            connection_id,
+            "page:subscribers",
+            lambda: client.page(
+                "subscribers",
+                "subscribers",
+                per_page=PER_PAGE,
+                status=status,
+                email_address=words,
+            ),
+            status=status,
+            email_address=words,
+        )
+        found = [Subscriber.from_kit(item) for item in page.items]
+        return Search(found, len(found), len(found), None, True)
+
+    def scan() -> dict[str, Any]:
+        items: list[dict[str, Any]] = []
+        after, total, more = None, None, True
+        for number in range(SCAN_PAGES):
+            page = client.page(
+                "subscribers",
+                "subscribers",
+                after=after,
+                per_page=SCAN_PER_PAGE,
+                include_total_count=number == 0,
+                status=status,
+            )
+            items += page.items
+            total = page.total_count if number == 0 else total
+            more = page.has_next and bool(page.end_cursor)
+            if not more:
+                break
+            after = page.end_cursor
+        return {"items": items, "total": total, "complete": not more}
+
+    read = cached(connection_id, "scan:subscribers", scan, status=status)
+    wanted = words.lower()
+    found = [s for s in map(Subscriber.from_kit, read["items"]) if s.matches(wanted)]
+    return Search(
+        found[:MATCHES_SHOWN],
+        len(found),
+        len(read["items"]),
+        read["total"],
+        read["complete"],
+    )
+
+
+@dataclass(frozen=True)
+class SubscriberPage:
+    """What the subscriber page shows."""
+
+    subscriber: Subscriber
+    fields: list[tuple[str, str]]
+    tags: list[SubscriberTag]
+    #: The account's tags the subscriber does not have: the "Add a tag" choices.
+    other_tags: list[Tag]
+
+
+def subscriber(connection_id: int, subscriber_id: int) -> SubscriberPage:
+    """One subscriber, their custom fields and tags: one round trip. Raises
+    `KitNotFound` for an id Kit does not know in this account."""
+    client = client_for(connection_id)
+    found = answers(
+        client,
+        {
+            f"subscriber:{subscriber_id}": lambda: client.get(
+                f"subscribers/{subscriber_id}"
+            ),
+            f"subscriber_tags:{subscriber_id}": lambda: list(
+                client.iterate(f"subscribers/{subscriber_id}/tags", "tags")
+            ),
+            "all:custom_fields": lambda: list(
+                client.iterate("custom_fields", "custom_fields")
+            ),
+            "all:tags": lambda: list(client.iterate("tags", "tags")),
+        },
+    )
+    body = found[f"subscriber:{subscriber_id}"]
+    fields_ = [CustomField.from_kit(item) for item in found["all:custom_fields"]]
+    tags_ = [
+        SubscriberTag.from_kit(item)
+        for item in found[f"subscriber_tags:{subscriber_id}"]
+    ]
+    having = {tag.id for tag in tags_}
+    return SubscriberPage(
+        Subscriber.from_kit((body or {}).get("subscriber")),
+        custom_values(body, fields_),
+        tags_,
+        sorted(
+            (t for t in map(Tag.from_kit, found["all:tags"]) if t.id not in having),
+            key=lambda t: t.name.lower(),
+        ),
+    )
 
 
 def forms(connection_id: int, cursor: Cursor) -> Page[Form]:
@@ -191,13 +242,146 @@ def broadcasts(connection_id: int, cursor: Cursor) -> Page[Broadcast]:
     return _page(connection_id, "broadcasts", cursor).map(Broadcast.from_kit)
 
 
+SENT = ("completed", "sending")
+
+
+def broadcasts_with_stats(
+    connection_id: int, cursor: Cursor
+) -> tuple[Page[Broadcast], dict[int, BroadcastStats]]:
+    """A page of broadcasts and the figures of the sent ones, by id.
+
+    The page and `GET /v4/broadcasts/stats` (the newest 1,000) go out at once;
+    a sent broadcast older than those (an account with more than 1,000) is
+    then asked for alone, all such in one more round trip."""
+    client = client_for(connection_id)
+    name = f"page:broadcasts:{cursor.after}:{cursor.before}"
+    found = answers(
+        client,
+        {
+            name: lambda: client.page(
+                "broadcasts", "broadcasts", per_page=PER_PAGE, **cursor._asdict()
+            ),
+            "all:broadcast_stats": lambda: (
+                client.page(
+                    "broadcasts/stats", "broadcasts", per_page=STATS_PER_PAGE
+                ).items
+            ),
+        },
+    )
+    page = found[name].map(Broadcast.from_kit)
+    stats = {
+        _whole_id(item): BroadcastStats.from_kit(item)
+        for item in found["all:broadcast_stats"]
+    }
+    missing = [b.id for b in page.items if b.status in SENT and b.id not in stats]
+    if missing:
+        more = answers(
+            client,
+            {
+                f"broadcast_stats:{i}": partial(client.get, f"broadcasts/{i}/stats")
+                for i in missing
+            },
+        )
+        for i in missing:
+            body = more[f"broadcast_stats:{i}"]
+            stats[i] = BroadcastStats.from_kit((body or {}).get("broadcast"))
+    return page, stats
+
+
+def _whole_id(item: Any) -> int:
+    try:
+        return int(item.get("id"))
+    except (AttributeError, TypeError, ValueError):
+        return 0
+
+
+def broadcast(
+    connection_id: int, broadcast_id: int
+) -> tuple[Broadcast, BroadcastStats]:
+    """One broadcast and its figures, in one round trip; `KitNotFound` for an
+    id not in this account."""
+    client = client_for(connection_id)
+    found = answers(
+        client,
+        {
+            f"broadcast:{broadcast_id}": lambda: client.get(
+                f"broadcasts/{broadcast_id}"
+            ),
+            f"broadcast_stats:{broadcast_id}": lambda: client.get(
+                f"broadcasts/{broadcast_id}/stats"
+            ),
+        },
+    )
+    item = (found[f"broadcast:{broadcast_id}"] or {}).get("broadcast")
+    body = found[f"broadcast_stats:{broadcast_id}"] or {}
+    return Broadcast.from_kit(item), BroadcastStats.from_kit(body.get("broadcast"))
+
+
 def tags(connection_id: int) -> list[Tag]:
-    """Every tag, all pages of them: the tags page shows them all."""
+    """Every tag, all pages of them, sorted by name."""
     client = client_for(connection_id)
     items = cached(
         connection_id, "all:tags", lambda: list(client.iterate("tags", "tags"))
     )
-    return [Tag.from_kit(item) for item in items]
+    return sorted(map(Tag.from_kit, items), key=lambda t: (t.name.lower(), t.id))
+
+
+def tag_counts(connection_id: int, shown: list[Tag]) -> dict[int, int]:
+    """How many subscribers carry each of `shown`: a call per tag (Kit has no
+    count in the tag list), all at once, each cached."""
+    client = client_for(connection_id)
+
+    def count(tag_id: int) -> Callable[[], Any]:
+        return lambda: (
+            client.page(
+                f"tags/{tag_id}/subscribers",
+                "subscribers",
+                per_page=1,
+                include_total_count=True,
+            ).total_count
+        )
+
+    found = answers(client, {f"tag_count:{t.id}": count(t.id) for t in shown})
+    return {t.id: found[f"tag_count:{t.id}"] or 0 for t in shown}
+
+
+@dataclass(frozen=True)
+class TagPage:
+    tag: Tag
+    page: Page[Subscriber]
+
+
+def tag(connection_id: int, tag_id: int, cursor: Cursor) -> TagPage:
+    """A tag and a page of its subscribers, newest tagging first, with their
+    count; `KitNotFound` for a tag not in this account."""
+    client = client_for(connection_id)
+    count_name = f"tag_count:{tag_id}"
+    current = generation(connection_id)
+    total = cache.get(key(connection_id, current, count_name, {}))
+    count = cursor == Cursor() or total is None
+    name = f"tag_page:{tag_id}:{cursor.after}:{cursor.before}:{count}"
+    found = answers(
+        client,
+        {
+            "all:tags": lambda: list(client.iterate("tags", "tags")),
+            name: lambda: client.page(
+                f"tags/{tag_id}/subscribers",
+                "subscribers",
+                per_page=PER_PAGE,
+                include_total_count=count,
+                **cursor._asdict(),
+            ),
+        },
+    )
+    known = [t for t in map(Tag.from_kit, found["all:tags"]) if t.id == tag_id]
+    if not known:
+        raise KitNotFound(404, ["Not Found"])
+    page: Page[dict[str, Any]] = found[name]
+    if page.total_count is not None:
+        cache.set(key(connection_id, current, count_name, {}), page.total_count)
+    else:
+        page = replace(page, total_count=total)
+    return TagPage(known[0], page.map(Subscriber.from_kit))
 
 
 def _page(
@@ -247,9 +431,13 @@ def add_subscriber(
     )
 
 
-def create_tag(connection_id: int, name: str) -> Tag:
-    """The tag of that name: Kit creates it, or answers with the one it has."""
-    return Tag.created(_post(connection_id, "tags", {"name": name}))
+def create_tag(connection_id: int, name: str) -> tuple[Tag, bool]:
+    """The tag of that name, and whether Kit created it (201) rather than
+    answering with the one it had (200)."""
+    take_slot()
+    body, created = client_for(connection_id).post_created("tags", {"name": name})
+    invalidate(connection_id)
+    return Tag.created(body), created
 
 
 def tag_subscriber(connection_id: int, tag_id: int, email_address: str) -> None:
@@ -258,3 +446,14 @@ def tag_subscriber(connection_id: int, tag_id: int, email_address: str) -> None:
         f"tags/{tag_id}/subscribers",
         {"email_address": email_address},
     )
+
+
+def tag_subscriber_by_id(connection_id: int, tag_id: int, subscriber_id: int) -> None:
+    _post(connection_id, f"tags/{tag_id}/subscribers/{subscriber_id}", {})
+
+
+def untag_subscriber(connection_id: int, tag_id: int, subscriber_id: int) -> None:
+    """Remove the tag (Kit answers 204, also when the tag was not there)."""
+    take_slot()
+    client_for(connection_id).delete(f"tags/{tag_id}/subscribers/{subscriber_id}")
+    invalidate(connection_id)

@@ -53,3 +53,20 @@ class TagSubscriberForm(FlaskForm):
     def offer(self, tags: list[Tag]) -> None:
         """The tags to choose from: Kit's, so a forged id fails validation."""
         self.tag_id.choices = [(tag.id, tag.name) for tag in tags]
+
+
+class AddTagForm(FlaskForm):
+    """The subscriber page's "Add a tag": one of the account's tags."""
+
+    tag_id = SelectField("Tag", coerce=int, validate_choice=True)
+    submit = SubmitField("Add tag")
+
+    def offer(self, tags: list[Tag]) -> None:
+        self.tag_id.choices = [(tag.id, tag.name) for tag in tags]
+
+
+class RemoveTagForm(FlaskForm):
+    """A "Remove" button next to one of a subscriber's tags (CSRF only: the
+    tag is in the URL)."""
+
+    submit = SubmitField("Remove")

@@ -21,7 +21,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.dashboard import figures
-from app.dashboard.data import invalidate
+from app.dashboard.calls import invalidate
 from app.extensions import db
 from app.install.failures import InstallFailed
 from app.jobs import on_this_app

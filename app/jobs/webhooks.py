@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app.config import public_base_url
-from app.dashboard.data import client_for
+from app.dashboard.calls import client_for
 from app.extensions import db
 from app.jobs import on_this_app
 from app.kit import webhooks as kit_webhooks

@@ -68,6 +68,7 @@ def request(
     params: dict[str, Any] | None = None,
     json: dict[str, Any] | None = None,
     sleep: Any = time.sleep,
+    on_status: Callable[[int], None] | None = None,
 ) -> Any:
     """One API call with retries; returns the decoded JSON body.
 
@@ -91,6 +92,8 @@ def request(
                 json=json,
                 timeout=(CONNECT_TIMEOUT, settings.timeout),
             )
+            if on_status is not None:
+                on_status(response.status_code)
             return decode(response)
         except KitRateLimited as exc:
             error: Exception = exc
@@ -208,12 +211,19 @@ class KitClient:
         path: str,
         params: dict[str, Any] | None = None,
         json: dict[str, Any] | None = None,
+        on_status: Callable[[int], None] | None = None,
     ) -> Any:
         return call_with_token(
             self.connection_id,
             self.settings,
             lambda token: request(
-                self.settings, token, method, path, params=params, json=json
+                self.settings,
+                token,
+                method,
+                path,
+                params=params,
+                json=json,
+                on_status=on_status,
             ),
             leeway=self.leeway,
         )
@@ -230,6 +240,17 @@ class KitClient:
 
     def post(self, path: str, json: dict[str, Any]) -> Any:
         return self.call("POST", path, json=json)
+
+    def post_created(self, path: str, json: dict[str, Any]) -> tuple[Any, bool]:
+        """POST, and whether Kit made something new (201) rather than
+        answering with what it had (200), as `POST /v4/tags` does."""
+        statuses: list[int] = []
+        body = self.call("POST", path, json=json, on_status=statuses.append)
+        return body, bool(statuses) and statuses[-1] == 201
+
+    def delete(self, path: str, json: dict[str, Any] | None = None) -> Any:
+        """DELETE; Kit answers 204 with no body (None here)."""
+        return self.call("DELETE", path, json=json)
 
     def page(
         self,

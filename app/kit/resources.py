@@ -8,6 +8,7 @@ without it (an account without an id). Templates and views read attributes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -30,6 +31,17 @@ def _whole(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError, OverflowError):
         return 0
+
+
+def _number(value: Any) -> float:
+    """A figure with a fraction from Kit (a rate like 48.2): 0.0 if unusable."""
+    if isinstance(value, bool):
+        return 0.0
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
 
 
 def _moment(value: Any) -> datetime | None:
@@ -74,6 +86,7 @@ class Account:
 _READERS: dict[str, Callable[[Any], Any]] = {
     "str": _text,
     "int": _whole,
+    "float": _number,
     "bool": bool,
     "datetime | None": _moment,
 }
@@ -128,12 +141,46 @@ class EmailStats(_Stats):
 
 @dataclass(frozen=True)
 class Subscriber(_Record):
-    """An item of `GET /v4/subscribers`."""
+    """An item of `GET /v4/subscribers` (or `GET /v4/subscribers/<id>`'s
+    `subscriber`)."""
 
+    id: int = 0
     email_address: str = ""
     first_name: str = ""
     state: str = ""
     created_at: datetime | None = None
+    #: In a tag's list of subscribers: when they got the tag.
+    tagged_at: datetime | None = None
+
+    def matches(self, words: str) -> bool:
+        """`words` (lower case) is part of the email address or first name."""
+        return words in self.email_address.lower() or words in self.first_name.lower()
+
+
+@dataclass(frozen=True)
+class CustomField(_Record):
+    """An item of `GET /v4/custom_fields`: `key` names the value in a
+    subscriber's `fields`, `label` is what the creator called it."""
+
+    id: int = 0
+    key: str = ""
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class SubscriberTag(_Record):
+    """An item of `GET /v4/subscribers/<id>/tags`."""
+
+    id: int = 0
+    name: str = ""
+    tagged_at: datetime | None = None
+
+
+def custom_values(body: Any, fields_: list[CustomField]) -> list[tuple[str, str]]:
+    """A subscriber's custom fields as (label, value), in the account's order
+    of fields; "" for a field without a value."""
+    values = _object(_object(_object(body).get("subscriber")).get("fields"))
+    return [(f.label or f.key, _text(values.get(f.key)).strip()) for f in fields_]
 
 
 @dataclass(frozen=True)
@@ -183,3 +230,22 @@ class Broadcast(_Record):
     created_at: datetime | None = None
     published_at: datetime | None = None
     send_at: datetime | None = None
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class BroadcastStats(_Stats):
+    """A broadcast's figures, from `GET /v4/broadcasts/stats` (an item) or
+    `GET /v4/broadcasts/<id>/stats` (its `broadcast`): rates are percentages
+    of recipients (48.2 means 48.2 %), `progress` too while sending."""
+
+    recipients: int = 0
+    open_rate: float = 0.0
+    emails_opened: int = 0
+    click_rate: float = 0.0
+    total_clicks: int = 0
+    show_total_clicks: bool = False
+    unsubscribe_rate: float = 0.0
+    unsubscribes: int = 0
+    status: str = ""
+    progress: float = 0.0

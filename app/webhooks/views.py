@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import request
 
-from app.dashboard.data import invalidate
+from app.dashboard.calls import invalidate
 from app.edge import accepts_body
 from app.extensions import csrf, limiter
 from app.kit.webhooks import BadSignature, verify

@@ -1,0 +1,151 @@
+"""How the dashboard calls Kit: a client per connection, a cache of Kit's
+answers per connection, and a page's independent calls in flight at once.
+
+Cache keys start with the connection id and its generation number: an entry is
+never served to another connection, and bumping the generation (the "Reload"
+button, or any write) makes every entry of that connection stale at once
+without having to find them. The cache holds Kit's answers as they came, not
+the typed values made from them on the way out: a deploy that changes a class
+of `resources` never unpickles an old one from Redis.
+
+A request about to call Kit (not one served from the cache) first takes one of
+the process's slots for requests that wait on Kit (`capacity.take_slot`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from flask import Flask, current_app
+
+from app.dashboard.capacity import take_slot
+from app.extensions import cache
+from app.kit.api import KitClient
+from app.kit.errors import KitError, KitRateLimited, KitUnavailable, NeedsReconnect
+
+T = TypeVar("T")
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def client_for(connection_id: int) -> KitClient:
+    return KitClient(
+        connection_id,
+        current_app.extensions["kit_settings"],
+        current_app.config["TOKEN_REFRESH_LEEWAY"],
+    )
+
+
+# --- cache -----------------------------------------------------------------------
+
+
+def generation(connection_id: int) -> int:
+    return cache.get(f"kit:{connection_id}:generation") or 0
+
+
+def invalidate(connection_id: int) -> None:
+    """Make every cached Kit answer of this connection stale."""
+    cache.set(f"kit:{connection_id}:generation", time.time_ns(), timeout=0)
+
+
+def key(connection_id: int, generation: int, name: str, params: dict[str, Any]) -> str:
+    return ":".join(
+        (
+            "kit",
+            str(connection_id),
+            str(generation),
+            name,
+            json.dumps(params, sort_keys=True, default=str),
+        )
+    )
+
+
+def cached(
+    connection_id: int,
+    name: str,
+    compute: Callable[[], T],
+    timeout: int | None = None,
+    **params: Any,
+) -> T:
+    entry = key(connection_id, generation(connection_id), name, params)
+    value = cache.get(entry)
+    if value is None:
+        take_slot()
+        value = compute()
+        cache.set(entry, value, timeout=timeout)
+    return value
+
+
+# --- parallel calls ---------------------------------------------------------------
+
+
+def _pool(app: Flask) -> ThreadPoolExecutor:
+    size = app.config["KIT_PARALLEL_CALLS"]
+    if size not in _pools:
+        _pools[size] = ThreadPoolExecutor(size, thread_name_prefix="kit-call")
+    return _pools[size]
+
+
+def in_parallel(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Run independent Kit calls at once; return their results by name.
+
+    If any failed, raises the failure that matters most to the creator: a
+    needed reconnect, then the rate limit, then Kit being unavailable.
+    """
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def in_context(call: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            with app.app_context():
+                return call()
+
+        return run
+
+    futures = {
+        name: _pool(app).submit(in_context(call)) for name, call in calls.items()
+    }
+    results, errors = {}, []
+    for name, future in futures.items():
+        error = future.exception()
+        if error is None:
+            results[name] = future.result()
+        else:
+            errors.append(error)
+    for kind in (NeedsReconnect, KitRateLimited, KitUnavailable, KitError, Exception):
+        for error in errors:
+            if isinstance(error, kind):
+                raise error
+    return results
+
+
+def answers(
+    client: KitClient,
+    cacheable: dict[str, Callable[[], Any]],
+    fresh: dict[str, Callable[[], Any]] | None = None,
+) -> dict[str, Any]:
+    """Kit's answers by name: each of `cacheable` from the cache when it is
+    there, the others and all of `fresh` (never cached) from Kit, at once.
+
+    The cache is read once for all of them. When it holds them all and nothing
+    is `fresh` (a warm page), no thread, token check or call to Kit is needed.
+    """
+    connection_id = client.connection_id
+    current = generation(connection_id)
+    keys = {name: key(connection_id, current, name, {}) for name in cacheable}
+    found = zip(keys, cache.get_many(*keys.values()), strict=True)
+    results = {name: value for name, value in found if value is not None}
+    calls = {name: call for name, call in cacheable.items() if name not in results}
+    calls.update(fresh or {})
+    if calls:
+        take_slot()
+        client.ensure_token()
+        answered = in_parallel(calls)
+        cache.set_many(
+            {keys[name]: answered[name] for name in keys if name in answered}
+        )
+        results.update(answered)
+    return results
