@@ -44,8 +44,9 @@ OVERVIEW_CALLS = [
     "/v4/account",
     "/v4/account/email_stats",
     "/v4/account/growth_stats",
-    "/v4/broadcasts",
+    "/v4/broadcasts/stats",
 ]
+KEPT = 89  # finished days kept: the longest period, 90 days, less today
 
 
 @pytest.fixture
@@ -58,9 +59,11 @@ def ada(client, kit, kit_browser, user):  # type: ignore[no-untyped-def]
 @dataclass
 class Traffic:
     """The app's calls to Kit's API as they leave: the days of growth figures
-    asked for, and how many calls were in flight at once, at most."""
+    asked for (and the ranges, for a previous period's totals), and how many
+    calls were in flight at once, at most."""
 
     growth_days: list[date] = field(default_factory=list)
+    growth_ranges: list[tuple[date, date]] = field(default_factory=list)
     most_at_once: int = 0
     in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -80,8 +83,12 @@ def traffic(kit, monkeypatch) -> Iterator[Traffic]:  # type: ignore[no-untyped-d
             seen.most_at_once = max(seen.most_at_once, seen.in_flight)
             if url.endswith("/account/growth_stats"):
                 params = kwargs["params"]
-                assert params["starting"] == params["ending"]  # one whole day
-                seen.growth_days.append(date.fromisoformat(params["starting"]))
+                starting = date.fromisoformat(params["starting"])
+                ending = date.fromisoformat(params["ending"])
+                if starting == ending:  # one whole day
+                    seen.growth_days.append(starting)
+                else:
+                    seen.growth_ranges.append((starting, ending))
         try:
             return send(method, url, **kwargs)
         finally:
@@ -97,8 +104,10 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def finished_days() -> list[date]:
-    return [today() - timedelta(days=n) for n in range(29, 0, -1)]
+def finished_days(count: int = KEPT) -> list[date]:
+    """The last `count` finished days, oldest first (all those kept, else
+    the finished ones of a period of `count` + 1 days)."""
+    return [today() - timedelta(days=n) for n in range(count, 0, -1)]
 
 
 def seed(account, day: date) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
@@ -120,7 +129,7 @@ def calls_since(kit, start: int) -> list[str]:  # type: ignore[no-untyped-def]
 # --- install and overview ------------------------------------------------------------
 
 
-def test_the_install_stores_the_29_finished_days_as_kit_has_them(app, ada):
+def test_the_install_stores_the_89_finished_days_as_kit_has_them(app, ada):
     days = growth_days(app)
     assert sorted(days) == finished_days()  # today is not finished: not stored
     assert days == {day: seed(ada, day) for day in finished_days()}
@@ -155,9 +164,9 @@ def test_with_the_cache_off_the_stored_days_still_count(make_app, kit, kit_brows
 def test_chart_and_totals_are_the_seed_figures(client, ada):
     page = unescape(client.get("/dashboard").text)
     shown = re.findall(r'<th scope="row">([^<]+)</th><td>(-?\d+)</td>', page)
-    days = [*finished_days(), today()]
+    days = [*finished_days(29), today()]
     assert shown == [
-        (day.strftime("%d %b"), str(ada.growth.stats(day, day)["net_new_subscribers"]))
+        (f"{day.day} {day:%b}", str(ada.growth.stats(day, day)["net_new_subscribers"]))
         for day in days
     ]
     month = ada.growth.stats(days[0], today())
@@ -169,19 +178,19 @@ def test_chart_and_totals_are_the_seed_figures(client, ada):
 
 def test_finished_days_are_read_from_the_table(app, client, ada):
     """What the table says is what the page shows: Kit is not asked again."""
-    day = finished_days()[10]
+    day = finished_days(29)[10]
     with app.app_context():
         row = db.session.scalars(select(GrowthDay).where(GrowthDay.day == day)).one()
         row.net_new_subscribers = 4321
         db.session.commit()
     page = unescape(client.get("/dashboard").text)
-    assert f'<th scope="row">{day.strftime("%d %b")}</th><td>4321</td>' in page
+    assert f'<th scope="row">{day.day} {day:%b}</th><td>4321</td>' in page
 
 
 def test_missing_days_join_the_same_batch_and_are_stored(
     app, client, kit, ada, traffic
 ):
-    gap = [finished_days()[n] for n in (0, 14, 28)]
+    gap = [finished_days(29)[n] for n in (0, 14, 28)]
     delete_growth_days(app, days=gap)
     start = len(kit.state.api_requests)
 
@@ -215,7 +224,7 @@ def test_disconnect_deletes_the_connections_stored_days(
 ):
     install(client, kit_browser, account=BEN)
     bens = growth_days(app, 2)
-    assert len(bens) == 29
+    assert len(bens) == KEPT
     response = client.post("/connections/1/disconnect")
     assert response.status_code == 302
     assert stored(app).status == "revoked"
@@ -229,7 +238,7 @@ def test_disconnect_deletes_the_connections_stored_days(
 def test_a_second_backfill_stores_nothing_and_asks_kit_nothing(app, kit, ada):
     delete_growth_days(app)
     with app.app_context():
-        assert figures.backfill(1) == 29
+        assert figures.backfill(1) == KEPT
         start = len(kit.state.api_requests)
         assert figures.backfill(1) == 0
     assert calls_since(kit, start) == []
@@ -252,7 +261,7 @@ def test_two_backfills_at_once_store_each_day_once(app, kit, ada):
         worker.start()
     for worker in workers:
         worker.join(timeout=30)
-    assert sum(added) == 29
+    assert sum(added) == KEPT
     assert growth_days(app) == {day: seed(ada, day) for day in finished_days()}
 
 
@@ -315,10 +324,11 @@ def test_the_install_succeeds_when_the_backfill_fails_and_the_page_fills_in(
     page = client.get("/dashboard")
     assert page.status_code == 200
     assert calls_since(kit, start) == sorted(
-        OVERVIEW_CALLS + ["/v4/account/growth_stats"] * 29
+        # the period's 29 finished days, and the previous period's totals
+        OVERVIEW_CALLS + ["/v4/account/growth_stats"] * 30
     )
     ada = kit.state.account_data(ADA)
-    assert growth_days(app) == {day: seed(ada, day) for day in finished_days()}
+    assert growth_days(app) == {day: seed(ada, day) for day in finished_days(29)}
 
 
 def test_the_install_succeeds_when_the_job_queue_is_down(
@@ -344,5 +354,5 @@ def test_sync_backfills_every_active_connection_and_only_those(
     set_stored(app, 2, status="needs_reconnect")
     with app.app_context():
         assert sync_figures() == 1
-    assert len(growth_days(app, 1)) == 29
-    assert len(growth_days(app, 2)) == 27
+    assert len(growth_days(app, 1)) == KEPT
+    assert len(growth_days(app, 2)) == KEPT - 2

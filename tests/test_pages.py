@@ -40,9 +40,10 @@ def test_overview_shows_totals_growth_email_stats_and_broadcasts(client, kit, ad
     for key in ("new_subscribers", "cancellations"):
         assert f">{month[key]:,}<" in body
     assert f">{month['net_new_subscribers']:+,}<" in body
-    assert body.count('class="chart-bar') == 30
+    assert body.count('class="chart-day"') == 30  # one focusable day each
     assert "Subscriber growth, last 30 days" in body
-    latest = max(ada.broadcasts.values(), key=lambda b: b.id)
+    sent = [b for b in ada.broadcasts.values() if b.status == "completed"]
+    latest = max(sent, key=lambda b: b.sent_at)
     assert latest.subject in body
     assert "Creator Pro" in body
 
@@ -68,7 +69,7 @@ def test_subscribers_page_lists_filters_and_counts(client, ada):
         )
     )
     nobody = text(client.get("/c/1/subscribers?email=nobody@example.com"))
-    assert "No subscriber with that email address" in nobody
+    assert "No subscriber matches “nobody@example.com”." in nobody
 
 
 def test_walking_the_pages_shows_each_subscriber_exactly_once(client, ada):
@@ -76,7 +77,7 @@ def test_walking_the_pages_shows_each_subscriber_exactly_once(client, ada):
     url = "/c/1/subscribers?status=all"
     while url:
         page = text(client.get(url))
-        seen += re.findall(r"<tr><td>([^<]+@[^<]+)</td>", page)
+        seen += re.findall(r'<th scope="row"><a href="[^"]+">([^<]+@[^<]+)</a>', page)
         next_link = re.search(
             r'<a class="button secondary" rel="next" href="([^"]+)"', page
         )
@@ -90,7 +91,7 @@ def test_previous_goes_back_to_the_same_page(client, ada):
     second_url = re.search(r'rel="next" href="([^"]+)"', first).group(1)
     second = text(client.get(second_url))
     back_url = re.search(r'rel="prev" href="([^"]+)"', second).group(1)
-    rows = re.compile(r"<tr><td>([^<]+@[^<]+)</td>")
+    rows = re.compile(r'<th scope="row"><a href="[^"]+">([^<]+@[^<]+)</a>')
     assert rows.findall(text(client.get(back_url))) == rows.findall(first)
 
 
@@ -124,7 +125,7 @@ def test_an_empty_account_gets_empty_states(client, kit, kit_browser, user):
         "/forms": "No forms yet.",
         "/sequences": "No sequences yet.",
         "/broadcasts": "No broadcasts yet.",
-        "": "No broadcasts yet.",
+        "": "No broadcasts sent yet.",
     }
     for path, message in messages.items():
         page = client.get(f"/c/1{path}")
@@ -257,26 +258,32 @@ def test_reload_control_drops_the_cache(client, kit, ada):
     assert kit.state.stats()["api_requests"] > calls
 
 
-def test_growth_bars_sit_on_a_baseline_scaled_to_the_extremes():
+def test_growth_bars_sit_on_the_zero_line_scaled_to_the_extremes():
     from datetime import date
 
-    from app.dashboard.chart import HEIGHT, growth_bars
+    from app.dashboard.chart import growth_chart
     from app.kit.resources import GrowthStats
 
     days = [date(2026, 1, d) for d in (1, 2, 3)]
-    bars, baseline = growth_bars(
+    chart = growth_chart(
         [
-            (day, GrowthStats(net_new_subscribers=v))
+            (
+                day,
+                GrowthStats(
+                    new_subscribers=max(v, 0),
+                    cancellations=max(-v, 0),
+                    net_new_subscribers=v,
+                ),
+            )
             for day, v in zip(days, (30, -10, 0), strict=True)
         ]
     )
-    assert baseline == HEIGHT * 30 / 40
-    up, down, flat = bars
-    assert (up.y + up.height, up.negative) == (baseline, False)
-    assert (down.y, down.negative) == (baseline, True)
-    assert up.height == 3 * down.height
-    assert flat.height == 1.0  # a visible sliver for a zero day
-    assert growth_bars([]) == ([], HEIGHT / 2)
+    up, down, flat = chart.bars
+    assert (round(up.y + up.height, 3), up.negative) == (chart.baseline, False)
+    assert (down.y, down.negative) == (chart.baseline, True)
+    assert up.height == pytest.approx(3 * down.height)
+    assert flat.height == 0  # a day without change draws no stub
+    assert growth_chart([]).empty
 
 
 @pytest.mark.parametrize(

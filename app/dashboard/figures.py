@@ -5,42 +5,50 @@ A finished day (before today, in UTC, as the rest of the dashboard counts
 days) does not change any more: it is fetched from Kit once, stored in
 `growth_days`, and read from there after. So the overview asks Kit (through
 the cache) only for what still moves: the account, its email stats, the
-latest broadcasts and today's figures, four calls in flight at once. Finished
-days still missing (a first view before the backfill ran, a gap the hourly
-sync has not filled yet) join that same batch and are stored on the way.
+latest sent broadcasts and today's figures, four calls in flight at once.
+Finished days still missing (a first view before the backfill ran, a gap the
+hourly sync has not filled yet) join that same batch and are stored on the
+way; so does, when its days are not all stored, one call for the previous
+period's totals (finished days too: cached for long, under its dates).
 
-`backfill` fills the 30-day window without a page: right after an install,
-and from the hourly `sync_figures` job (`app.jobs.figures`). Storing is
-idempotent (`INSERT ... ON CONFLICT DO NOTHING` on the unique connection and
-day), so a view and a job, or two jobs, storing one day at once store it once.
+`backfill` keeps the last 90 days (the longest period the overview offers)
+without a page: right after an install, and from the hourly `sync_figures`
+job (`app.jobs.figures`), in one batch of at most KIT_PARALLEL_CALLS calls at
+once. Storing is idempotent (`INSERT ... ON CONFLICT DO NOTHING` on the unique
+connection and day), so a view and a job, or two jobs, storing one day at
+once store it once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, fields
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.dashboard import period
+from app.dashboard.calls import answers, client_for
 from app.dashboard.chart import growth_chart
-from app.dashboard.data import answers, client_for
-from app.extensions import db
+from app.extensions import cache, db
 from app.kit.api import KitClient
-from app.kit.resources import Account, Broadcast, EmailStats, GrowthStats
+from app.kit.resources import Account, EmailStats, GrowthStats
 from app.models import GrowthDay, KitConnection
 
-GROWTH_DAYS = 30
+GROWTH_DAYS = max(period.PERIODS)  # kept in the table: every period is warm
+LATEST_BROADCASTS = 5
+# Figures of finished days do not change: kept this long in the cache.
+FINISHED_SECONDS = 7 * 24 * 3600
 FIGURES = [getattr(GrowthDay, field.name) for field in fields(GrowthStats)]
 # The databases the app runs on, and their INSERT with ON CONFLICT.
 INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def window(today: date) -> list[date]:
-    """The overview's days, oldest first: the 29 finished ones, then today."""
-    return [today - timedelta(days=n) for n in range(GROWTH_DAYS - 1, -1, -1)]
+def window(today: date, length: int = GROWTH_DAYS) -> list[date]:
+    """A period's days, oldest first: the finished ones, then today."""
+    return period.days_of(today, length)
 
 
 def today_utc() -> date:
@@ -142,48 +150,91 @@ def backfill(connection_id: int, today: date | None = None) -> int:
 # --- the overview ------------------------------------------------------------------
 
 
-def overview(connection_id: int, today: date | None = None) -> dict[str, Any]:
-    """Account, the last 30 days day by day (and their totals), email stats,
-    the latest broadcasts: at most four calls to Kit once the finished days
-    are stored, none while the cache holds the rest."""
+def overview(
+    connection_id: int, length: int = period.DEFAULT_PERIOD, today: date | None = None
+) -> dict[str, Any]:
+    """Account, the period's days one by one (and their totals against the
+    previous period's), email stats, the latest sent broadcasts: at most four
+    calls to Kit once the finished days are stored, none while the cache
+    holds the rest."""
     today = today or today_utc()
-    days = window(today)
-    have = stored(connection_id, days[:-1])
+    days = window(today, length)
+    earlier = period.previous_days(today, length)
+    have = stored(connection_id, [*earlier, *days[:-1]])
     missing = [day for day in days[:-1] if day not in have]
     client = client_for(connection_id)
+    fresh = {_name(day): _ask(client, day) for day in missing}
+    previous = _previous(connection_id, client, earlier, have, fresh)
     found = answers(
         client,
         {
             "account": lambda: client.get("account"),
             "email_stats": lambda: client.get("account/email_stats"),
-            "latest_broadcasts": lambda: client.page(
-                "broadcasts", "broadcasts", per_page=5
+            "sent_broadcasts": lambda: client.page(
+                "broadcasts/stats",
+                "broadcasts",
+                per_page=LATEST_BROADCASTS,
+                status="completed",
             ),
             _name(today): _ask(client, today),
         },
-        {_name(day): _ask(client, day) for day in missing},
+        fresh,
     )
     if missing:
         store(connection_id, {day: found[_name(day)] for day in missing})
+    if previous is None:
+        previous = _keep_previous(connection_id, earlier, found[PREVIOUS])
     daily = [
         (day, have[day] if day in have else GrowthStats.from_kit(found[_name(day)]))
         for day in days
     ]
+    current = period.totals([stats for _, stats in daily])
     return {
         "account": Account.from_kit(found["account"]),
-        "period": period_totals(daily),
+        "totals": current,
+        "kpis": period.kpis(current, previous, length),
         "email": EmailStats.from_kit(found["email_stats"]),
-        "broadcasts": found["latest_broadcasts"].map(Broadcast.from_kit),
+        "broadcasts": period.newest_sent_first(
+            found["sent_broadcasts"].map(period.SentBroadcast.from_kit).items
+        ),
         "chart": growth_chart(daily),
     }
 
 
-def period_totals(daily: list[tuple[date, GrowthStats]]) -> GrowthStats:
-    """The 30 days' totals from the daily figures (no extra call to Kit):
-    sums of the flows, and today's closing count of subscribers."""
-    return GrowthStats(
-        subscribers=daily[-1][1].subscribers if daily else 0,
-        new_subscribers=sum(stats.new_subscribers for _, stats in daily),
-        cancellations=sum(stats.cancellations for _, stats in daily),
-        net_new_subscribers=sum(stats.net_new_subscribers for _, stats in daily),
+PREVIOUS = "growth_stats:previous"
+
+
+def _previous_key(connection_id: int, days: Sequence[date]) -> str:
+    # No generation in it (Reload keeps it, like the stored days): these days
+    # are finished, their totals do not change.
+    return f"kit:{connection_id}:growth_stats:{days[0]}:{days[-1]}"
+
+
+def _previous(
+    connection_id: int,
+    client: KitClient,
+    days: Sequence[date],
+    have: Mapping[date, GrowthStats],
+    fresh: dict[str, Callable[[], Any]],
+) -> GrowthStats | None:
+    """The previous period's totals from the stored days, or from the cache;
+    else None, having added the one call for them to `fresh`."""
+    if all(day in have for day in days):
+        return period.totals([have[day] for day in days])
+    cached = cache.get(_previous_key(connection_id, days))
+    if cached is not None:
+        return GrowthStats.from_kit(cached)
+    fresh[PREVIOUS] = lambda: client.get(
+        "account/growth_stats",
+        starting=days[0].isoformat(),
+        ending=days[-1].isoformat(),
     )
+    return None
+
+
+def _keep_previous(
+    connection_id: int, days: Sequence[date], answer: Any
+) -> GrowthStats:
+    if GrowthStats.complete_from_kit(answer) is not None:
+        cache.set(_previous_key(connection_id, days), answer, timeout=FINISHED_SECONDS)
+    return GrowthStats.from_kit(answer)

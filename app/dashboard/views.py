@@ -17,31 +17,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.auth.access import own_connection
-from app.dashboard import bp, data, figures
-from app.dashboard.forms import (
-    AddSubscriberForm,
-    CreateTagForm,
-    ReloadForm,
-    TagSubscriberForm,
-)
-from app.dashboard.render import (
-    kit_page,
-    selected_connection,
-    stored_page,
-    write,
-    write_failure,
-)
+from app.dashboard import bp, calls, data, figures
+from app.dashboard.forms import ReloadForm
+from app.dashboard.period import DEFAULT_PERIOD, PERIODS, period_days
+from app.dashboard.render import kit_page, selected_connection, stored_page
 from app.kit.api import Page
-from app.kit.errors import KitError
 from app.models import KitConnection
 from app.webhooks import feed
-
-STATUSES = ("active", "inactive", "bounced", "complained", "cancelled", "all")
 
 
 def _cursor() -> data.Cursor:
@@ -96,17 +90,21 @@ def overview(connection_id: int) -> tuple[str, int]:
 def _overview(connection: KitConnection) -> tuple[str, int]:
     # `index` passes the connection it selected from the user's own: loading
     # it again by id would cost the warm page a query.
+    days = period_days(request.args.get("period"))
     return kit_page(
         connection,
         "dashboard/overview.html",
         lambda: (
-            figures.overview(connection.id)
+            figures.overview(connection.id, days)
             | {
                 "today": feed.today(connection.id),
                 "event_source": feed.source(connection.id),
             }
         ),
         reload_form=ReloadForm(),
+        period_days=days,
+        periods=PERIODS,
+        # The broadcast page comes with the audience pages; until then, the list.
     )
 
 
@@ -117,123 +115,19 @@ def reload(connection_id: int) -> Response:
     (the finished days stored in the database stay: they no longer change)."""
     connection = own_connection(connection_id)
     if ReloadForm().validate_on_submit():
-        data.invalidate(connection.id)
+        calls.invalidate(connection.id)
         flash("Reloaded from Kit.", "info")
-    return redirect(url_for("dashboard.overview", connection_id=connection.id))
-
-
-# --- subscribers --------------------------------------------------------------
-
-
-@bp.route("/c/<id:connection_id>/subscribers", methods=["GET", "POST"])
-@login_required
-def subscribers(connection_id: int) -> Response | tuple[str, int]:
-    connection = own_connection(connection_id)
-    status = request.args.get("status", "active")
-    status = status if status in STATUSES else "active"
-    email = (request.args.get("email") or "").strip()[:254]
-    cursor = _cursor()
-    form = AddSubscriberForm()
-    code = 200
-    if form.validate_on_submit():
-        _, code = write(
-            form.email_address,
-            lambda: data.add_subscriber(
-                connection.id, form.email_address.data, form.first_name.data
-            ),
+    days = period_days(request.args.get("period"))
+    return redirect(
+        url_for(
+            "dashboard.overview",
+            connection_id=connection.id,
+            period=None if days == DEFAULT_PERIOD else days,
         )
-        if code == 200:
-            flash(f"Saved {form.email_address.data} as a subscriber.", "success")
-            return redirect(
-                url_for("dashboard.subscribers", connection_id=connection.id)
-            )
-    elif form.is_submitted():
-        code = 400
-    page, status_code = kit_page(
-        connection,
-        "dashboard/subscribers.html",
-        lambda: {
-            "page": data.subscribers(connection.id, cursor, status, email or None)
-        },
-        form=form,
-        status_filter=status,
-        statuses=STATUSES,
-        email=email,
-        pager_args=_pager_args(connection, status=status, email=email),
     )
-    return page, max(code, status_code)
 
 
-# --- tags ---------------------------------------------------------------------
-
-
-def _tags_page(
-    connection: KitConnection,
-    code: int = 200,
-    create: CreateTagForm | None = None,
-    tag: TagSubscriberForm | None = None,
-) -> tuple[str, int]:
-    """The tags page, with a form that did not go through (and its status)."""
-    create = create or CreateTagForm(prefix="create")
-    tag = tag or TagSubscriberForm(prefix="tag")
-
-    def load() -> dict[str, Any]:
-        tags = data.tags(connection.id)
-        tag.offer(tags)
-        return {"tags": tags}
-
-    page, status = kit_page(
-        connection, "dashboard/tags.html", load, create_form=create, tag_form=tag
-    )
-    return page, max(code, status)
-
-
-@bp.get("/c/<id:connection_id>/tags")
-@login_required
-def tags(connection_id: int) -> tuple[str, int]:
-    return _tags_page(own_connection(connection_id))
-
-
-@bp.post("/c/<id:connection_id>/tags")
-@login_required
-def create_tag(connection_id: int) -> Response | tuple[str, int]:
-    connection = own_connection(connection_id)
-    form = CreateTagForm(prefix="create")
-    if not form.validate_on_submit():
-        return _tags_page(connection, 400, create=form)
-    tag, code = write(
-        form.name, lambda: data.create_tag(connection.id, form.name.data or "")
-    )
-    if tag is None:
-        return _tags_page(connection, code, create=form)
-    flash(f"Tag “{tag.name or form.name.data}” is ready.", "success")
-    return redirect(url_for("dashboard.tags", connection_id=connection.id))
-
-
-@bp.post("/c/<id:connection_id>/tags/subscribers")
-@login_required
-def tag_subscriber(connection_id: int) -> Response | tuple[str, int]:
-    connection = own_connection(connection_id)
-    form = TagSubscriberForm(prefix="tag")
-    # The choices come from Kit: load them before validating the choice.
-    try:
-        form.offer(data.tags(connection.id))
-    except KitError as exc:
-        flash(write_failure(exc), "error")
-        return _tags_page(connection, 503, tag=form)
-    if not form.validate_on_submit():
-        return _tags_page(connection, 400, tag=form)
-    _, code = write(
-        form.email_address,
-        lambda: data.tag_subscriber(
-            connection.id, form.tag_id.data, form.email_address.data
-        ),
-    )
-    if code != 200:
-        return _tags_page(connection, code, tag=form)
-    name = dict(form.tag_id.choices).get(form.tag_id.data, "the tag")
-    flash(f"Tagged {form.email_address.data} with “{name}”.", "success")
-    return redirect(url_for("dashboard.tags", connection_id=connection.id))
+# The subscribers, tags and broadcasts pages are in `audience`.
 
 
 # --- forms, sequences, broadcasts ---------------------------------------------
@@ -261,12 +155,6 @@ def forms(connection_id: int) -> tuple[str, int]:
 @login_required
 def sequences(connection_id: int) -> tuple[str, int]:
     return _list_page(connection_id, "dashboard/sequences.html", data.sequences)
-
-
-@bp.get("/c/<id:connection_id>/broadcasts")
-@login_required
-def broadcasts(connection_id: int) -> tuple[str, int]:
-    return _list_page(connection_id, "dashboard/broadcasts.html", data.broadcasts)
 
 
 # --- activity -----------------------------------------------------------------

@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 
 @shared_task
 def backfill_figures(connection_id: int) -> int:
-    """Store the connection's missing finished days of the last 30; returns
-    how many were added (0 when Kit failed, or the connection is gone)."""
+    """Store the connection's missing finished days of the last 90 (the
+    overview's longest period), in one batch; returns how many were added (0
+    when Kit failed, or the connection is gone)."""
     try:
         added = figures.backfill(connection_id)
     except (KitError, LookupError) as exc:
