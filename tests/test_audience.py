@@ -282,9 +282,9 @@ def test_a_sent_broadcast_older_than_the_stats_list_is_asked_for_alone(
     client, kit, ada, monkeypatch
 ):
     # As if the account had more broadcasts than one stats page holds.
-    from app.dashboard import data
+    from app.dashboard import broadcast_stats
 
-    monkeypatch.setattr(data, "STATS_PER_PAGE", 1)
+    monkeypatch.setattr(broadcast_stats, "STATS_PER_PAGE", 1)
     newest = sorted(ada.broadcasts.values(), key=lambda b: -b.id)[:50]
     sent = [b for b in newest if b.status in ("completed", "sending")]
     page = text(client.get("/c/1/broadcasts"))

@@ -1,6 +1,6 @@
-"""The audience pages: subscribers (the list, search, one subscriber), tags
-(the list with counts, one tag) and broadcasts (the list with their figures,
-one broadcast). Registered on the dashboard blueprint like `views`.
+"""The audience pages: subscribers (the list, search, one subscriber, its
+tags) and tags (the list with counts, one tag). Registered on the dashboard
+blueprint like `views`.
 
 Ids in paths go through the `id` converter (a number the database could
 hold, else 404 before any call); an id Kit does not know in this account is
@@ -9,14 +9,14 @@ a 404 page in words. Kit failing gives the page's banner (`kit_page`).
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from app.auth.access import own_connection
-from app.dashboard import bp, data
+from app.dashboard import bp, data, query, search
 from app.dashboard.forms import (
     AddSubscriberForm,
     AddTagForm,
@@ -24,44 +24,12 @@ from app.dashboard.forms import (
     RemoveTagForm,
     TagSubscriberForm,
 )
-from app.dashboard.render import kit_page, write, write_failure
-from app.dashboard.views import _cursor, _pager_args
-from app.errors import problem
-from app.kit.errors import KitError, KitNotFound, KitValidationError
+from app.dashboard.render import kit_page, missing, write, write_failure
+from app.kit.errors import KitError, KitNotFound
 from app.models import KitConnection
 
 STATUSES = ("active", "inactive", "bounced", "complained", "cancelled", "all")
-MAX_PAGE = 10_000
 TAGS_PER_PAGE = 50
-
-
-def _page_number() -> int:
-    """`page` (1 to 10,000) from the query string; anything else is page 1.
-    Only for the "1–50 of N" line: the cursor says where the page starts."""
-    value = request.args.get("page", "")
-    if value.isdigit() and len(value) <= 5 and 1 <= int(value) <= MAX_PAGE:
-        return int(value)
-    return 1
-
-
-def _missing(title: str, back: str, href: str) -> NoReturn:
-    """A 404 page that says what is missing and offers the way back."""
-    body, status = problem(
-        404,
-        title,
-        "It may have been deleted in Kit, or the link is wrong.",
-        [(back, href)],
-    )
-    abort(make_response(body, status))
-
-
-def _search_words() -> str | None:
-    """`q` (or the older `email`): printable, at most 254 characters."""
-    words = (request.args.get("q") or request.args.get("email") or "").strip()
-    if len(words) > 254 or not words.isprintable():
-        # A hand-edited link: the page's "not valid" state (400).
-        raise KitValidationError(400, ["That search cannot be used."])
-    return words or None
 
 
 # --- subscribers --------------------------------------------------------------
@@ -90,13 +58,13 @@ def subscribers(connection_id: int) -> Response | tuple[str, int]:
     raw_words = (request.args.get("q") or request.args.get("email") or "").strip()
     chosen = request.args.get("status", "")
     status = chosen if chosen in STATUSES else ("all" if raw_words else "active")
-    number, cursor = _page_number(), _cursor()
+    number, cursor = query.page_number(), query.cursor()
 
     def load() -> dict[str, Any]:
-        words = _search_words()
+        words = query.search_words()
         if words:
             return {
-                "search": data.search_subscribers(connection.id, words, status),
+                "search": search.search_subscribers(connection.id, words, status),
                 "page": None,
             }
         return {"search": None, "page": data.subscribers(connection.id, cursor, status)}
@@ -113,7 +81,7 @@ def subscribers(connection_id: int) -> Response | tuple[str, int]:
         words=safe_words,
         number=number,
         per_page=data.PER_PAGE,
-        pager_args=_pager_args(connection, status=status),
+        pager_args=query.pager_args(connection, status=status),
     )
     return page, max(code, status_code)
 
@@ -136,7 +104,7 @@ def _subscriber_page(
         try:
             found = data.subscriber(connection.id, subscriber_id)
         except KitNotFound:
-            _missing(
+            missing(
                 f"No subscriber #{subscriber_id} in this Kit account",
                 "All subscribers",
                 url_for("dashboard.subscribers", connection_id=connection.id),
@@ -199,7 +167,7 @@ def remove_subscriber_tag(connection_id: int, subscriber_id: int, tag_id: int) -
         found = data.subscriber(connection.id, subscriber_id)
         data.untag_subscriber(connection.id, tag_id, subscriber_id)
     except KitNotFound:
-        _missing(
+        missing(
             f"No subscriber #{subscriber_id} or tag #{tag_id} in this Kit account",
             "All subscribers",
             url_for("dashboard.subscribers", connection_id=connection.id),
@@ -224,7 +192,7 @@ def _tags_page(
     """The tags page, with a form that did not go through (and its status)."""
     create = create or CreateTagForm(prefix="create")
     tag = tag or TagSubscriberForm(prefix="tag")
-    number = _page_number()
+    number = query.page_number()
 
     def load() -> dict[str, Any]:
         tags = data.tags(connection.id)
@@ -302,13 +270,13 @@ def tag_subscriber(connection_id: int) -> Response | tuple[str, int]:
 @login_required
 def tag(connection_id: int, tag_id: int) -> tuple[str, int]:
     connection = own_connection(connection_id)
-    cursor = _cursor()
+    cursor = query.cursor()
 
     def load() -> dict[str, Any]:
         try:
             found = data.tag(connection.id, tag_id, cursor)
         except KitNotFound:
-            _missing(
+            missing(
                 f"No tag #{tag_id} in this Kit account",
                 "All tags",
                 url_for("dashboard.tags", connection_id=connection.id),
@@ -319,46 +287,7 @@ def tag(connection_id: int, tag_id: int) -> tuple[str, int]:
         connection,
         "dashboard/tag.html",
         load,
-        number=_page_number(),
+        number=query.page_number(),
         per_page=data.PER_PAGE,
-        pager_args=_pager_args(connection, tag_id=str(tag_id)),
+        pager_args=query.pager_args(connection, tag_id=str(tag_id)),
     )
-
-
-# --- broadcasts ---------------------------------------------------------------
-
-
-@bp.get("/c/<id:connection_id>/broadcasts")
-@login_required
-def broadcasts(connection_id: int) -> tuple[str, int]:
-    connection, cursor = own_connection(connection_id), _cursor()
-
-    def load() -> dict[str, Any]:
-        page, stats = data.broadcasts_with_stats(connection.id, cursor)
-        return {"page": page, "stats": stats}
-
-    return kit_page(
-        connection,
-        "dashboard/broadcasts.html",
-        load,
-        pager_args=_pager_args(connection),
-    )
-
-
-@bp.get("/c/<id:connection_id>/broadcasts/<id:broadcast_id>")
-@login_required
-def broadcast(connection_id: int, broadcast_id: int) -> tuple[str, int]:
-    connection = own_connection(connection_id)
-
-    def load() -> dict[str, Any]:
-        try:
-            found, stats = data.broadcast(connection.id, broadcast_id)
-        except KitNotFound:
-            _missing(
-                f"No broadcast #{broadcast_id} in this Kit account",
-                "All broadcasts",
-                url_for("dashboard.broadcasts", connection_id=connection.id),
-            )
-        return {"broadcast": found, "stats": stats, "sent": found.status in data.SENT}
-
-    return kit_page(connection, "dashboard/broadcast.html", load)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
 from app.dashboard.calls import (
@@ -27,7 +26,6 @@ from app.kit.errors import (
 )
 from app.kit.resources import (
     Broadcast,
-    BroadcastStats,
     CustomField,
     Form,
     Sequence,
@@ -39,15 +37,6 @@ from app.kit.resources import (
 
 T = TypeVar("T")
 PER_PAGE = 50
-#: A search for part of an email or name reads at most this many of the
-#: newest subscribers (Kit filters only a whole email address), a page of
-#: `SCAN_PER_PAGE` per call, and shows at most `MATCHES_SHOWN` of the matches.
-SCAN_PER_PAGE = 1000
-SCAN_PAGES = 5
-MATCHES_SHOWN = 100
-#: `GET /v4/broadcasts/stats` holds the newest this many: older ones on a
-#: page are asked for one by one.
-STATS_PER_PAGE = 1000
 
 
 class Cursor(NamedTuple):
@@ -104,81 +93,6 @@ def subscribers(connection_id: int, cursor: Cursor, status: str) -> Page[Subscri
     elif total is not None:
         page = replace(page, total_count=total)
     return page.map(Subscriber.from_kit)
-
-
-@dataclass(frozen=True)
-class Search:
-    """The subscribers a search found: `matches` (at most `MATCHES_SHOWN` of
-    `matched`) among the `scanned` newest of `total` in the status."""
-
-    matches: list[Subscriber]
-    matched: int
-    scanned: int
-    total: int | None
-    complete: bool
-
-
-def is_email(words: str) -> bool:
-    """A whole email address (Kit can look it up), not a part of one."""
-    name, at, domain = words.partition("@")
-    return bool(name and at and "." in domain.strip(".")) and " " not in words
-
-
-def search_subscribers(connection_id: int, words: str, status: str) -> Search:
-    """Subscribers in `status` whose email or first name holds `words`.
-
-    A whole email address is one call (Kit's exact filter). Anything else
-    reads the newest subscribers, a page of 1,000 per call, at most 5 pages,
-    and matches here; what was read is cached, so the next search costs none.
-    """
-    client = client_for(connection_id)
-    if is_email(words):
-        page = cached(
-            connection_id,
-            "page:subscribers",
-            lambda: client.page(
-                "subscribers",
-                "subscribers",
-                per_page=PER_PAGE,
-                status=status,
-                email_address=words,
-            ),
-            status=status,
-            email_address=words,
-        )
-        found = [Subscriber.from_kit(item) for item in page.items]
-        return Search(found, len(found), len(found), None, True)
-
-    def scan() -> dict[str, Any]:
-        items: list[dict[str, Any]] = []
-        after, total, more = None, None, True
-        for number in range(SCAN_PAGES):
-            page = client.page(
-                "subscribers",
-                "subscribers",
-                after=after,
-                per_page=SCAN_PER_PAGE,
-                include_total_count=number == 0,
-                status=status,
-            )
-            items += page.items
-            total = page.total_count if number == 0 else total
-            more = page.has_next and bool(page.end_cursor)
-            if not more:
-                break
-            after = page.end_cursor
-        return {"items": items, "total": total, "complete": not more}
-
-    read = cached(connection_id, "scan:subscribers", scan, status=status)
-    wanted = words.lower()
-    found = [s for s in map(Subscriber.from_kit, read["items"]) if s.matches(wanted)]
-    return Search(
-        found[:MATCHES_SHOWN],
-        len(found),
-        len(read["items"]),
-        read["total"],
-        read["complete"],
-    )
 
 
 @dataclass(frozen=True)
@@ -240,81 +154,6 @@ def sequences(connection_id: int, cursor: Cursor) -> Page[Sequence]:
 
 def broadcasts(connection_id: int, cursor: Cursor) -> Page[Broadcast]:
     return _page(connection_id, "broadcasts", cursor).map(Broadcast.from_kit)
-
-
-SENT = ("completed", "sending")
-
-
-def broadcasts_with_stats(
-    connection_id: int, cursor: Cursor
-) -> tuple[Page[Broadcast], dict[int, BroadcastStats]]:
-    """A page of broadcasts and the figures of the sent ones, by id.
-
-    The page and `GET /v4/broadcasts/stats` (the newest 1,000) go out at once;
-    a sent broadcast older than those (an account with more than 1,000) is
-    then asked for alone, all such in one more round trip."""
-    client = client_for(connection_id)
-    name = f"page:broadcasts:{cursor.after}:{cursor.before}"
-    found = answers(
-        client,
-        {
-            name: lambda: client.page(
-                "broadcasts", "broadcasts", per_page=PER_PAGE, **cursor._asdict()
-            ),
-            "all:broadcast_stats": lambda: (
-                client.page(
-                    "broadcasts/stats", "broadcasts", per_page=STATS_PER_PAGE
-                ).items
-            ),
-        },
-    )
-    page = found[name].map(Broadcast.from_kit)
-    stats = {
-        _whole_id(item): BroadcastStats.from_kit(item)
-        for item in found["all:broadcast_stats"]
-    }
-    missing = [b.id for b in page.items if b.status in SENT and b.id not in stats]
-    if missing:
-        more = answers(
-            client,
-            {
-                f"broadcast_stats:{i}": partial(client.get, f"broadcasts/{i}/stats")
-                for i in missing
-            },
-        )
-        for i in missing:
-            body = more[f"broadcast_stats:{i}"]
-            stats[i] = BroadcastStats.from_kit((body or {}).get("broadcast"))
-    return page, stats
-
-
-def _whole_id(item: Any) -> int:
-    try:
-        return int(item.get("id"))
-    except (AttributeError, TypeError, ValueError):
-        return 0
-
-
-def broadcast(
-    connection_id: int, broadcast_id: int
-) -> tuple[Broadcast, BroadcastStats]:
-    """One broadcast and its figures, in one round trip; `KitNotFound` for an
-    id not in this account."""
-    client = client_for(connection_id)
-    found = answers(
-        client,
-        {
-            f"broadcast:{broadcast_id}": lambda: client.get(
-                f"broadcasts/{broadcast_id}"
-            ),
-            f"broadcast_stats:{broadcast_id}": lambda: client.get(
-                f"broadcasts/{broadcast_id}/stats"
-            ),
-        },
-    )
-    item = (found[f"broadcast:{broadcast_id}"] or {}).get("broadcast")
-    body = found[f"broadcast_stats:{broadcast_id}"] or {}
-    return Broadcast.from_kit(item), BroadcastStats.from_kit(body.get("broadcast"))
 
 
 def tags(connection_id: int) -> list[Tag]:

@@ -5,13 +5,21 @@ app keeps itself (the activity feed), with the same banners."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-from flask import after_this_request, flash, render_template, session
+from flask import (
+    abort,
+    after_this_request,
+    flash,
+    make_response,
+    render_template,
+    session,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import Field
 
+from app.errors import problem
 from app.extensions import db
 from app.kit.errors import (
     AccessRefused,
@@ -154,3 +162,15 @@ def write_failure(error: KitError) -> str:
     if isinstance(error, KitRateLimited):
         return "Kit asked us to slow down. Nothing was saved; try again in a minute."
     return "Kit is unavailable right now. Nothing was saved; try again in a moment."
+
+
+def missing(title: str, back: str, href: str) -> NoReturn:
+    """Stop with a 404 page that says what is missing (a record Kit does not
+    know in this account) and offers the way back."""
+    body, status = problem(
+        404,
+        title,
+        "It may have been deleted in Kit, or the link is wrong.",
+        [(back, href)],
+    )
+    abort(make_response(body, status))

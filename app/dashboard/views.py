@@ -29,31 +29,19 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.auth.access import own_connection
-from app.dashboard import bp, calls, data, figures
+from app.dashboard import bp, broadcast_stats, calls, data, figures, query
 from app.dashboard.forms import ReloadForm
 from app.dashboard.period import DEFAULT_PERIOD, PERIODS, period_days
-from app.dashboard.render import kit_page, selected_connection, stored_page
+from app.dashboard.render import (
+    kit_page,
+    missing,
+    selected_connection,
+    stored_page,
+)
 from app.kit.api import Page
+from app.kit.errors import KitNotFound
 from app.models import KitConnection
 from app.webhooks import feed
-
-
-def _cursor() -> data.Cursor:
-    """`after` or `before` from the query string: opaque to us, but short and
-    printable."""
-
-    def read(name: str) -> str | None:
-        value = request.args.get(name, "")
-        return value if value and len(value) <= 512 and value.isprintable() else None
-
-    after = read("after")
-    return data.Cursor(after, None if after else read("before"))
-
-
-def _pager_args(connection: KitConnection, **filters: str) -> dict[str, Any]:
-    """What the Previous / Next links carry besides the cursor: the page's own
-    (validated) filters, never the query string as it came."""
-    return {"connection_id": connection.id} | {k: v for k, v in filters.items() if v}
 
 
 @bp.get("/")
@@ -127,7 +115,7 @@ def reload(connection_id: int) -> Response:
     )
 
 
-# The subscribers, tags and broadcasts pages are in `audience`.
+# The subscribers and tags pages are in `audience`.
 
 
 # --- forms, sequences, broadcasts ---------------------------------------------
@@ -136,12 +124,12 @@ def reload(connection_id: int) -> Response:
 def _list_page(
     connection_id: int, template: str, fetch: Callable[[int, data.Cursor], Page[Any]]
 ) -> tuple[str, int]:
-    connection, cursor = own_connection(connection_id), _cursor()
+    connection, cursor = own_connection(connection_id), query.cursor()
     return kit_page(
         connection,
         template,
         lambda: {"page": fetch(connection.id, cursor)},
-        pager_args=_pager_args(connection),
+        pager_args=query.pager_args(connection),
     )
 
 
@@ -155,6 +143,46 @@ def forms(connection_id: int) -> tuple[str, int]:
 @login_required
 def sequences(connection_id: int) -> tuple[str, int]:
     return _list_page(connection_id, "dashboard/sequences.html", data.sequences)
+
+
+@bp.get("/c/<id:connection_id>/broadcasts")
+@login_required
+def broadcasts(connection_id: int) -> tuple[str, int]:
+    connection, cursor = own_connection(connection_id), query.cursor()
+
+    def load() -> dict[str, Any]:
+        page, stats = broadcast_stats.broadcasts_with_stats(connection.id, cursor)
+        return {"page": page, "stats": stats}
+
+    return kit_page(
+        connection,
+        "dashboard/broadcasts.html",
+        load,
+        pager_args=query.pager_args(connection),
+    )
+
+
+@bp.get("/c/<id:connection_id>/broadcasts/<id:broadcast_id>")
+@login_required
+def broadcast(connection_id: int, broadcast_id: int) -> tuple[str, int]:
+    connection = own_connection(connection_id)
+
+    def load() -> dict[str, Any]:
+        try:
+            found, stats = broadcast_stats.broadcast(connection.id, broadcast_id)
+        except KitNotFound:
+            missing(
+                f"No broadcast #{broadcast_id} in this Kit account",
+                "All broadcasts",
+                url_for("dashboard.broadcasts", connection_id=connection.id),
+            )
+        return {
+            "broadcast": found,
+            "stats": stats,
+            "sent": found.status in broadcast_stats.SENT,
+        }
+
+    return kit_page(connection, "dashboard/broadcast.html", load)
 
 
 # --- activity -----------------------------------------------------------------
