@@ -41,9 +41,12 @@ test-postgres: $(STAMP)
 	@test -n "$(TEST_DATABASE_URL)" || (echo "Set TEST_DATABASE_URL=postgresql+psycopg://..." && exit 2)
 	$(BIN)/pytest
 
-## Refresh the README's screenshots from the browser journey test.
+## Refresh the README's screenshots from the browser test: every page at 1280 and
+## 390 px in docs/screenshots/<width>/, axe-core's results in
+## docs/screenshots/axe-results.json (written even when the test fails).
 screenshots: $(STAMP)
-	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/test_browser.py
+	rm -rf docs/screenshots/1280 docs/screenshots/390
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q tests/test_browser.py
 
 ## ruff (lint and format check) on the whole tree, then mypy.
 lint: $(STAMP)

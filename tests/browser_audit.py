@@ -1,0 +1,253 @@
+"""What the browser test checks on every page, at every width.
+
+``Audit.check`` saves a full-page screenshot, runs axe-core in the page, and at
+phone width measures the layout (no sideways scroll, every tab in sight).
+Pages that cannot be reached (a link missing, a 404 where a page should be) are
+collected as "missing" instead of stopping the walk, so one run shows
+everything that is wrong. ``Audit.write`` puts the whole record in
+``<SCREENSHOT_DIR>/axe-results.json`` whether the run passes or fails.
+Besides axe (WCAG 2.1 A/AA rules only), each page must have exactly one
+``<h1>`` and no heading level skipped inside ``<main>`` (axe counts those as
+best practice, outside the WCAG tags; the project holds itself to them).
+
+axe-core comes from the ``axe-playwright-python`` wheel (its ``axe.min.js``),
+so no CDN is involved. It is evaluated through the DevTools protocol
+(``page.evaluate``), which the app's CSP (``script-src 'self'``) does not
+govern, unlike an injected ``<script>`` tag; the pages keep their real CSP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+#: Every page the walk visits, in order: the number prefixes its screenshot, the
+#: same at each width, so 1280/07-... and 390/07-... show the same page.
+PAGES = (
+    "home",
+    "sign-in",
+    "forgot-password",
+    "sign-up",
+    "check-inbox",
+    "confirm-address",
+    "overview",
+    "overview-7-days",
+    "overview-90-days",
+    "activity",
+    "subscribers",
+    "subscribers-page-2",
+    "subscribers-search",
+    "subscriber",
+    "tags",
+    "tag",
+    "forms",
+    "sequences",
+    "broadcasts",
+    "broadcast",
+    "accounts",
+    "connection",
+    "disconnect-confirm",
+    "account-settings",
+    "not-found",
+    "empty-overview",
+    "empty-subscribers",
+    "form-error",
+    "kit-unavailable",
+    "rate-limited",
+    "reconnect",
+)
+
+#: WCAG 2.1 A and AA, the bar in issue 13.
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}
+}
+
+PHONE_WIDTH = 390
+
+RUN_AXE = """async (options) => {
+  const result = await axe.run(document, options);
+  return {
+    version: result.testEngine.version,
+    violations: result.violations.map((v) => ({
+      rule: v.id,
+      impact: v.impact,
+      help: v.help,
+      helpUrl: v.helpUrl,
+      targets: v.nodes.map((n) => n.target.join(" ")),
+      html: v.nodes.slice(0, 3).map((n) => n.html.slice(0, 200)),
+    })),
+  };
+}"""
+
+# Every link of the dashboard's tab row that is not entirely inside the viewport.
+TABS_OUT_OF_SIGHT = """(width) => [...document.querySelectorAll(
+    'nav[aria-label="Kit data"] a')].filter((a) => {
+  const box = a.getBoundingClientRect();
+  return box.width === 0 || box.left < 0 || box.right > width;
+}).map((a) => a.textContent.trim())"""
+
+
+# The innermost elements that stick out past the right edge: what to fix when
+# the page scrolls sideways.
+OVERFLOWING = """(width) => [...document.body.querySelectorAll('*')].filter((e) =>
+  e.getBoundingClientRect().right > width + 0.5 &&
+  ![...e.children].some((c) => c.getBoundingClientRect().right > width + 0.5)
+).slice(0, 3).map((e) => e.tagName.toLowerCase() +
+  (e.className && typeof e.className === 'string'
+    ? '.' + e.className.trim().split(/\\s+/).join('.') : '') +
+  ' "' + (e.textContent || '').trim().slice(0, 40) + '"')"""
+
+
+# Headings inside <main> that skip a level (an h2 followed by an h4, say).
+SKIPPED_HEADINGS = """() => {
+  let previous = 1;
+  const skips = [];
+  for (const h of document.querySelectorAll('main :is(h1, h2, h3, h4, h5, h6)')) {
+    const level = Number(h.tagName[1]);
+    if (level > previous + 1) skips.push(`h${previous} → ${h.tagName.toLowerCase()} "${
+      h.textContent.trim().slice(0, 40)}"`);
+    previous = level;
+  }
+  return skips;
+}"""
+
+
+@cache
+def axe_source() -> str:
+    return (resources.files("axe_playwright_python") / "axe.min.js").read_text(
+        encoding="utf-8"
+    )
+
+
+def run_axe(page: Any) -> dict[str, Any]:
+    """axe-core's version and violations for the page the browser shows."""
+    page.evaluate(axe_source())
+    result: dict[str, Any] = page.evaluate(RUN_AXE, AXE_OPTIONS)
+    return result
+
+
+@dataclass
+class Audit:
+    shots: Path
+    checked: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[dict[str, Any]] = field(default_factory=list)
+    page_problems: list[dict[str, Any]] = field(default_factory=list)
+    axe_version: str = ""
+
+    def check(self, page: Any, name: str) -> None:
+        """Screenshot, axe and (at phone width) layout checks for the page the
+        browser shows now."""
+        width = page.viewport_size["width"]
+        number = PAGES.index(name) + 1
+        shot = self.shots / str(width) / f"{number:02d}-{name}.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=shot, full_page=True)
+        result = run_axe(page)
+        self.axe_version = result["version"]
+        where = {"page": name, "width": width, "url": page.url}
+        self.checked.append({**where, "screenshot": str(shot)})
+        self.violations += [{**where, **v} for v in result["violations"]]
+        ones = page.locator("h1").count()
+        if ones != 1:
+            self.page_problems.append({**where, "problem": f"{ones} <h1> (want one)"})
+        for skip in page.evaluate(SKIPPED_HEADINGS):
+            self.page_problems.append(
+                {**where, "problem": f"heading level skipped: {skip}"}
+            )
+        if width <= PHONE_WIDTH:
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            if scroll > width:
+                wide = page.evaluate(OVERFLOWING, width)
+                self.page_problems.append(
+                    {**where, "problem": f"scrollWidth {scroll}, too wide: {wide}"}
+                )
+            hidden = page.evaluate(TABS_OUT_OF_SIGHT, width)
+            if hidden:
+                self.page_problems.append(
+                    {**where, "problem": f"tabs out of sight {hidden}"}
+                )
+
+    def first_screen(self, page: Any, name: str) -> None:
+        """What a phone shows before any scrolling, for the README (a full page
+        at 390 px is too long to show there): <width>/screen-<name>.png."""
+        width = page.viewport_size["width"]
+        if width <= PHONE_WIDTH:
+            page.screenshot(path=self.shots / str(width) / f"screen-{name}.png")
+
+    def visit(
+        self,
+        page: Any,
+        name: str,
+        go: Callable[[], Any],
+        status: int = 200,
+    ) -> bool:
+        """Reach a page by ``go`` (a click or a goto that navigates), then check
+        it. A page that cannot be reached, or answers another status, is noted
+        as missing and the walk goes on; returns whether it was checked."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        width = page.viewport_size["width"]
+        try:
+            with page.expect_navigation() as navigation:
+                go()
+            response = navigation.value
+            got = response.status if response is not None else None
+        except (PlaywrightError, AssertionError) as error:
+            first_line = (str(error).strip().splitlines() or [""])[0]
+            self.note_missing(name, width, f"could not reach it: {first_line}")
+            return False
+        if got != status:
+            self.note_missing(name, width, f"HTTP {got} at {page.url}")
+            return False
+        self.check(page, name)
+        return True
+
+    def note(self, page: Any, name: str, problem: str) -> None:
+        """A page that works but shows the wrong thing."""
+        where = {"page": name, "width": page.viewport_size["width"], "url": page.url}
+        self.page_problems.append({**where, "problem": problem})
+
+    def note_missing(self, name: str, width: int, why: str) -> None:
+        self.missing.append({"page": name, "width": width, "why": why})
+
+    def write(self) -> Path:
+        path = self.shots / "axe-results.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "axe_version": self.axe_version,
+                    "rules": AXE_OPTIONS["runOnly"]["values"],
+                    "widths": sorted({c["width"] for c in self.checked}, reverse=True),
+                    "pages_checked": self.checked,
+                    "violations": self.violations,
+                    "missing_pages": self.missing,
+                    "page_problems": self.page_problems,
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        return path
+
+    def problems(self) -> str:
+        """Everything wrong, one line each ('' when nothing is)."""
+        lines = [
+            f"axe: {v['page']} @{v['width']}: {v['rule']} ({v['impact']}) "
+            f"{', '.join(v['targets'][:5])} — {v['help']}"
+            for v in self.violations
+        ]
+        lines += [
+            f"missing: {m['page']} @{m['width']}: {m['why']}" for m in self.missing
+        ]
+        lines += [
+            f"page: {p['page']} @{p['width']}: {p['problem']}"
+            for p in self.page_problems
+        ]
+        return "\n".join(lines)
