@@ -164,6 +164,10 @@ def test_the_chart_has_axes_and_focusable_days_with_their_figures(client, ada):
     assert x_labels[0] == label(days[0]) and x_labels[-1] == label(days[-1])
     assert 3 <= len(x_labels) <= 8
     assert '<line class="chart-zero"' in page
+    # Thirty tab stops, and a link before them that steps over them all.
+    skip = re.search(r'<a class="skip skip-chart" href="#([\w-]+)">', page)
+    assert skip and page.index(skip.group(0)) < page.index('class="chart-day"')
+    assert f'id="{skip.group(1)}" tabindex="-1"' in page
     assert 'class="chart-value"' in page  # the figures shown on hover and focus
     assert "<caption>Net new subscribers per day</caption>" in page
 
