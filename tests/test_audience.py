@@ -116,7 +116,7 @@ def test_add_form_error_is_summarised_and_focused(client, ada):
     page = text(refused)
     assert 'role="alert" tabindex="-1" autofocus' in page
     assert '<a href="#email_address">' in page
-    assert "<details open>" in page
+    assert '<details class="add-panel" open>' in page
     assert page.index("Add subscriber") < page.index("<table")
 
 
