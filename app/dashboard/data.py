@@ -50,22 +50,40 @@ class Cursor(NamedTuple):
 # --- what the pages show ----------------------------------------------------------
 
 
-def subscribers(connection_id: int, cursor: Cursor, status: str) -> Page[Subscriber]:
-    """A page of subscribers in `status`, with the count of them all.
+@dataclass(frozen=True)
+class KnownTotal:
+    """A list's count, which Kit gives only when asked (`include_total_count`,
+    slow on big lists): asked on the first page and kept, per connection
+    generation, for the pages after it; asked again on a later page only
+    when it is gone from the cache."""
 
-    Kit counts only when asked (`include_total_count`, slow on big lists): on
-    the first page, and on a later one only if the count the first page gave
-    is gone from the cache (kept per connection generation and status)."""
+    entry: str
+    total: int | None
+    cursor: Cursor
+
+    @classmethod
+    def lookup(
+        cls, connection_id: int, name: str, cursor: Cursor, **params: Any
+    ) -> KnownTotal:
+        entry = key(connection_id, generation(connection_id), name, params)
+        return cls(entry, cache.get(entry), cursor)
+
+    @property
+    def ask(self) -> bool:
+        return self.cursor == Cursor() or self.total is None
+
+    def apply(self, page: Page[T]) -> Page[T]:
+        """The page with the count: Kit's (kept for later pages), or the kept one."""
+        if page.total_count is not None:
+            cache.set(self.entry, page.total_count)
+            return page
+        return replace(page, total_count=self.total)
+
+
+def subscribers(connection_id: int, cursor: Cursor, status: str) -> Page[Subscriber]:
+    """A page of subscribers in `status`, with the count of them all."""
     client = client_for(connection_id)
-    total = cache.get(
-        key(
-            connection_id,
-            generation(connection_id),
-            "total:subscribers",
-            {"status": status},
-        )
-    )
-    count = cursor == Cursor() or total is None
+    known = KnownTotal.lookup(connection_id, "total:subscribers", cursor, status=status)
     query = {"status": status, **cursor._asdict()}
     page = cached(
         connection_id,
@@ -74,25 +92,13 @@ def subscribers(connection_id: int, cursor: Cursor, status: str) -> Page[Subscri
             "subscribers",
             "subscribers",
             per_page=PER_PAGE,
-            include_total_count=count,
+            include_total_count=known.ask,
             **query,
         ),
-        count=count,
+        count=known.ask,
         **query,
     )
-    if page.total_count is not None:
-        cache.set(
-            key(
-                connection_id,
-                generation(connection_id),
-                "total:subscribers",
-                {"status": status},
-            ),
-            page.total_count,
-        )
-    elif total is not None:
-        page = replace(page, total_count=total)
-    return page.map(Subscriber.from_kit)
+    return known.apply(page).map(Subscriber.from_kit)
 
 
 @dataclass(frozen=True)
@@ -194,11 +200,9 @@ def tag(connection_id: int, tag_id: int, cursor: Cursor) -> TagPage:
     """A tag and a page of its subscribers, newest tagging first, with their
     count; `KitNotFound` for a tag not in this account."""
     client = client_for(connection_id)
-    count_name = f"tag_count:{tag_id}"
-    current = generation(connection_id)
-    total = cache.get(key(connection_id, current, count_name, {}))
-    count = cursor == Cursor() or total is None
-    name = f"tag_page:{tag_id}:{cursor.after}:{cursor.before}:{count}"
+    # The same entry as the tags page's count of this tag (`tag_counts`).
+    known = KnownTotal.lookup(connection_id, f"tag_count:{tag_id}", cursor)
+    name = f"tag_page:{tag_id}:{cursor.after}:{cursor.before}:{known.ask}"
     found = answers(
         client,
         {
@@ -207,20 +211,16 @@ def tag(connection_id: int, tag_id: int, cursor: Cursor) -> TagPage:
                 f"tags/{tag_id}/subscribers",
                 "subscribers",
                 per_page=PER_PAGE,
-                include_total_count=count,
+                include_total_count=known.ask,
                 **cursor._asdict(),
             ),
         },
     )
-    known = [t for t in map(Tag.from_kit, found["all:tags"]) if t.id == tag_id]
-    if not known:
+    tags_ = [t for t in map(Tag.from_kit, found["all:tags"]) if t.id == tag_id]
+    if not tags_:
         raise KitNotFound(404, ["Not Found"])
-    page: Page[dict[str, Any]] = found[name]
-    if page.total_count is not None:
-        cache.set(key(connection_id, current, count_name, {}), page.total_count)
-    else:
-        page = replace(page, total_count=total)
-    return TagPage(known[0], page.map(Subscriber.from_kit))
+    page: Page[dict[str, Any]] = known.apply(found[name])
+    return TagPage(tags_[0], page.map(Subscriber.from_kit))
 
 
 def _page(
