@@ -339,7 +339,18 @@ def walk_account(audit: Audit, page, origin: str) -> None:  # type: ignore[no-un
     audit.visit(page, "accounts", link(page, 'a[href="/accounts"]'))
     page.goto(overview)
     audit.visit(page, "connection", link(page, 'a[href^="/connections/"]'))
-    audit.visit(page, "disconnect-confirm", link(page, 'main a[href$="/disconnect"]'))
+    connection_page = page.url
+    if audit.visit(
+        page, "disconnect-confirm", link(page, 'main a[href$="/disconnect"]')
+    ):
+        # The Disconnect on the connection's page only asks: it names the account
+        # and says what happens at Kit; Cancel leaves the connection as it was.
+        name = page.get_by_role("heading", level=1).inner_text()
+        assert name.startswith("Disconnect ") and name.endswith("?"), name
+        assert page.get_by_text("revokes this app's access at Kit").is_visible()
+        page.get_by_role("link", name="Cancel").click()
+        page.wait_for_url(connection_page)
+        assert page.get_by_role("link", name=re.compile("^Disconnect")).is_visible()
     audit.visit(page, "account-settings", link(page, 'a[href="/account"]'))
     audit.visit(
         page, "not-found", lambda: page.goto(f"{origin}/no-such-page"), status=404
