@@ -25,7 +25,6 @@ from app.kit.errors import (
     KitNotFound,
 )
 from app.kit.resources import (
-    Broadcast,
     CustomField,
     Form,
     Sequence,
@@ -151,15 +150,11 @@ def subscriber(connection_id: int, subscriber_id: int) -> SubscriberPage:
 
 def forms(connection_id: int, cursor: Cursor) -> Page[Form]:
     """A page of forms, archived ones included."""
-    return _page(connection_id, "forms", cursor, status="all").map(Form.from_kit)
+    return page_of(connection_id, "forms", cursor, status="all").map(Form.from_kit)
 
 
 def sequences(connection_id: int, cursor: Cursor) -> Page[Sequence]:
-    return _page(connection_id, "sequences", cursor).map(Sequence.from_kit)
-
-
-def broadcasts(connection_id: int, cursor: Cursor) -> Page[Broadcast]:
-    return _page(connection_id, "broadcasts", cursor).map(Broadcast.from_kit)
+    return page_of(connection_id, "sequences", cursor).map(Sequence.from_kit)
 
 
 def tags(connection_id: int) -> list[Tag]:
@@ -223,28 +218,16 @@ def tag(connection_id: int, tag_id: int, cursor: Cursor) -> TagPage:
     return TagPage(tags_[0], page.map(Subscriber.from_kit))
 
 
-def _page(
-    connection_id: int,
-    path: str,
-    cursor: Cursor,
-    *,
-    first_page_total: bool = False,
-    **filters: Any,
+def page_of(
+    connection_id: int, path: str, cursor: Cursor, **filters: Any
 ) -> Page[dict[str, Any]]:
-    """One page of a Kit list, cached; the total only on the first page."""
+    """One page of a Kit list (`path` is also its root key), cached."""
     client = client_for(connection_id)
-    first = cursor == Cursor()
     query = {**filters, **cursor._asdict()}
     return cached(
         connection_id,
         f"page:{path}",
-        lambda: client.page(
-            path,
-            path,
-            per_page=PER_PAGE,
-            include_total_count=first_page_total and first,
-            **query,
-        ),
+        lambda: client.page(path, path, per_page=PER_PAGE, **query),
         **query,
     )
 

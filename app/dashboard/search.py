@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.dashboard.calls import cached, client_for
-from app.dashboard.data import PER_PAGE
+from app.dashboard.data import Cursor, page_of
 from app.kit.resources import Subscriber
 
 SCAN_PER_PAGE = 1000
@@ -48,18 +48,8 @@ def search_subscribers(connection_id: int, words: str, status: str) -> Search:
     """
     client = client_for(connection_id)
     if is_email(words):
-        page = cached(
-            connection_id,
-            "page:subscribers",
-            lambda: client.page(
-                "subscribers",
-                "subscribers",
-                per_page=PER_PAGE,
-                status=status,
-                email_address=words,
-            ),
-            status=status,
-            email_address=words,
+        page = page_of(
+            connection_id, "subscribers", Cursor(), status=status, email_address=words
         )
         found = [Subscriber.from_kit(item) for item in page.items]
         return Search(found, len(found), len(found), None, True)
