@@ -217,8 +217,8 @@ def test_broadcasts_show_kits_open_and_click_rates(client, ada):
     assert sent
     for b in sent:
         figures = b.stats.to_api(b.status)
-        assert f"{figures['open_rate']:.1f} %" in page
-        assert f"{figures['click_rate']:.1f} %" in page
+        assert f"{figures['open_rate']:.1f}%" in page
+        assert f"{figures['click_rate']:.1f}%" in page
     draft = next(b for b in newest if b.status == "draft")
     assert draft.subject in page
 
@@ -230,7 +230,7 @@ def test_broadcast_page_shows_its_figures(client, ada):
     body = text(page)
     figures = b.stats.to_api(b.status)
     assert f"{figures['recipients']:,}" in body
-    assert f"{figures['open_rate']:.1f} %" in body
+    assert f"{figures['open_rate']:.1f}%" in body
     assert f"{figures['emails_opened']:,} opened" in body
     assert f"{figures['unsubscribes']:,}" in body
 
@@ -289,7 +289,7 @@ def test_a_sent_broadcast_older_than_the_stats_list_is_asked_for_alone(
     sent = [b for b in newest if b.status in ("completed", "sending")]
     page = text(client.get("/c/1/broadcasts"))
     for b in sent:
-        assert f"{b.stats.to_api(b.status)['open_rate']:.1f} %" in page
+        assert f"{b.stats.to_api(b.status)['open_rate']:.1f}%" in page
     asked = {r["path"] for r in kit.state.api_requests}
     assert len(sent) > 1
     assert any(f"/v4/broadcasts/{b.id}/stats" in asked for b in sent[1:])
