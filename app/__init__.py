@@ -12,6 +12,7 @@ from dotenv import load_dotenv
 from flask import Flask, redirect, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import redis_store
 from app.config import load_config
 from app.crypto import EXTENSION_KEY, make_cipher
 from app.extensions import cache, csrf, db, limiter, login_manager, migrate
@@ -77,6 +78,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     cache.init_app(app)
     limiter.init_app(app)
+    redis_store.init_app(app)  # /healthz's probe
     login_manager.init_app(app)
     app.extensions[EXTENSION_KEY] = make_cipher(app.config["TOKEN_ENCRYPTION_KEYS"])
     app.extensions["kit_settings"] = KitSettings.from_config(app.config)

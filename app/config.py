@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 import click
 from cryptography.fernet import Fernet
 
+from app.redis_store import CLIENT_OPTIONS, SOCKET_TIMEOUT
+
 # Where `flask kit dev` serves the Kit sandbox in sandbox mode; the sandbox's
 # credentials are its own (SandboxConfig in kit_sandbox/), handed over by that
 # command.
@@ -219,6 +221,12 @@ def load_config(
     # when REDIS_URL is set, so that every worker counts the same requests.
     config["RATELIMIT_ENABLED"] = True
     config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"] or "memory://"
+    # Redis down or frozen: count in this process's memory until it answers
+    # again (a short timeout, so a frozen Redis is found out quickly).
+    config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
+    config["RATELIMIT_SWALLOW_ERRORS"] = True
+    if config["REDIS_URL"]:
+        config["RATELIMIT_STORAGE_OPTIONS"] = dict(CLIENT_OPTIONS)
     # Everything else in the overrides (TESTING, WTF_CSRF_ENABLED, ...) as given.
     config.update({k: v for k, v in (overrides or {}).items() if k not in SETTINGS})
     return config
@@ -249,8 +257,10 @@ def _cache_config(config: dict[str, Any]) -> dict[str, Any]:
         return {"CACHE_TYPE": "NullCache", "CACHE_NO_NULL_WARNING": True}
     if config["REDIS_URL"]:
         return {
-            "CACHE_TYPE": "RedisCache",
+            # Its errors are misses: a Redis outage costs speed, not pages.
+            "CACHE_TYPE": "app.redis_store.ForgivingRedisCache",
             "CACHE_REDIS_URL": config["REDIS_URL"],
+            "CACHE_OPTIONS": dict(CLIENT_OPTIONS),
             "CACHE_KEY_PREFIX": "kit-app-starter:",
             "CACHE_DEFAULT_TIMEOUT": seconds,
         }
@@ -316,6 +326,16 @@ def _celery_config(redis_url: str | None) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
+        # A request that queues a job after its work committed must not wait
+        # on a Redis that is down: one short try (app.jobs.enqueue logs a
+        # failure; the periodic sweeps find the work in the database).
+        "task_publish_retry": False,
+        "broker_connection_timeout": SOCKET_TIMEOUT,
+        "broker_transport_options": {
+            "socket_timeout": SOCKET_TIMEOUT,
+            "socket_connect_timeout": SOCKET_TIMEOUT,
+            "max_retries": 0,
+        },
     }
 
 

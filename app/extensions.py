@@ -32,7 +32,11 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 cache = Cache()
-limiter = Limiter(key_func=get_remote_address)
+# A rate limit store (Redis) that fails: count in this process's memory until
+# it answers again, never fail the request (app/redis_store.py).
+limiter = Limiter(
+    key_func=get_remote_address, in_memory_fallback_enabled=True, swallow_errors=True
+)
 
 
 @event.listens_for(Engine, "connect")

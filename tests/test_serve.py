@@ -117,7 +117,8 @@ def serving(
     server, base = start_gunicorn(kit, database_url, log, **env)
     try:
         health = wait_until_up(f"{base}/healthz", process=server, log=log)
-        assert health.json() == {"status": "ok", "database": "ok"}
+        redis = {"redis": "ok"} if env.get("REDIS_URL") else {}
+        assert health.json() == {"status": "ok", "database": "ok"} | redis
         yield base
     finally:
         server.send_signal(signal.SIGTERM)

@@ -24,7 +24,7 @@ from app.dashboard import figures
 from app.dashboard.calls import invalidate
 from app.extensions import db
 from app.install.failures import InstallFailed
-from app.jobs import on_this_app
+from app.jobs import enqueue
 from app.jobs.figures import backfill_figures
 from app.jobs.grants import revoke_grant
 from app.jobs.webhooks import register_endpoint, remove_endpoint
@@ -199,34 +199,20 @@ def queue_backfill(connection_id: int) -> None:
     never fails the install: the connection is saved, and the hourly sync (or
     the overview itself) fetches whatever is still missing.
     """
-    try:
-        on_this_app(backfill_figures).delay(connection_id)
-    except Exception:
-        db.session.rollback()
-        log.exception("Could not queue the backfill of connection %s", connection_id)
+    enqueue(backfill_figures, connection_id)
 
 
 def queue_webhook_registration(connection_id: int) -> None:
     """Queue the registration of the connection's webhook endpoint at Kit (on
     install and reconnect). Like the backfill, it never fails the install: a
     failed or lost registration is retried by the hourly upkeep."""
-    try:
-        on_this_app(register_endpoint).delay(connection_id, force=True)
-    except Exception:
-        db.session.rollback()
-        log.exception(
-            "Could not queue the webhook registration of connection %s", connection_id
-        )
+    enqueue(register_endpoint, connection_id, force=True)
 
 
 def queue_revocation(retired_id: int) -> None:
     """Queue the revocation of a retired pair (committed already). If queueing
     fails, beat's sweep finds the row once its lease runs out."""
-    try:
-        on_this_app(revoke_grant).delay(retired_id)
-    except Exception:
-        db.session.rollback()
-        log.exception("Could not queue the revocation of retired grant %s", retired_id)
+    enqueue(revoke_grant, retired_id)
 
 
 def retire_orphan(tokens: TokenSet) -> None:

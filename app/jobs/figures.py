@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.dashboard import figures
 from app.extensions import db
-from app.jobs import on_this_app
+from app.jobs import enqueue
 from app.kit.errors import KitError
 from app.models import KitConnection
 
@@ -52,5 +52,5 @@ def sync_figures() -> int:
         select(KitConnection.id).where(KitConnection.status == KitConnection.ACTIVE)
     ).all()
     for connection_id in connection_ids:
-        on_this_app(backfill_figures).delay(connection_id)
+        enqueue(backfill_figures, connection_id)
     return len(connection_ids)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from celery import shared_task
 from flask import current_app
 
-from app.jobs import on_this_app
+from app.jobs import enqueue
 from app.kit import grants
 
 
@@ -32,10 +32,9 @@ def revoke_due_grants(batch_size: int = 200) -> int:
     """Queue a `revoke_grant` for every retired pair that is due; returns how
     many. Each claimed pair is leased first, so the loop ends even when the
     attempts run here and fail."""
-    task = on_this_app(revoke_grant)
     queued = 0
     while ids := grants.claim_due(batch_size):
         for retired_id in ids:
-            task.delay(retired_id)
+            enqueue(revoke_grant, retired_id)
         queued += len(ids)
     return queued

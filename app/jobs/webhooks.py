@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from app.config import public_base_url
 from app.dashboard.calls import client_for
 from app.extensions import db
-from app.jobs import on_this_app
+from app.jobs import enqueue
 from app.kit import webhooks as kit_webhooks
 from app.kit.api import KitClient
 from app.kit.errors import KitError, KitUnavailable, NeedsReconnect
@@ -218,9 +218,8 @@ def check_webhook_endpoints() -> int:
         select(KitConnection.id).where(KitConnection.status == KitConnection.ACTIVE)
     ).all()
     db.session.commit()
-    task = on_this_app(register_endpoint)
     for connection_id in connection_ids:
-        task.delay(connection_id)
+        enqueue(register_endpoint, connection_id)
     return len(connection_ids)
 
 
