@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from app.extensions import db
+from app.extensions import db, login_manager
 from app.kit.errors import AccessRefused, KitUnavailable, RefreshBusy
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,11 @@ def problem(
 RETRY_AFTER = 5
 # PostgreSQL: lock_timeout / NOWAIT ("could not obtain lock"), deadlock detected.
 LOCK_SQLSTATES = frozenset({"55P03", "40P01"})
+# PostgreSQL: connection exceptions (08...), the server shutting down or
+# starting up (57P01-57P03), too many connections (53300).
+OUTAGE_SQLSTATE_PREFIXES = ("08", "57P", "53300")
+# SQLite: the file cannot be opened or read (disk gone, permissions).
+SQLITE_OUTAGES = ("unable to open database file", "disk i/o error")
 
 
 def retry_later(title: str, message: str) -> tuple[Any, int, dict[str, str]]:
@@ -102,7 +107,37 @@ def is_lock_wait(error: OperationalError) -> bool:
     )
 
 
+def is_outage(error: DBAPIError) -> bool:
+    """The database is not answering (down, restarting, unreachable), as
+    opposed to a query it refused: a 503 "try again", not a 500."""
+    if error.connection_invalidated:
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return str(sqlstate).startswith(OUTAGE_SQLSTATE_PREFIXES)
+    if type(error.orig).__module__.startswith("psycopg"):
+        # Raised while connecting ("connection failed: ..."): no SQLSTATE.
+        return isinstance(error, OperationalError)
+    return any(text in str(error.orig).lower() for text in SQLITE_OUTAGES)
+
+
+def _rollback() -> None:
+    """Roll back the request's session; with the database gone that can fail
+    too, and the page must still be answered."""
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        log.warning("Rollback failed: the database is not answering")
+
+
 def register(app: Flask) -> None:
+    @app.after_request
+    def retry_after(response: Response) -> Response:
+        # Every 503 says when to try again, whichever code answered it.
+        if response.status_code == 503:
+            response.headers.setdefault("Retry-After", str(RETRY_AFTER))
+        return response
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[Any, int]:
         return problem(
@@ -136,10 +171,25 @@ def register(app: Flask) -> None:
             )
         return retry_later(*ADVICE[503])
 
-    @app.errorhandler(OperationalError)
-    def database_error(error: OperationalError) -> tuple[Any, ...]:
-        db.session.rollback()
-        if not is_lock_wait(error):
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError) -> tuple[Any, ...]:
+        _rollback()
+        if is_outage(error):
+            log.error(
+                "Database unavailable on %s %s: %s",
+                request.method,
+                request.path,
+                type(error.orig).__name__,
+            )
+            # The page must not ask the database who is signed in.
+            if "_login_user" not in g:
+                g._login_user = login_manager.anonymous_user()
+            return retry_later(
+                "This service is unavailable right now",
+                "Our database is not answering, so nothing was changed. Wait a "
+                "moment, then try again.",
+            )
+        if not (isinstance(error, OperationalError) and is_lock_wait(error)):
             log.exception("Database error on %s %s", request.method, request.path)
             return problem(500, *ADVICE[500])
         log.warning("Gave up waiting for a database lock on %s", request.path)
