@@ -140,3 +140,65 @@ def test_doctor_checks_the_public_url(make_app):
         "PASS",
         "https://a.example.com",
     )
+
+
+def test_revoke_previous_closes_the_rotation_window_now(app, client, kit, kit_browser):
+    installed(client, kit_browser)
+    before = endpoint_of(app)
+    assert webhooks(app, "rotate", "1").exit_code == 0
+    after = endpoint_of(app)
+    url = f"/webhooks/kit/{after.key}"
+
+    def deliver(secret: str) -> int:
+        body = delivery_body([kit_event()])
+        signed = kit_signature(body, [secret])
+        return client.post(
+            url, data=body, headers={"X-Kit-Signature": signed}
+        ).status_code
+
+    assert deliver(before.secret) == 200  # the window is open
+
+    closed = webhooks(app, "revoke-previous", "1")
+    assert closed.exit_code == 0, closed.output
+    assert "endpoint" in closed.output
+    assert before.secret not in closed.output and after.secret not in closed.output
+    row = endpoint_of(app)
+    assert (row.previous_secret, row.previous_secret_expires_at) == (None, None)
+    assert row.secret == after.secret
+    [at_kit] = kit.state.webhooks.endpoints.values()
+    assert at_kit.previous_secret is None  # Kit signs with the new one only
+
+    assert deliver(before.secret) == 401  # refused from now on
+    assert deliver(after.secret) == 200
+
+
+def test_revoke_previous_for_all_and_without_an_endpoint(app, client, kit, kit_browser):
+    assert webhooks(app, "revoke-previous").exit_code == 2  # a connection, or --all
+    nothing = webhooks(app, "revoke-previous", "7")
+    assert nothing.exit_code == 1 and "no endpoint" in nothing.output
+
+    installed(client, kit_browser)
+    before = endpoint_of(app)
+    assert webhooks(app, "rotate", "1").exit_code == 0
+    # Kit unreachable: the window still closes here (what refuses the old
+    # secret), and the command says Kit was not told.
+    kit.state.add_fault("api", "500", times=10)
+    every = webhooks(app, "revoke-previous", "--all")
+    kit.state.clear_faults()
+    assert every.exit_code == 1, every.output
+    assert "Kit" in every.output
+    assert endpoint_of(app).previous_secret is None
+    body = delivery_body([kit_event()])
+    signed = kit_signature(body, [before.secret])
+    url = f"/webhooks/kit/{endpoint_of(app).key}"
+    assert (
+        client.post(url, data=body, headers={"X-Kit-Signature": signed}).status_code
+        == 401
+    )
+
+    again = webhooks(app, "revoke-previous", "--all")
+    assert again.exit_code == 0, again.output
+    assert (
+        kit.state.webhooks.endpoints[int(before.kit_endpoint_id)].previous_secret
+        is None
+    )

@@ -1,8 +1,8 @@
 """Each connection's webhook endpoint at Kit, against the sandbox over HTTP:
 registered at install, "not enabled" accounts (Kit's 404) that still install,
 the upkeep that repairs a deleted or disabled endpoint, the disconnect that
-deletes it before revoking the token, the prune, and a real signed delivery
-from the sandbox stored by a live app.
+revokes first and leaves the endpoint to the next grant, the prune, and a real
+signed delivery from the sandbox stored by a live app.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def test_upkeep_recreates_a_deleted_endpoint_and_enables_a_disabled_one(
     assert new.url.endswith(f"/webhooks/kit/{after.key}")
 
 
-def test_disconnect_deletes_the_endpoint_before_revoking_then_forgets_events(
+def test_disconnect_revokes_then_forgets_events_and_the_next_grant_deletes_the_endpoint(
     app, client, kit, kit_browser
 ):
     sign_up(client)
@@ -168,43 +168,38 @@ def test_disconnect_deletes_the_endpoint_before_revoking_then_forgets_events(
         "stored": 1,
     }
 
-    # Kit cannot delete the endpoint: nothing is revoked, nothing changes.
-    kit.state.add_fault("api", "500", times=10)
+    # Kit cannot revoke: nothing changes, the endpoint is not touched.
+    kit.state.add_fault("revoke", "500")
     assert client.post("/connections/1/disconnect").status_code == 503
-    kit.state.clear_faults()
-    assert kit.state.revoke_requests == []
     assert stored(app).status == "active"
     assert len(kit_endpoints(kit)) == 1
     assert len(stored_events(app)) == 1
+    assert not [c for c in webhook_calls(kit) if c[0] == "DELETE"]
 
-    logged = len(kit.state.journal)
     assert client.post("/connections/1/disconnect").status_code == 302
-    assert kit_endpoints(kit) == {}
-    # In the sandbox's log, in order: the endpoint deleted (with a token Kit
-    # still accepted), then the grant revoked.
-    order = [
-        ("revoke", entry["revoked"])
-        if "revoked" in entry
-        else (entry["method"], entry["path"], entry["status"])
-        for entry in kit.state.journal[logged:]
-        if "revoked" in entry or entry.get("method") == "DELETE"
-    ]
-    assert order[:2] == [
-        ("DELETE", f"/v4/webhook_endpoints/{row.kit_endpoint_id}", 204),
-        ("revoke", True),
-    ], order
+    # The revoked grant cannot delete the endpoint: it stays at Kit, and the
+    # row keeps its id to delete it with the next grant.
+    assert list(kit_endpoints(kit)) == [int(row.kit_endpoint_id)]
     gone = endpoint_of(app)
-    assert (gone.status, gone.secret, gone.kit_endpoint_id) == ("gone", None, None)
+    assert (gone.status, gone.secret, gone.kit_endpoint_id) == (
+        "gone",
+        None,
+        row.kit_endpoint_id,
+    )
     assert stored_events(app) == []
 
     late = client.post(url, data=body, headers={"X-Kit-Signature": signed})
     assert late.status_code == 410
     assert stored_events(app) == []
 
-    # Reconnecting registers anew, under a new key.
+    # Reconnecting deletes the leftover and registers anew, under a new key.
     install(client, kit_browser)
     again = endpoint_of(app)
     assert again.status == "active" and again.key != row.key
+    assert ("DELETE", f"/v4/webhook_endpoints/{row.kit_endpoint_id}", 204) in (
+        webhook_calls(kit)
+    )
+    assert [str(e) for e in kit_endpoints(kit)] == [again.kit_endpoint_id]
     assert (
         client.post(url, data=body, headers={"X-Kit-Signature": signed}).status_code
         == 404

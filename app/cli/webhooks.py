@@ -5,6 +5,8 @@
   history);
 - `rotate CONNECTION_ID`: a new signing secret, the old one still accepted
   until Kit's rotation window closes;
+- `revoke-previous CONNECTION_ID | --all`: close that window now (the old
+  secret may have leaked): deliveries signed with it are refused;
 - `recover CONNECTION_ID --since --until`: store the events of Kit's
   deliveries in a time range (its history keeps 30 days), once each.
 
@@ -24,14 +26,15 @@ from app.extensions import db
 from app.kit import webhooks as kit_webhooks
 from app.kit.errors import KitAPIError, KitError
 from app.models import KitConnection, WebhookEndpoint
-from app.webhooks import store
+from app.webhooks import rotation, store
 
 HEADERS = ("CONNECTION", "ACCOUNT", "ENDPOINT", "KIT ID", "LAST DELIVERY", "FAILURES")
 
 
 @click.group("webhooks")
 def webhooks_command() -> None:
-    """Webhook endpoints at Kit: list, rotate a secret, recover missed events."""
+    """Webhook endpoints at Kit: list, rotate a secret (and close the rotation
+    window), recover missed events."""
 
 
 @webhooks_command.command("list")
@@ -88,7 +91,11 @@ def _endpoint(connection_id: int) -> WebhookEndpoint:
     endpoint = db.session.scalar(
         select(WebhookEndpoint).where(WebhookEndpoint.connection_id == connection_id)
     )
-    if endpoint is None or not endpoint.kit_endpoint_id:
+    if (
+        endpoint is None
+        or not endpoint.kit_endpoint_id
+        or endpoint.status == WebhookEndpoint.GONE
+    ):
         raise click.ClickException(
             f"Connection {connection_id} has no endpoint at Kit "
             "(see `flask kit webhooks list`)."
@@ -134,6 +141,45 @@ def rotate_command(connection_id: int, force: bool) -> None:
         f"Rotated the secret of endpoint {kit_id}; the old one is accepted until "
         f"{until.isoformat() if until else 'now (no window)'}."
     )
+
+
+@webhooks_command.command("revoke-previous")
+@click.argument("connection_id", type=int, required=False)
+@click.option("--all", "every", is_flag=True, help="Every connection's endpoint.")
+@with_appcontext
+def revoke_previous_command(connection_id: int | None, every: bool) -> None:
+    """Close a rotation window now: the previous secret is dropped here first
+    (deliveries signed only with it are refused from then on), then Kit is
+    told to stop signing with it."""
+    if (connection_id is None) == (not every):
+        raise click.UsageError("Give a CONNECTION_ID or --all (not both).")
+    endpoints = rotation.endpoints_with_a_secret(None if every else connection_id)
+    if not endpoints:
+        if every:
+            click.echo("No endpoint at Kit: nothing to do.")
+            return
+        assert connection_id is not None
+        _endpoint(connection_id)  # says why, if it can
+        raise click.ClickException(
+            f"Connection {connection_id}'s endpoint has no secret yet: nothing to do."
+        )
+    failed = 0
+    for endpoint in endpoints:
+        done = rotation.revoke_previous(endpoint)
+        if done.kit_error:
+            failed += 1
+            click.echo(
+                f"Connection {done.connection_id}: the previous secret of endpoint "
+                f"{done.kit_endpoint_id} is refused here; Kit was not told "
+                f"({done.kit_error}): run this again."
+            )
+        else:
+            click.echo(
+                f"Connection {done.connection_id}: the previous secret of endpoint "
+                f"{done.kit_endpoint_id} is revoked, here and at Kit."
+            )
+    if failed:
+        raise click.ClickException(f"Kit was not told for {failed} endpoint(s).")
 
 
 def _moment(value: str) -> datetime:

@@ -27,7 +27,7 @@ from app.install.failures import InstallFailed
 from app.jobs import enqueue
 from app.jobs.figures import backfill_figures
 from app.jobs.grants import revoke_grant
-from app.jobs.webhooks import register_endpoint, remove_endpoint
+from app.jobs.webhooks import register_endpoint
 from app.kit import api, grants, oauth
 from app.kit.disconnect import disconnect
 from app.kit.errors import KitError, OAuthGrantError
@@ -324,20 +324,24 @@ def _set_tokens(connection: KitConnection, tokens: TokenSet, account: Account) -
 
 
 def disconnect_connection(connection: KitConnection, settings: KitSettings) -> None:
-    """Delete the webhook endpoint at Kit, revoke the grant and forget the
-    tokens (KitUnavailable at either step: nothing changed, try again), then
-    drop the connection's Kit data: its stored growth figures and webhook
-    events, the endpoint's secret (the row stays, so a late delivery gets 410),
-    and its cached answers.
+    """Revoke the grant and forget the tokens (KitUnavailable: nothing changed,
+    try again), then drop the connection's Kit data: its stored growth
+    figures and webhook events, the endpoint's secret (the row stays, so a
+    late delivery gets 410), and its cached answers.
 
-    The endpoint goes first, while the token can still delete it: Kit sends
-    no uninstall event and does not say what becomes of an app's endpoints
-    once its grant is revoked. The figures and events go here, with the
-    grant, and not with Reload: they are the creator's data, kept only while
-    the app has their permission.
+    The revoke comes first, and until it succeeded nothing is touched: the
+    webhook endpoint at Kit stays registered and delivering, so a disconnect
+    that fails loses no event. Kit's advice is the other order (delete the
+    endpoint while the token can), but then a failed revoke leaves the
+    connection active with its events gone for good. Once revoked, the grant
+    cannot delete the endpoint: the row keeps its Kit id, deliveries to it
+    are answered 410 (stored nowhere), and the next grant for the account
+    deletes it (`register_endpoint`). The figures and events go here, with
+    the grant, and not with Reload: they are the creator's data, kept only
+    while the app has their permission.
     """
-    remove_endpoint(connection.id)
-    disconnect(connection.id, settings)
+    if not disconnect(connection.id, settings):
+        return  # a reinstall stored a new grant meanwhile: its data stays
     figures.forget(connection.id)
     webhook_store.forget(connection.id)
     invalidate(connection.id)

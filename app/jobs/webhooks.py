@@ -1,6 +1,7 @@
 """Each connection's Webhooks 2.0 endpoint at Kit: registered when the
-connection is made, kept working by an hourly upkeep, deleted on disconnect;
-and the daily prune of old events.
+connection is made, kept working by an hourly upkeep; and the daily prune of
+old events. A disconnect revokes the grant first (`app.install.flow`), so the
+endpoint it leaves at Kit is deleted by the next grant for the account.
 
 `register_endpoint` does whatever the connection's endpoint needs: create it
 at Kit (pending, failed, or missing there), re-enable it (disabled at Kit),
@@ -77,6 +78,8 @@ def register_endpoint(connection_id: int, force: bool = False) -> str:
         client = client_for(connection_id)
         if kit_id and has_secret:
             return _repair(client, row_id, kit_id, url)
+        if kit_id:
+            _delete_leftover(client, kit_id)
         return _register(client, row_id, kit_id, url)
     except kit_webhooks.WebhooksUnavailable:
         log.info("Kit webhooks are not enabled for connection %s", connection_id)
@@ -173,6 +176,24 @@ def _mark(row_id: int, status: str, error: str | None) -> str:
     return status
 
 
+def _delete_leftover(client: KitClient, kit_id: str) -> None:
+    """The endpoint a disconnect left at Kit (its grant, revoked, could not
+    delete it; the row kept its id, without a secret): deleted with this
+    grant. Another account's, or gone already: nothing to do. KitUnavailable
+    propagates: the row is marked failed and the upkeep tries again."""
+    try:
+        if kit_webhooks.delete_endpoint(client, kit_id):
+            log.info("Deleted webhook endpoint %s left at Kit by a disconnect", kit_id)
+    except KitUnavailable:
+        raise
+    except KitError as exc:
+        log.warning(
+            "Could not delete webhook endpoint %s at Kit: %s",
+            kit_id,
+            type(exc).__name__,
+        )
+
+
 def _delete_quietly(client: KitClient, endpoint_id: str) -> None:
     try:
         kit_webhooks.delete_endpoint(client, endpoint_id)
@@ -180,32 +201,6 @@ def _delete_quietly(client: KitClient, endpoint_id: str) -> None:
         log.warning(
             "Could not delete webhook endpoint %s at Kit: %s",
             endpoint_id,
-            type(exc).__name__,
-        )
-
-
-def remove_endpoint(connection_id: int) -> None:
-    """Delete the connection's endpoint at Kit, first thing on disconnect (the
-    token still works). Already gone at Kit: fine. KitUnavailable propagates:
-    nothing changed, the creator tries again. A grant already dead
-    (NeedsReconnect, or Kit refusing the token) cannot delete anything: the
-    disconnect goes on."""
-    kit_id = db.session.scalar(
-        select(WebhookEndpoint.kit_endpoint_id).where(
-            WebhookEndpoint.connection_id == connection_id
-        )
-    )
-    db.session.commit()
-    if not kit_id:
-        return
-    try:
-        kit_webhooks.delete_endpoint(client_for(connection_id), kit_id)
-    except KitUnavailable:
-        raise
-    except KitError as exc:
-        log.warning(
-            "Webhook endpoint of connection %s not deleted at Kit: %s",
-            connection_id,
             type(exc).__name__,
         )
 

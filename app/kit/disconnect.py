@@ -30,8 +30,9 @@ from app.models import ConnectionEvent, KitConnection, RetiredGrant
 log = logging.getLogger(__name__)
 
 
-def disconnect(connection_id: int, settings: KitSettings) -> None:
-    """Revoke the grant at Kit, then forget the tokens.
+def disconnect(connection_id: int, settings: KitSettings) -> bool:
+    """Revoke the grant at Kit, then forget the tokens; False when a reinstall
+    stored a new grant meanwhile (the connection stays, with it).
 
     If Kit cannot be reached, nothing changes here (KitUnavailable, or
     RefreshBusy when a refresh in flight outlasts the wait): the creator can
@@ -46,6 +47,7 @@ def disconnect(connection_id: int, settings: KitSettings) -> None:
         release_claim(connection_id, claim)
         raise
     access_left = False
+    kept = False
     if claim.access_token:
         try:
             oauth.revoke(settings, claim.access_token, "access_token")
@@ -74,6 +76,7 @@ def disconnect(connection_id: int, settings: KitSettings) -> None:
                 "Connection %s got a new grant during its disconnect; kept",
                 connection_id,
             )
+            kept = True
         else:
             connection.access_token = None
             connection.refresh_token = None
@@ -85,7 +88,9 @@ def disconnect(connection_id: int, settings: KitSettings) -> None:
                 )
             )
     forget_loaded_row(connection_id)
-    log.info("Disconnected connection %s", connection_id)
+    if not kept:
+        log.info("Disconnected connection %s", connection_id)
+    return not kept
 
 
 def _claim(connection_id: int, settings: KitSettings) -> Claim:

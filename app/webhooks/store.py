@@ -1,114 +1,41 @@
 """A delivery from Kit, checked and stored: plain functions, no request.
 
-`parse_delivery` validates the JSON strictly (after the signature was
-checked on the raw bytes); `store_events` inserts each event once, with the
-dialect's INSERT ... ON CONFLICT DO NOTHING on the unique (connection, event
-id), so a redelivery, or two workers storing the same delivery at once,
-insert one row. The endpoint rows (one per connection) are read and written
-here too.
+`parse_delivery` (`app.webhooks.delivery`) validates the JSON strictly
+(after the signature was checked on the raw bytes); `store_delivery` inserts
+each event once, with the dialect's INSERT ... ON CONFLICT DO NOTHING on the
+unique (connection, event id), so a redelivery, or two workers storing the
+same delivery at once, insert one row, and only while the connection is live.
+The endpoint rows (one per connection) are read and written here too.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.models import KitConnection, WebhookEndpoint, WebhookEvent
+from app.webhooks.delivery import (
+    BadDelivery,
+    Delivery,
+    Event,
+    json_bytes,
+    parse_delivery,
+)
 
-MAX_EVENTS = 100
+# Parsing lives in `app.webhooks.delivery`; callers import it from here too.
+__all__ = ["BadDelivery", "Delivery", "Event", "json_bytes", "parse_delivery"]
+
 MAX_DATA = 16 * 1024  # characters of one event's `data` kept as it came
-MAX_DELIVERY_ID = 2**63 - 1
 RELATED = ("form", "tag", "sequence", "custom_field")
-# Kit's ids are UUIDs and its types `noun.verb`: anything else is not Kit's
-# (and a NUL or a lone surrogate would not even fit in a database column).
-EVENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-EVENT_TYPE = re.compile(r"[a-z_]{1,31}\.[a-z_]{1,32}")
-
-
-class BadDelivery(ValueError):
-    """The body is not a delivery as Kit documents it."""
-
-
-@dataclass(frozen=True)
-class Event:
-    id: str
-    type: str
-    created: datetime
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Delivery:
-    id: int
-    events: list[Event]
-
-
-def parse_delivery(raw: bytes) -> Delivery:
-    """`{"delivery_id": int, "events": [1..100 of {id, type, created, data}]}`,
-    else BadDelivery."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise BadDelivery("not JSON") from None
-    if not isinstance(body, dict):
-        raise BadDelivery("not an object")
-    delivery_id = body.get("delivery_id")
-    if (
-        not isinstance(delivery_id, int)
-        or isinstance(delivery_id, bool)
-        or not 0 <= delivery_id <= MAX_DELIVERY_ID
-    ):
-        raise BadDelivery("delivery_id")
-    events = body.get("events")
-    if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS:
-        raise BadDelivery("events")
-    return Delivery(delivery_id, [_event(item) for item in events])
-
-
-def json_bytes(payload: dict[str, Any] | None) -> bytes:
-    """A payload from Kit's delivery history, as the bytes `parse_delivery` reads."""
-    return json.dumps(payload if payload is not None else {}).encode()
-
-
-def _event(item: Any) -> Event:
-    if not isinstance(item, dict):
-        raise BadDelivery("event")
-    event_id, kind, created, data = (
-        item.get("id"),
-        item.get("type"),
-        item.get("created"),
-        item.get("data"),
-    )
-    if not isinstance(event_id, str) or not EVENT_ID.fullmatch(event_id):
-        raise BadDelivery("event id")
-    if not isinstance(kind, str) or not EVENT_TYPE.fullmatch(kind):
-        raise BadDelivery("event type")
-    if not isinstance(data, dict):
-        raise BadDelivery("event data")
-    return Event(event_id, kind, _moment(created), data)
-
-
-def _moment(value: Any) -> datetime:
-    if not isinstance(value, str) or len(value) > 40:
-        raise BadDelivery("event created")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadDelivery("event created") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00:00+01:00
-        raise BadDelivery("event created") from None
 
 
 # --- storing -------------------------------------------------------------------------
@@ -159,14 +86,21 @@ def _row(connection_id: int, delivery_id: int, event: Event, now: datetime) -> d
     }
 
 
-def insert_events(connection_id: int, delivery: Delivery, now: datetime) -> int:
-    """Insert the delivery's events not stored yet (no commit); returns how
-    many were new."""
+def insert_events(
+    connection_id: int,
+    delivery: Delivery,
+    now: datetime,
+    bind: Connection | None = None,
+) -> int:
+    """Insert the delivery's events not stored yet (no commit), on `bind` (by
+    default the session's connection); returns how many were new."""
     rows: dict[str, dict] = {}
     for event in delivery.events:
         rows.setdefault(event.id, _row(connection_id, delivery.id, event, now))
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    connection = bind if bind is not None else db.session.connection()
+    insert = (
+        postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    )
     statement = (
         insert(WebhookEvent.__table__)
         .on_conflict_do_nothing(index_elements=["connection_id", "event_id"])
@@ -177,25 +111,71 @@ def insert_events(connection_id: int, delivery: Delivery, now: datetime) -> int:
     # The rows as parameters of one statement (SQLAlchemy sends them as
     # multi-row VALUES batches): compiled once and cached, where a statement
     # with the 100 rows in its VALUES would be compiled for every delivery.
-    connection = db.session.connection()
     return len(connection.execute(statement, list(rows.values())).all())
 
 
-def store_delivery(endpoint_id: int, connection_id: int, delivery: Delivery) -> int:
+@contextmanager
+def _write_transaction() -> Iterator[Connection]:
+    """A transaction of its own that holds the write lock from its first
+    statement: on SQLite `BEGIN IMMEDIATE` (a disconnect cannot commit between
+    our check and our insert); on PostgreSQL an ordinary one, the check
+    locking the connection's row (`_still_live`)."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            yield connection
+        return
+    with engine.connect() as raw:
+        # Autocommit at the driver, so that our BEGIN IMMEDIATE is the transaction.
+        raw = raw.execution_options(isolation_level="AUTOCOMMIT")
+        raw.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield raw
+        except BaseException:
+            raw.exec_driver_sql("ROLLBACK")
+            raise
+        raw.exec_driver_sql("COMMIT")
+
+
+def _still_live(connection: Connection, endpoint_id: int, connection_id: int) -> bool:
+    """Whether the endpoint and its connection are live, read under the lock
+    the insert commits with. On PostgreSQL FOR SHARE of the connection's row:
+    a disconnect (which revokes under FOR UPDATE of that row, then forgets
+    the events) either commits before this reads, or waits until the events
+    are in and deletes them with the rest."""
+    query = (
+        select(KitConnection.status, WebhookEndpoint.status)
+        .join(WebhookEndpoint, WebhookEndpoint.connection_id == KitConnection.id)
+        .where(WebhookEndpoint.id == endpoint_id, KitConnection.id == connection_id)
+    )
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(read=True, of=KitConnection)
+    row = connection.execute(query).one_or_none()
+    return (
+        row is not None
+        and row[0] != KitConnection.REVOKED
+        and row[1] != WebhookEndpoint.GONE
+    )
+
+
+def store_delivery(
+    endpoint_id: int, connection_id: int, delivery: Delivery
+) -> int | None:
     """Store the events and note the delivery in one transaction; returns how
-    many events were new."""
+    many events were new, or None (nothing stored) when the connection was
+    disconnected meanwhile: the check and the insert are one transaction, so
+    no event outlives the disconnect that deletes the connection's events."""
+    db.session.commit()  # nothing of the session's is held while we write
     now = datetime.now(UTC)
-    try:
-        stored = insert_events(connection_id, delivery, now)
-        db.session.execute(
+    with _write_transaction() as connection:
+        if not _still_live(connection, endpoint_id, connection_id):
+            return None
+        stored = insert_events(connection_id, delivery, now, bind=connection)
+        connection.execute(
             update(WebhookEndpoint)
             .where(WebhookEndpoint.id == endpoint_id)
             .values(last_delivery_at=now)
         )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return stored
 
 
@@ -242,7 +222,9 @@ def new_key() -> str:
 def endpoint_row(connection_id: int) -> WebhookEndpoint:
     """The connection's endpoint row, created (pending, with a new key) if it
     has none; committed. A disconnected one starts again with a new key, so
-    late deliveries to the old key are never taken for the new endpoint's."""
+    late deliveries to the old key are never taken for the new endpoint's; it
+    keeps the Kit id of the endpoint the disconnect left at Kit (no secret),
+    for `register_endpoint` to delete with the new grant."""
     row = db.session.scalar(
         select(WebhookEndpoint).where(WebhookEndpoint.connection_id == connection_id)
     )
@@ -262,14 +244,15 @@ def endpoint_row(connection_id: int) -> WebhookEndpoint:
     elif row.status == WebhookEndpoint.GONE:
         row.key = new_key()
         row.status = WebhookEndpoint.PENDING
-        row.kit_endpoint_id = None
         db.session.commit()
     return row
 
 
 def forget(connection_id: int) -> None:
     """After a disconnect: delete the connection's events and its secrets, and
-    keep the endpoint row, marked gone, so a late delivery gets 410."""
+    keep the endpoint row, marked gone, so a late delivery gets 410. Its Kit
+    id stays: the grant, revoked first, could not delete the endpoint at Kit,
+    and the next grant for the account does (`endpoint_row`)."""
     db.session.execute(
         delete(WebhookEvent).where(WebhookEvent.connection_id == connection_id)
     )
@@ -278,7 +261,6 @@ def forget(connection_id: int) -> None:
         .where(WebhookEndpoint.connection_id == connection_id)
         .values(
             status=WebhookEndpoint.GONE,
-            kit_endpoint_id=None,
             secret=None,
             previous_secret=None,
             previous_secret_expires_at=None,

@@ -3,19 +3,22 @@
 No sign-in and no CSRF token: Kit is the caller, and the signature proves
 it. In this order, and nothing is stored unless every step passes:
 1. the `key` in the URL names the endpoint, hence the connection (the body is
-   never trusted for that): unknown 404; disconnected 410, so Kit stops
-   retrying;
+   never trusted for that): not of our keys' shape (checked before any query:
+   a NUL is an error in a PostgreSQL text parameter) or unknown 404;
+   disconnected 410, so Kit stops retrying;
 2. `X-Kit-Signature` is checked on the raw bytes, before any parsing, against
    the current secret (and the previous one while its rotation window is
    open): 401;
 3. the JSON is validated strictly: 400;
 4. the events are inserted once each and the delivery noted, in one
-   transaction, and only then acknowledged (200).
+   transaction that checks again that the connection is live (410 if a
+   disconnect came in between), and only then acknowledged (200).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +35,8 @@ from app.webhooks.store import BadDelivery, parse_delivery, receiver, store_deli
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # 100 events with their data fit many times over
-MAX_KEY = 64
+# `store.new_key()`: token_urlsafe's alphabet; a little room on its length.
+KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _answer(status: int, error: str) -> tuple[dict[str, Any], int]:
@@ -44,7 +48,7 @@ def _answer(status: int, error: str) -> tuple[dict[str, Any], int]:
 @limiter.exempt
 @accepts_body(MAX_BODY, ("application/json",))
 def receive(key: str) -> tuple[dict[str, Any], int]:
-    if len(key) > MAX_KEY:
+    if not KEY.fullmatch(key):
         return _answer(404, "unknown endpoint")
     now = time.time()
     found = receiver(key, datetime.fromtimestamp(now, UTC))
@@ -65,6 +69,8 @@ def receive(key: str) -> tuple[dict[str, Any], int]:
         log.warning("Refused a delivery to endpoint %s: bad %s", found.id, bad)
         return _answer(400, "not a Kit delivery")
     stored = store_delivery(found.id, found.connection_id, delivery)
+    if stored is None:
+        return _answer(410, "this connection was disconnected")
     if stored:
         try:
             invalidate(found.connection_id)  # counts read from Kit have moved
