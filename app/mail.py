@@ -1,7 +1,9 @@
 """Sending mail with Flask-Mailman: SMTP in production, the console or the Kit
 sandbox's outbox in development (settings in app/config.py).
 
-Each message is a plain-text template in templates/mail/. A mail server that is
+Each message is a plain-text template in templates/mail/; account mail is
+sent from a job (app/auth/tasks.py), its links built on the configured public
+origin (app/auth/links.py), never the request's Host. A mail server that is
 down or refuses never turns into an error page: the sender is told the same as
 always, and the failure is logged (without the message, which holds links that
 sign in).
@@ -13,7 +15,7 @@ import logging
 import smtplib
 from typing import Any
 
-from flask import Flask, g, render_template
+from flask import Flask, render_template
 from flask_mailman import EmailMessage, Mail
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,5 @@ def send_mail(to: str, subject: str, template: str, **context: Any) -> bool:
             type(error).__name__,
         )
         return False
-    g.sent_mail = True  # counted by the per-address rate limits (app/security.py)
     log.info("Sent the %s mail", template)
     return True

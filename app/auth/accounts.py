@@ -8,6 +8,7 @@ from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.models import User, utcnow
+from app.security import clear_failed_sign_ins
 
 # Checked against when the email is unknown, so that a wrong email takes as
 # long as a wrong password and timing does not tell which accounts exist.
@@ -25,17 +26,16 @@ def register(email: str, password: str) -> tuple[User, bool]:
     already, False). The password is hashed either way, so that both answers
     take as long; the unique constraint decides between two racing sign-ups.
 
-    An account nobody has confirmed proves nothing: signing up again replaces
-    its password and ends its links and sessions, so that whoever signed up
-    with someone else's address first keeps no way in."""
+    An account that exists is never changed here, confirmed or not. Signing
+    up again for an address still waiting for its confirmation keeps the
+    password chosen first: replacing it would let whoever signs up second
+    (with the owner's address and their own password) take over the account
+    the owner then confirms (account pre-hijacking). Its owner is mailed a way
+    to confirm and a way to choose a new password instead (the reset link,
+    which confirms the address and ends every other password)."""
     user = User(email=User.normalize_email(email))
     user.set_password(password)
     existing = find_user(user.email)
-    if existing is not None and existing.email_verified_at is None:
-        existing.password_hash = user.password_hash
-        existing.end_sessions()
-        db.session.commit()
-        return existing, True
     if existing is not None:
         return existing, False
     db.session.add(user)
@@ -73,6 +73,14 @@ def change_password(user: User, password: str) -> None:
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
     db.session.commit()
+
+
+def choose_new_password(user: User, password: str) -> None:
+    """The reset link was followed: a new password, the address confirmed,
+    every session ended, and the address's failed sign-ins forgotten (the
+    owner proved the mailbox, so the pause they may be under ends)."""
+    change_password(user, password)
+    clear_failed_sign_ins(user.email)
 
 
 def end_sessions(user: User) -> None:

@@ -7,21 +7,28 @@ an account; what differs is the mail its owner gets.
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from app.auth import bp
+from app.auth import bp, sessions  # noqa: F401  (who a session belongs to)
 from app.auth.accounts import (
     authenticate,
     change_password,
+    choose_new_password,
     confirm_email,
     end_sessions,
-    find_user,
     register,
 )
 from app.auth.forms import (
@@ -35,54 +42,30 @@ from app.auth.forms import (
 )
 from app.auth.links import (
     LinkError,
+    holds_marker,
+    password_marker,
     read_reset,
     read_verification,
-    send_account_exists,
-    send_reset,
-    send_verification,
+)
+from app.auth.tasks import (
+    RESET,
+    SIGN_IN_NOTICE,
+    SIGNUP_AGAIN,
+    VERIFY,
+    queue_account_mail,
 )
 from app.errors import problem
-from app.extensions import db, limiter, login_manager
+from app.extensions import limiter
 from app.models import User
 from app.redirects import safe_next
 from app.security import (
     MAIL_LIMIT,
-    MAIL_PER_ADDRESS_LIMIT,
+    SIGN_IN_FAILURES_WINDOW,
     SIGN_IN_LIMIT,
     SIGN_UP_LIMIT,
-    mail_recipient,
-    may_resend,
-    sent_mail,
+    count_failed_sign_in,
+    sign_in_blocked,
 )
-
-login_manager.login_view = "auth.login"
-login_manager.login_message = "Sign in to continue."
-login_manager.login_message_category = "info"
-login_manager.session_protection = "strong"
-
-# One count per recipient across every route that mails.
-per_recipient = limiter.shared_limit(
-    MAIL_PER_ADDRESS_LIMIT,
-    scope="mail-to",
-    key_func=mail_recipient,
-    methods=["POST"],
-    deduct_when=sent_mail,
-)
-
-
-@login_manager.user_loader
-def load_user(session_id: str) -> User | None:
-    """The user of a session, if it is still theirs: `User.get_id()` is
-    "id:session token", and a new session token ends the older sessions."""
-    user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
-        return None  # also a session from before session tokens: sign in again
-    user = db.session.get(User, int(user_id))
-    if user is None or user.email_verified_at is None:
-        return None
-    if not hmac.compare_digest(user.session_token.encode(), token.encode()):
-        return None
-    return user
 
 
 def _sign_in(user: User) -> None:
@@ -108,9 +91,11 @@ def _check_inbox(email: str, why: str) -> Response:
     return redirect(url_for("auth.check_inbox"))
 
 
-# The account this browser signed up for (or proved the password of): its
-# confirmation link needs no password here, and elsewhere it does.
+# Proof that this browser chose (or typed) the stored password of an
+# unconfirmed account (links.password_marker): its confirmation link needs no
+# password here, and everywhere else it does.
 SIGNED_UP = "signed_up"
+NO_MATCH = "That email and password do not match an account."
 
 
 # --- sign up, sign in, sign out ------------------------------------------------------
@@ -118,7 +103,6 @@ SIGNED_UP = "signed_up"
 
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(SIGN_UP_LIMIT, methods=["POST"])
-@per_recipient
 def signup() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return _after_sign_in(request.args.get("next"))
@@ -126,10 +110,13 @@ def signup() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         user, created = register(form.email.data or "", form.password.data or "")
         if created:
-            session[SIGNED_UP] = user.id
-            send_verification(user, form.next.data)
+            session[SIGNED_UP] = password_marker(user)
+            queue_account_mail(VERIFY, user.email, form.next.data)
         else:
-            send_account_exists(user)
+            # Nothing changes, and this browser proves nothing: the owner is
+            # mailed a way to confirm (with the stored password) or to choose
+            # a new one. The same page as for a new account.
+            queue_account_mail(SIGNUP_AGAIN, user.email)
         return _check_inbox(user.email, "signup")
     return _form_page("auth/signup.html", form)
 
@@ -151,18 +138,37 @@ def login() -> str | Response | tuple[str, int]:
         return _after_sign_in(request.args.get("next"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = authenticate(form.email.data or "", form.password.data or "")
-        if user is not None and user.email_verified_at is None:
-            if not may_resend(user.email):
-                abort(429)
-            session[SIGNED_UP] = user.id
-            send_verification(user, form.next.data)
+        email = form.email.data or ""
+        wait = sign_in_blocked(email)
+        if wait:
+            return _paused(form, wait)
+        user = authenticate(email, form.password.data or "")
+        if user is None:
+            if count_failed_sign_in(email):
+                queue_account_mail(SIGN_IN_NOTICE, email)
+            form.password.errors.append(NO_MATCH)
+        elif user.email_verified_at is None:
+            session[SIGNED_UP] = password_marker(user)
+            queue_account_mail(VERIFY, user.email, form.next.data)
             return _check_inbox(user.email, "verify")
-        if user is not None:
+        else:
             _sign_in(user)
             return _after_sign_in(form.next.data)
-        form.password.errors.append("That email and password do not match an account.")
     return _form_page("auth/login.html", form)
+
+
+def _paused(form: LoginForm, wait: int) -> Response:
+    """The address's failed sign-ins are used up: refused without checking
+    the password, in the words of a wrong one (an unknown address is paused
+    the same way, so this says nothing about which ones have an account)."""
+    form.password.errors.append(
+        f"{NO_MATCH} After too many attempts with this address, signing in is "
+        f"paused: wait {SIGN_IN_FAILURES_WINDOW} or choose a new password."
+    )
+    page = make_response(render_template("auth/login.html", form=form, paused=True))
+    page.status_code = 429
+    page.headers["Retry-After"] = str(wait)
+    return page
 
 
 @bp.post("/logout")
@@ -220,7 +226,7 @@ def verify_email() -> str | Response | tuple[Any, int]:
         user, next_url = read_verification(form.token.data)
     except LinkError as error:
         return _bad_link(error, VERIFY_AGAIN)
-    ask_password = session.get(SIGNED_UP) != user.id
+    ask_password = not holds_marker(session.get(SIGNED_UP), user)
     if form.validate_on_submit():
         if not ask_password or user.check_password(form.password.data or ""):
             confirm_email(user)
@@ -239,14 +245,14 @@ def verify_email() -> str | Response | tuple[Any, int]:
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit(MAIL_LIMIT, methods=["POST"])
-@per_recipient
 def forgot_password() -> str | Response | tuple[str, int]:
+    """The same answer and the same work for any address: the job looks the
+    account up and mails it (app/auth/tasks.py)."""
     form = ForgotPasswordForm(email=request.args.get("email", ""))
     if form.validate_on_submit():
-        user = find_user(form.email.data or "")
-        if user is not None:
-            send_reset(user)
-        return _check_inbox(User.normalize_email(form.email.data or ""), "reset")
+        email = User.normalize_email(form.email.data or "")
+        queue_account_mail(RESET, email)
+        return _check_inbox(email, "reset")
     return _form_page("auth/forgot_password.html", form)
 
 
@@ -258,7 +264,7 @@ def reset_password() -> str | Response | tuple[Any, int]:
     except LinkError as error:
         return _bad_link(error, RESET_AGAIN)
     if form.validate_on_submit():
-        change_password(user, form.password.data or "")
+        choose_new_password(user, form.password.data or "")
         _sign_in(user)
         flash(
             "Your password is changed, and every other session of your account "

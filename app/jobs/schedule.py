@@ -17,6 +17,7 @@ TASK_MODULES = (
     "app.jobs.figures",
     "app.jobs.grants",
     "app.jobs.webhooks",
+    "app.auth.tasks",
 )
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
