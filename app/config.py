@@ -129,6 +129,15 @@ def load_config(
                 "set APP_ENV=development to try your Kit app on this machine.)"
             )
         )
+    if production and not (text("PUBLIC_BASE_URL") or text("KIT_REDIRECT_URI")):
+        # Links in mail are built on this origin (public_base_url); without
+        # it they would take the Host of whoever asked for the mail.
+        raise ConfigError(
+            "Refusing to start in production without PUBLIC_BASE_URL (or "
+            "KIT_REDIRECT_URI, whose origin it defaults to): links in mail, "
+            "webhook and plugin URLs are built on it, never on a request's "
+            "Host. Set PUBLIC_BASE_URL=https://<your host>."
+        )
 
     secret_key = text("SECRET_KEY") or _instance_secret(instance)
     sandbox_url = (text("KIT_SANDBOX_URL") or DEFAULT_SANDBOX_URL).rstrip("/")
@@ -236,10 +245,11 @@ DEFAULT_DEV_ORIGIN = "http://127.0.0.1:5000"  # where `flask kit dev` serves the
 
 
 def public_base_url(config: Mapping[str, Any]) -> str | None:
-    """The app's public origin, for URLs Kit calls back (webhooks) that are
-    built outside a request: PUBLIC_BASE_URL, else the origin of
-    KIT_REDIRECT_URI, else in development where `flask kit dev` serves the
-    app. None in production with neither set (`flask kit doctor` says so)."""
+    """The app's public origin, for every URL built for outside the browser's
+    own navigation (links in mail, webhook URLs), never from a request's Host:
+    PUBLIC_BASE_URL, else the origin of KIT_REDIRECT_URI, else in development
+    where `flask kit dev` serves the app. None only in production with
+    neither set, which `load_config` refuses (and `flask kit doctor` names)."""
     if config.get("PUBLIC_BASE_URL"):
         return str(config["PUBLIC_BASE_URL"]).rstrip("/")
     parts = urlsplit(config.get("KIT_REDIRECT_URI") or "")

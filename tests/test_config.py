@@ -43,6 +43,7 @@ def test_production_with_kit_defaults(tmp_path):
             "KIT_CLIENT_ID": "id",
             "SECRET_KEY": "s",
             "TOKEN_ENCRYPTION_KEYS": KEY,
+            "PUBLIC_BASE_URL": "https://app.example.com",
         },
     )
     assert config["KIT_SANDBOX"] is False
@@ -87,6 +88,8 @@ def test_database_urls_use_psycopg_3(given, used):
 # --- hosts, gunicorn's workers and threads ----------------------------------------
 
 PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s", "TOKEN_ENCRYPTION_KEYS": KEY}
+# Production needs the app's public origin (tests/test_mail_links.py).
+PRODUCTION_AT = {**PRODUCTION, "PUBLIC_BASE_URL": "https://app.example.com"}
 
 
 @pytest.mark.parametrize(
@@ -101,7 +104,7 @@ PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s", "TOKEN_ENCRYPTION_KEYS
             {**PRODUCTION, "KIT_REDIRECT_URI": "https://app.example.com:8443/cb"},
             ["app.example.com"],
         ),
-        (PRODUCTION, None),  # any host; `flask kit doctor` asks for the URI
+        (PRODUCTION_AT, ["app.example.com"]),
         (
             {"ALLOWED_HOSTS": "a.example.com, .b.example.com"},
             ["a.example.com", ".b.example.com"],
@@ -138,7 +141,7 @@ def test_counts_must_be_whole_numbers(tmp_path, name, bad):
 
 
 def test_several_production_workers_need_redis(tmp_path):
-    config = load_config(tmp_path, environ=PRODUCTION)
+    config = load_config(tmp_path, environ=PRODUCTION_AT)
     with pytest.raises(ConfigError) as refused:
         require_shared_store(config, workers=3)
     message = str(refused.value)
@@ -146,6 +149,8 @@ def test_several_production_workers_need_redis(tmp_path):
     assert "3 times its attempts" in message
     assert "WEB_CONCURRENCY=1" in message
     require_shared_store(config, workers=1)  # one worker: its own counts are right
-    with_redis = load_config(tmp_path, environ={**PRODUCTION, "REDIS_URL": "redis://r"})
+    with_redis = load_config(
+        tmp_path, environ={**PRODUCTION_AT, "REDIS_URL": "redis://r"}
+    )
     require_shared_store(with_redis, workers=3)
     require_shared_store(load_config(tmp_path, environ={}), workers=3)  # development
