@@ -51,6 +51,8 @@ SETTINGS = (
     "PUBLIC_BASE_URL",
     "KIT_SANDBOX_URL",
     "KIT_HTTP_TIMEOUT",
+    "KIT_TOKEN_TIMEOUT",
+    "KIT_PENDING_PAIRS_DIR",
     "TOKEN_ENCRYPTION_KEYS",
     "TOKEN_REFRESH_LEEWAY",
     "OAUTH_ATTEMPT_TTL",
@@ -170,6 +172,13 @@ def load_config(
         # dev` setting KIT_REDIRECT_URI for its port moves it too.
         "PUBLIC_BASE_URL": (text("PUBLIC_BASE_URL") or "").rstrip("/") or None,
         "KIT_HTTP_TIMEOUT": float(text("KIT_HTTP_TIMEOUT", "10") or 10),
+        # Kit's token endpoint gets longer than an API call: a refresh it
+        # answers late has still rotated the pair (app/kit/tokens.py).
+        "KIT_TOKEN_TIMEOUT": float(text("KIT_TOKEN_TIMEOUT", "30") or 30),
+        # Where a pair Kit issued waits, encrypted, if the database refused it
+        # (app/kit/spool.py): a durable disk every process of this host shares.
+        "KIT_PENDING_PAIRS_DIR": text("KIT_PENDING_PAIRS_DIR")
+        or str(instance / "pending_pairs"),
         "TOKEN_ENCRYPTION_KEYS": _fernet_keys(
             text("TOKEN_ENCRYPTION_KEYS"), secret_key
         ),

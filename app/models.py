@@ -3,6 +3,7 @@ and the Kit figures kept locally."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import UTC, date, datetime, timedelta
 
@@ -114,6 +115,10 @@ class KitConnection(db.Model):
     # to Kit (app/kit/tokens.py); a claim past its time was left by a dead worker.
     refresh_claim: Mapped[str | None] = mapped_column(String(64))
     refresh_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SHA-256 of a refresh token sent to Kit whose answer never arrived (Kit
+    # silent past KIT_TOKEN_TIMEOUT, a worker killed mid-call): Kit may have
+    # rotated it. Tied to that token, so a new pair (refresh, reinstall) ends it.
+    unsettled_refresh: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow
@@ -126,6 +131,18 @@ class KitConnection(db.Model):
         cascade="all, delete-orphan",
         passive_deletes=True,
     )
+
+    @property
+    def refresh_outcome_unknown(self) -> bool:
+        """A refresh with the stored refresh token went unanswered: "checking"
+        while active; once Kit refuses that token, a pair lost in transit is as
+        likely as a revoked grant, so the creator is not told they revoked it."""
+        token = self.refresh_token
+        return bool(
+            self.unsettled_refresh
+            and token
+            and hashlib.sha256(token.encode()).hexdigest() == self.unsettled_refresh
+        )
 
     @property
     def label(self) -> str:

@@ -116,6 +116,7 @@ def test_connections_json(app, runner, three):
         "expires_at",
         "expires_in_seconds",
         "last_refreshed_at",
+        "refresh_outcome_unknown",
     }
     assert rows[0]["user_email"] == "creator@example.com"
     assert rows[0]["kit_account_id"] == str(three[0])

@@ -16,6 +16,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.extensions import db
+from app.kit import spool
 from app.kit.grants import pending_counts
 from app.models import KitConnection, User
 
@@ -51,6 +52,8 @@ def connection_rows(
             KitConnection.status,
             KitConnection.expires_at,
             KitConnection.last_refreshed_at,
+            KitConnection.last_error,
+            KitConnection.unsettled_refresh,
         )
         .join(User, KitConnection.user_id == User.id)
         .order_by(KitConnection.id)
@@ -71,9 +74,32 @@ def connection_rows(
             "last_refreshed_at": (
                 row.last_refreshed_at.isoformat() if row.last_refreshed_at else None
             ),
+            "refresh_outcome_unknown": outcome_unknown(
+                row.status, row.last_error, row.unsettled_refresh
+            ),
         }
         for row in db.session.execute(query)
     ]
+
+
+def outcome_unknown(status: str, last_error: str | None, unsettled: str | None) -> bool:
+    """A refresh of the stored token went unanswered (`KitConnection.
+    refresh_outcome_unknown`, told without reading the token): the note is
+    set with a `last_error`, and a refresh or a reinstall clears that error."""
+    return bool(unsettled and last_error and status != KitConnection.REVOKED)
+
+
+def unknown_outcomes() -> list[int]:
+    """The ids of the connections whose last refresh outcome is unknown."""
+    rows = db.session.execute(
+        select(
+            KitConnection.id,
+            KitConnection.status,
+            KitConnection.last_error,
+            KitConnection.unsettled_refresh,
+        ).where(KitConnection.unsettled_refresh.is_not(None))
+    )
+    return [row.id for row in rows if outcome_unknown(*row[1:])]
 
 
 def render_table(rows: list[dict[str, Any]], now: datetime | None = None) -> str:
@@ -85,7 +111,8 @@ def render_table(rows: list[dict[str, Any]], now: datetime | None = None) -> str
             row["user_email"],
             f"{row['kit_account_id']} {row['account_name']}".strip(),
             row["tenant_name"] or "-",
-            row["status"],
+            row["status"]
+            + (" (refresh outcome unknown)" if row["refresh_outcome_unknown"] else ""),
             _expiry(row["expires_in_seconds"], row["expires_at"]),
             _last_refreshed(row["last_refreshed_at"], now),
         )
@@ -158,6 +185,11 @@ def connections_command(status: str | None, as_json: bool) -> None:
         click.echo(render_table(rows))
     if note := pending_revocations():
         click.echo(note)
+    if kept := spool.files():
+        click.echo(
+            f"{len(kept)} token pair(s) Kit issued are kept on disk until the "
+            "database takes them (`flask kit refresh-due` writes them)."
+        )
 
 
 def pending_revocations() -> str:

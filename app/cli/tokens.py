@@ -20,6 +20,7 @@ from app import models  # noqa: F401 (every table in the metadata)
 from app.crypto import EncryptedText, cipher
 from app.extensions import db
 from app.jobs.tokens import enqueue_due_refreshes
+from app.kit import pairs, spool
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,12 @@ def refresh_due_command(within: str, batch_size: int) -> None:
     other than a refused grant (Kit down, a misconfigured client).
     """
     seconds = int(parse_duration(within).total_seconds())
+    replayed = pairs.replay_all()  # pairs kept while the database was away
+    if replayed["written"] or replayed["dropped"]:
+        click.echo(
+            f"{replayed['written']} kept token pair written, "
+            f"{replayed['dropped']} no longer newer than the stored one"
+        )
     pages = list(enqueue_due_refreshes(seconds, batch_size, report=True))
     summary = Counter(outcome for page in pages for outcome in page.get())
     summary["due"] = sum(len(page) for page in pages)
@@ -150,6 +157,9 @@ def rotate_keys_command() -> None:
     decrypts with none of the keys.
     """
     summary = rotate_keys()
+    kept, unreadable = spool.rotate()  # token pairs kept on disk, if any
+    summary["rotated"] += kept
+    summary["unreadable"] += unreadable
     click.echo(
         f"rotated {summary['rotated']}, changed meanwhile {summary['skipped']}, "
         f"unreadable {summary['unreadable']}"

@@ -21,7 +21,7 @@ from celery.result import GroupResult
 from flask import current_app
 
 from app.jobs import on_this_app
-from app.kit import refresh
+from app.kit import pairs, refresh
 
 
 @shared_task(ignore_result=False)
@@ -38,7 +38,12 @@ def refresh_connection(connection_id: int, within_seconds: int) -> refresh.Outco
 @shared_task
 def refresh_due(within_seconds: int, batch_size: int = 200) -> int:
     """Enqueue a refresh of every connection that expires within
-    `within_seconds`; returns how many. Does not wait for them."""
+    `within_seconds`; returns how many. Does not wait for them.
+
+    First it writes the token pairs kept on disk while the database refused
+    them (`app.kit.pairs`): they are newer than the stored ones, whose refresh
+    tokens Kit has already killed."""
+    pairs.replay_all()
     return sum(
         len(page)
         for page in enqueue_due_refreshes(within_seconds, batch_size, report=False)

@@ -11,6 +11,13 @@ class KitUnavailable(KitError):
     """Kit did not give a usable answer (5xx, timeout, garbage). Try again later."""
 
 
+class TokenOutcomeUnknown(KitUnavailable):
+    """A token request was sent and no usable answer came back (read timeout,
+    a dropped connection, a gateway's page). Kit may have rotated the pair, or
+    not: the stored tokens stay, and the next refresh tries the same refresh
+    token once (`app.kit.tokens`)."""
+
+
 class RefreshBusy(KitUnavailable):
     """Another worker is refreshing this connection's token and did not finish
     within our wait. Nothing is wrong with the grant: try again shortly."""

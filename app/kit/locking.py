@@ -45,14 +45,24 @@ class Claim:
 
 
 def claim_seconds(settings: KitSettings, calls: int = 1) -> float:
-    """How long a claim covering `calls` calls to Kit holds."""
+    """How long a claim covering `calls` calls to Kit's API or revoke endpoint
+    holds."""
     return calls * 2 * settings.timeout + CLAIM_MARGIN
+
+
+def refresh_claim_seconds(settings: KitSettings) -> float:
+    """How long a refresh's claim holds: one call to the token endpoint
+    (connect within `timeout`, answer within `token_timeout`), then the first
+    attempt to write the pair (which keeps it on disk if the database refuses,
+    before the claim can run out: see `app.kit.pairs`)."""
+    return settings.timeout + settings.token_timeout + CLAIM_MARGIN
 
 
 def wait_seconds(settings: KitSettings) -> float:
     """How long a worker waits for someone else's claim before giving up:
-    about one call to Kit, so a page never waits much longer than Kit would."""
-    return settings.timeout + 1.0
+    about one call to the token endpoint (the longest a claim's call can
+    take), so a page never waits much longer than Kit would."""
+    return settings.token_timeout + 1.0
 
 
 def live_claim(connection: KitConnection, now: datetime | None = None) -> str | None:

@@ -16,8 +16,9 @@ import requests
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from app.kit.errors import KitUnavailable, OAuthGrantError
+from app.kit.errors import KitUnavailable, OAuthGrantError, TokenOutcomeUnknown
 from app.kit.settings import KitSettings
 
 
@@ -84,9 +85,17 @@ def exchange_code(
                 code=code,
                 code_verifier=code_verifier,
                 redirect_uri=redirect_uri,
-                timeout=settings.timeout,
+                timeout=token_timeout(settings),
             )
         )
+
+
+def token_timeout(settings: KitSettings) -> tuple[float, float]:
+    """(connect, read) for Kit's token endpoint: connecting is as quick as for
+    any call, the answer gets `KIT_TOKEN_TIMEOUT`. A refresh Kit answers after
+    we stopped waiting has rotated the pair all the same, and the code of an
+    exchange is spent: waiting longer here is what keeps the only copy."""
+    return (settings.timeout, settings.token_timeout)
 
 
 def refresh(settings: KitSettings, refresh_token: str) -> TokenSet:
@@ -97,7 +106,7 @@ def refresh(settings: KitSettings, refresh_token: str) -> TokenSet:
             lambda: session.refresh_token(
                 settings.token_url,
                 refresh_token=refresh_token,
-                timeout=settings.timeout,
+                timeout=token_timeout(settings),
             )
         )
 
@@ -131,10 +140,25 @@ def _token_call(call: Any) -> TokenSet:
         raise OAuthGrantError(exc.error or "error", exc.description or "") from None
     except (requests.RequestException, ValueError) as exc:
         # 5xx, timeouts, connection errors, bodies that are not a JSON object.
-        raise KitUnavailable(
-            f"Kit's token endpoint failed: {type(exc).__name__}"
-        ) from None
+        failed = f"Kit's token endpoint failed: {type(exc).__name__}"
+        if never_sent(exc):
+            raise KitUnavailable(failed) from None
+        # Sent, and no usable answer: Kit may have done the work (a late
+        # answer, a gateway's 504 in front of a Kit that finished).
+        raise TokenOutcomeUnknown(failed) from None
     return token_set_from_response(dict(token), received_at=sent_at)
+
+
+def never_sent(exc: BaseException) -> bool:
+    """The request cannot have reached Kit: no connection was ever made."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError) and exc.args:
+        reason = exc.args[0]
+        if isinstance(reason, MaxRetryError):
+            return isinstance(reason.reason, NewConnectionError)
+        return isinstance(reason, NewConnectionError)
+    return False
 
 
 def token_set_from_response(body: dict[str, Any], received_at: float) -> TokenSet:
@@ -148,15 +172,17 @@ def token_set_from_response(body: dict[str, Any], received_at: float) -> TokenSe
     refresh_token = body.get("refresh_token")
     expires_in = body.get("expires_in")
     if not isinstance(access, str) or not access:
-        raise KitUnavailable("Kit's token response had no access_token")
+        raise TokenOutcomeUnknown("Kit's token response had no access_token")
     if not isinstance(refresh_token, str) or not refresh_token:
-        raise KitUnavailable("Kit's token response had no refresh_token")
+        raise TokenOutcomeUnknown("Kit's token response had no refresh_token")
     try:
         lifetime = float(expires_in)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise KitUnavailable("Kit's token response had no usable expires_in") from None
+        raise TokenOutcomeUnknown(
+            "Kit's token response had no usable expires_in"
+        ) from None
     if lifetime <= 0:
-        raise KitUnavailable("Kit's token response had no usable expires_in")
+        raise TokenOutcomeUnknown("Kit's token response had no usable expires_in")
     expiry = received_at + lifetime
     created_at = body.get("created_at")
     if isinstance(created_at, int | float) and not isinstance(created_at, bool):

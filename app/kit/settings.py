@@ -19,6 +19,9 @@ class KitSettings:
     api_url: str
     app_url: str
     timeout: float = 10.0
+    # Kit's token endpoint: its answer is a rotated pair, the only live copy of
+    # the grant, so it gets longer than an API call (never less than one).
+    token_timeout: float = 30.0
     user_agent: str = USER_AGENT
 
     @property
@@ -37,4 +40,8 @@ class KitSettings:
             api_url=config["KIT_API_URL"],
             app_url=config["KIT_APP_URL"],
             timeout=float(config.get("KIT_HTTP_TIMEOUT", 10.0)),
+            token_timeout=max(
+                float(config.get("KIT_TOKEN_TIMEOUT", 30.0)),
+                float(config.get("KIT_HTTP_TIMEOUT", 10.0)),
+            ),
         )

@@ -12,6 +12,14 @@ uninstall. So a refresh goes claim, commit, call, write:
 3. Write the new pair in a second short transaction that checks the claim is
    still ours, or at least that the stored refresh token is still the one we
    spent (then our pair is the only live one, whoever holds the claim now).
+   If the database refuses, the pair is kept on disk, encrypted, and written
+   before anyone spends the stored token again (`app.kit.pairs`).
+
+A refresh whose answer never came (Kit silent past `KIT_TOKEN_TIMEOUT`, a
+worker killed at Kit, whose claim then ran out) may have rotated the pair or
+not: the row notes it (`unsettled_refresh`), the next refresh tries the same
+token once, and Kit refusing it then is "refresh outcome unknown", not a grant
+the creator revoked.
 
 So no lock or transaction spans a call to Kit: a hung token endpoint delays
 only the callers that need this connection's token. See `app.kit.locking`.
@@ -34,7 +42,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from app.extensions import db
-from app.kit import grants, oauth
+from app.kit import oauth, pairs, spool
 from app.kit.errors import (
     AccessRefused,
     AccessTokenExpired,
@@ -43,12 +51,13 @@ from app.kit.errors import (
     KitUnavailable,
     NeedsReconnect,
     OAuthGrantError,
+    TokenOutcomeUnknown,
 )
 from app.kit.locking import (
     Claim,
-    claim_seconds,
     live_claim,
     locked_connection,
+    refresh_claim_seconds,
     release_claim,
     release_claim_in,
     take_claim,
@@ -56,10 +65,14 @@ from app.kit.locking import (
     wait_seconds,
 )
 from app.kit.settings import KitSettings
-from app.models import ConnectionEvent, KitConnection, RetiredGrant
+from app.models import ConnectionEvent, KitConnection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# What the creator, the history and `flask kit connections` read; both start
+# with the words `flask kit doctor` and the tests look for.
+UNSETTLED = "Refresh outcome unknown: Kit did not answer; checking on the next request"
+LOST = "Refresh outcome unknown: Kit may have issued new keys we never received"
 
 
 def is_fresh(
@@ -140,8 +153,12 @@ def valid_access_token(
     if row is None:
         raise LookupError(f"no Kit connection {connection_id}")
     if row.status != KitConnection.ACTIVE or not row.access_token:
-        raise NeedsReconnect(str(connection_id))
-    if want.usable(row):  # type: ignore[arg-type]
+        # A pair kept on disk may be the answer to the refusal that marked it.
+        if row.status != KitConnection.NEEDS_RECONNECT or not spool.files(
+            connection_id
+        ):
+            raise NeedsReconnect(str(connection_id))
+    elif want.usable(row):  # type: ignore[arg-type]
         return str(row.access_token)
     if not (db.session.new or db.session.dirty or db.session.deleted):
         # Give the caller's connection back to the pool while we claim and
@@ -179,7 +196,10 @@ def refresh_or_wait(
     while True:
         failure: KitError | None = None
         token, claim, busy = "", None, None
-        with locked_connection(connection_id) as (_, connection):
+        with locked_connection(connection_id) as (session, connection):
+            # Pairs kept while the database was refusing writes go in first:
+            # the stored refresh token may be one Kit has already killed.
+            replayed = pairs.replay_in(session, connection)
             if connection.status != KitConnection.ACTIVE or not (
                 connection.refresh_token
             ):
@@ -196,7 +216,12 @@ def refresh_or_wait(
                     connection.last_error or "Kit did not refresh the token"
                 )
             else:  # free, or left past its time by a dead worker
-                claim = take_claim(connection, claim_seconds(settings))
+                if connection.refresh_claim is not None:
+                    # Its worker may have spent the token and died before
+                    # writing what Kit answered: we cannot know.
+                    _note_unsettled(session, connection, UNSETTLED)
+                claim = take_claim(connection, refresh_claim_seconds(settings))
+        pairs.discard(replayed)
         if failure is not None:
             raise failure
         if token:
@@ -215,17 +240,22 @@ def _spend(connection_id: int, settings: KitSettings, claim: Claim) -> str:
         tokens = oauth.refresh(settings, claim.refresh_token)
     except OAuthGrantError as exc:
         return _settle_refusal(connection_id, claim, exc)
+    except TokenOutcomeUnknown as exc:
+        _settle_unknown(connection_id, claim, str(exc))
+        raise
     except KitUnavailable as exc:
         _settle_failure(connection_id, claim, str(exc))
         raise
     except BaseException:
         release_claim(connection_id, claim)
         raise
-    return _settle_success(connection_id, claim, tokens)
+    return _settle_success(connection_id, settings, claim, tokens)
 
 
-def _settle_success(connection_id: int, claim: Claim, tokens: oauth.TokenSet) -> str:
-    """Write the new pair if it is still the one that counts.
+def _settle_success(
+    connection_id: int, settings: KitSettings, claim: Claim, tokens: oauth.TokenSet
+) -> str:
+    """Write the new pair if it is still the one that counts (`app.kit.pairs`).
 
     Kit has killed the refresh token we spent, so while the row still holds it,
     our pair is the only live one: written even if our claim ran out and
@@ -234,32 +264,7 @@ def _settle_success(connection_id: int, claim: Claim, tokens: oauth.TokenSet) ->
     another refresh token, a reinstall stored a new grant while we were at
     Kit: that one stays, and ours is retired (the sweep revokes it at Kit).
     """
-    failure: KitError | None = None
-    with locked_connection(connection_id) as (session, connection):
-        release_claim_in(connection, claim)
-        if connection.refresh_token == claim.refresh_token:
-            _store(session, connection, tokens)
-            token = tokens.access_token
-        else:
-            log.warning(
-                "Connection %s got a new grant during a refresh; the refreshed "
-                "pair is retired",
-                connection_id,
-            )
-            grants.retire(
-                session,
-                tokens.access_token,
-                tokens.refresh_token,
-                RetiredGrant.LOST_RACE,
-                connection_id,
-                queued=False,
-            )
-            token = connection.access_token or ""
-            if connection.status != KitConnection.ACTIVE or not token:
-                failure = NeedsReconnect(connection.label)
-    if failure is not None:
-        raise failure
-    return token
+    return pairs.write(connection_id, claim, tokens, settings)
 
 
 def _settle_refusal(connection_id: int, claim: Claim, exc: OAuthGrantError) -> str:
@@ -282,6 +287,23 @@ def _settle_refusal(connection_id: int, claim: Claim, exc: OAuthGrantError) -> s
     raise failure
 
 
+def _settle_unknown(connection_id: int, claim: Claim, reason: str) -> None:
+    """The request reached Kit and no usable answer came back: keep the tokens
+    (Kit may not have rotated) and note that it may have (the next refresh
+    tries the same token once, and reads a refusal accordingly)."""
+    log.warning("Refresh of connection %s: outcome unknown (%s)", connection_id, reason)
+    with locked_connection(connection_id) as (session, connection):
+        release_claim_in(connection, claim)
+        if connection.refresh_token == claim.refresh_token:
+            _note_unsettled(session, connection, UNSETTLED)
+
+
+def _note_unsettled(session: Session, connection: KitConnection, reason: str) -> None:
+    if connection.refresh_token:
+        connection.unsettled_refresh = spool.token_hash(connection.refresh_token)
+        _record_failure(session, connection, reason)
+
+
 def _settle_failure(connection_id: int, claim: Claim, reason: str) -> None:
     """Kit did not answer usefully: release the claim, note the failure, keep
     the tokens (Kit did not take the refresh token, or we cannot know)."""
@@ -290,26 +312,20 @@ def _settle_failure(connection_id: int, claim: Claim, reason: str) -> None:
             _record_failure(session, connection, reason)
 
 
-def _store(session: Session, connection: KitConnection, tokens: oauth.TokenSet) -> None:
-    # Written and committed before anyone uses the new token: Kit has already
-    # killed the old refresh token, so this pair is the only one there is.
-    now = datetime.now(UTC)
-    connection.access_token = tokens.access_token
-    connection.refresh_token = tokens.refresh_token
-    connection.expires_at = tokens.expires_at
-    connection.token_issued_at = now
-    connection.last_refreshed_at = now
-    connection.last_error = None
-    session.add(
-        ConnectionEvent(connection_id=connection.id, kind=ConnectionEvent.REFRESHED)
-    )
-    log.info("Refreshed the Kit token of connection %s", connection.id)
-
-
 def _refused(
     session: Session, connection: KitConnection, exc: OAuthGrantError
 ) -> KitError:
     if exc.error == "invalid_grant":
+        if connection.refresh_outcome_unknown:
+            # Kit may have rotated this token in a call whose answer we never
+            # got: a lost pair, as likely as a revoked grant. Reconnecting is
+            # the only way back either way; the creator is not blamed.
+            log.error(
+                "Connection %s needs reconnecting: refresh outcome unknown",
+                connection.id,
+            )
+            mark_needs_reconnect_in(session, connection, LOST)
+            return NeedsReconnect(connection.label)
         log.warning("Connection %s needs reconnecting: refresh refused", connection.id)
         mark_needs_reconnect_in(
             session, connection, "Kit refused the refresh token (invalid_grant)"

@@ -1,4 +1,9 @@
-"""tokens: (placeholder, filled by the token-pair work)
+"""tokens: a refresh whose answer never arrived is remembered on its connection
+
+`kit_connections.unsettled_refresh`: SHA-256 of the refresh token sent to Kit
+when no answer came back (Kit silent past KIT_TOKEN_TIMEOUT, a worker killed
+mid-call). A later `invalid_grant` for that token is then "refresh outcome
+unknown", not "the creator revoked" (app/kit/tokens.py).
 
 Revision ID: 0009
 Revises: 0008
@@ -17,8 +22,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table("kit_connections") as batch:
+        batch.add_column(sa.Column("unsettled_refresh", sa.String(length=64), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("kit_connections") as batch:
+        batch.drop_column("unsettled_refresh")
