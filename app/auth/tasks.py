@@ -25,7 +25,7 @@ from limits import parse
 from app.auth import links
 from app.auth.accounts import find_user
 from app.extensions import db
-from app.jobs import on_this_app
+from app.jobs import enqueue
 from app.security import (
     SIGN_IN_FAILURES_LIMIT,
     SIGN_IN_FAILURES_WINDOW,
@@ -72,13 +72,10 @@ def send_account_mail(kind: str, email: str, next_url: str = "") -> str:
 
 
 def queue_account_mail(kind: str, email: str, next_url: str | None = None) -> None:
-    """Queue `send_account_mail`; never fails the request. A mail that could
-    not be queued (the broker down) is logged and lost: the person asks again
-    (every such mail can be asked for again), and no account is changed."""
+    """Queue `send_account_mail`; never fails the request. Unlike the other
+    jobs, no sweep finds a mail that could not be queued (the broker down):
+    it is logged and lost, and the person asks again (every account mail can
+    be asked for again); no account is changed either way."""
     if kind not in KINDS:
         raise ValueError(f"unknown account mail {kind!r}")
-    try:
-        on_this_app(send_account_mail).delay(kind, email, next_url or "")
-    except Exception:  # the broker's errors (kombu, redis) or, eager, the job's
-        db.session.rollback()
-        log.exception("Could not queue the %s mail", kind)
+    enqueue(send_account_mail, kind, email, next_url or "")
