@@ -6,6 +6,7 @@ connection's label."""
 from __future__ import annotations
 
 import hmac
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,6 +45,10 @@ from app.security import OAUTH_LIMIT
 
 SESSION_STATES = "kit_oauth_states"
 MAX_PENDING = 5  # attempts one browser may have open at once (several tabs)
+# `oauth.new_state()` makes 43 letters and digits: anything else (non-ASCII,
+# NUL, a page of text) was not made here, and is refused before it is
+# compared or hashed.
+STATE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
 def _settings() -> KitSettings:
@@ -95,6 +100,8 @@ def callback() -> Response | tuple[Any, int]:
     try:
         if not state:
             raise InstallFailed("no_state")
+        if not STATE.fullmatch(state):
+            raise InstallFailed("unknown_state")
         if not current_user.is_authenticated:
             raise InstallFailed("signed_out")
         attempt = consume_attempt(
@@ -204,7 +211,10 @@ def _remember_state(state: str) -> None:
 
 def _take_state_from_session(state: str) -> bool:
     """Whether this browser started the attempt; forgets the state either way."""
-    pending = session.get(SESSION_STATES, [])
-    found = any(hmac.compare_digest(state, candidate) for candidate in pending)
+    pending = [s for s in session.get(SESSION_STATES, []) if isinstance(s, str)]
+    # Bytes: compare_digest refuses a str that is not ASCII.
+    found = any(
+        hmac.compare_digest(state.encode(), candidate.encode()) for candidate in pending
+    )
     session[SESSION_STATES] = [s for s in pending if s != state]
     return found
