@@ -67,6 +67,7 @@ SETTINGS = (
     "GUNICORN_THREADS",
     "KIT_REQUESTS_PER_WORKER",
     "KIT_REQUESTS_PER_USER",
+    "KIT_SLOT_WAIT",
     "MAIL_SERVER",
     "MAIL_PORT",
     "MAIL_USERNAME",
@@ -232,6 +233,9 @@ def load_config(
     config["KIT_REQUESTS_PER_USER"] = _count(
         "KIT_REQUESTS_PER_USER", text("KIT_REQUESTS_PER_USER"), 2
     )
+    # Seconds a request waits for one of those slots while they turn over
+    # (app/dashboard/capacity.py); 0: answer 503 at once.
+    config["KIT_SLOT_WAIT"] = float(text("KIT_SLOT_WAIT", "5") or 0)
     config.update(_cache_config(config))
     config.update(_mail_config(text, production, config["APP_NAME"]))
     config["CELERY"] = _celery_config(config["REDIS_URL"])
