@@ -19,7 +19,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from gunicorn.glogging import Logger
+
 from app.config import default_workers
+from app.logs import RedactSecrets
 
 ROOT = Path(__file__).resolve().parent
 
@@ -32,6 +35,12 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
 # keeps one thread per worker free of requests waiting on Kit
 # (KIT_REQUESTS_PER_WORKER, app/dashboard/capacity.py).
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+# A buffering reverse proxy in front is REQUIRED in production (nginx, Caddy,
+# or the platform's router): a gthread worker's thread is held for as long as
+# a client takes to send its request and read the answer, so a dozen slow
+# clients (a phone on a bad network, or anyone on purpose) hold every thread
+# and even /healthz stops answering. The proxy reads whole requests and
+# answers at its own pace and hands them over fast. See README "Deploying".
 
 # The request line and headers, read by gunicorn before the app sees anything:
 # no URL of this app comes near 4 KB, and browsers send about 20 headers.
@@ -59,6 +68,24 @@ errorlog = "-"
 # callback carries the authorization `code` and `state` in the query. No
 # Referer either, since it can hold the same URL.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+
+
+class EscapingLogger(Logger):
+    """gunicorn's logger, its records redacted and their control characters
+    escaped as the app's are (`app.logs`): `%(U)s` is the *decoded* path, so
+    `%0d%0a` or `%1b` in a URL would otherwise forge a line or drive the
+    reader's terminal (ASVS V7.3.1). On gunicorn's own handlers, so the
+    arbiter's lines and a worker's before the app is built are covered too."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                if not any(isinstance(f, RedactSecrets) for f in handler.filters):
+                    handler.addFilter(RedactSecrets())
+
+
+logger_class = EscapingLogger
 
 # gunicorn 25.1+ opens a control socket (for `gunicornc`) in $HOME by default:
 # two servers on one machine would fight over its path, and nothing here uses it.
