@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 
+from app.kit import oauth
+from app.kit import spool as pending
 from app.kit.locking import locked_connection, take_claim
 from tests.support import (
     PG_URL,
@@ -183,8 +185,6 @@ def test_a_pair_kept_while_the_database_was_down_is_written_by_the_sweep(
     pairs first, checking each is newer than the stored one."""
     spool = tmp_path / "pending"
     app, _ = connected(make_app, kit_browser, KIT_PENDING_PAIRS_DIR=str(spool))
-    from app.kit import oauth, spool as pending
-
     before = stored(app)
     with app.app_context():
         settings = app.extensions["kit_settings"]
@@ -195,7 +195,10 @@ def test_a_pair_kept_while_the_database_was_down_is_written_by_the_sweep(
     output = cli(app, "refresh-due", "--within", "1m")
     assert "1 kept token pair written" in output
     row = stored(app)
-    assert (row.access_token, row.refresh_token) == (new.access_token, new.refresh_token)
+    assert (row.access_token, row.refresh_token) == (
+        new.access_token,
+        new.refresh_token,
+    )
     assert not list(spool.glob("*"))  # the stale one is dropped, never stored
     assert spent_refresh_tokens(kit) == [before.refresh_token]
 
@@ -222,9 +225,7 @@ def test_a_claim_left_by_a_killed_worker_after_kit_rotated_is_an_unknown_outcome
     assert "refresh outcome unknown" in cli(app, "connections")
 
 
-def test_a_plain_invalid_grant_still_says_the_grant_is_gone(
-    make_app, kit, kit_browser
-):
+def test_a_plain_invalid_grant_still_says_the_grant_is_gone(make_app, kit, kit_browser):
     app, client = connected(make_app, kit_browser)
     expire_stored_token(app)
     kit.state.add_fault("token", "invalid_grant")

@@ -102,6 +102,32 @@ def unknown_outcomes() -> list[int]:
     return [row.id for row in rows if outcome_unknown(*row[1:])]
 
 
+def token_pair_report() -> tuple[str, str, str]:
+    """`flask kit doctor`'s line on the token pairs: (PASS/WARN/FAIL, what,
+    the fix). Kept pairs wait for the database (app/kit/pairs.py); an unknown
+    refresh outcome is a connection that may have lost its pair."""
+    if unreadable := spool.unreadable():
+        return (
+            "FAIL",
+            f"{len(unreadable)} kept pair(s) decrypt with no TOKEN_ENCRYPTION_KEYS key",
+            "put the removed key back, then run flask --app app kit refresh-due",
+        )
+    problems = []
+    if kept := spool.files():
+        problems.append(f"{len(kept)} pair(s) kept on disk for the database")
+    if unknown := unknown_outcomes():
+        ids = ", ".join(str(i) for i in unknown)
+        problems.append(f"refresh outcome unknown for connection(s) {ids}")
+    if problems:
+        return (
+            "WARN",
+            "; ".join(problems),
+            "flask --app app kit refresh-due writes kept pairs; a connection marked "
+            "Reconnect needed comes back when its creator reconnects",
+        )
+    return ("PASS", "none kept on disk, no refresh outcome unknown", "")
+
+
 def render_table(rows: list[dict[str, Any]], now: datetime | None = None) -> str:
     """The rows as a plain-text table with a header line, for a terminal."""
     now = now or datetime.now(UTC)

@@ -261,41 +261,15 @@ def database(app: Flask) -> list[Check]:
 
 def token_pairs(app: Flask) -> Check:
     """Pairs Kit issued that wait on disk, and refreshes whose outcome is
-    unknown (app/kit/pairs.py, app/kit/tokens.py)."""
-    from app.cli.connections import unknown_outcomes
-    from app.kit import spool
+    unknown (see `app.cli.connections.token_pair_report`)."""
+    from app.cli.connections import token_pair_report
 
     with app.app_context():
         try:
-            unknown, kept, unreadable = (
-                unknown_outcomes(),
-                spool.files(),
-                spool.unreadable(),
-            )
+            status, detail, fix = token_pair_report()
         except Exception as exc:  # any driver error: the database check says it
             return Check("token pairs", "WARN", f"not checked ({type(exc).__name__})")
-    if unreadable:
-        return Check(
-            "token pairs",
-            "FAIL",
-            f"{len(unreadable)} kept pair(s) decrypt with no TOKEN_ENCRYPTION_KEYS key",
-            "put the removed key back, then run flask --app app kit refresh-due",
-        )
-    problems = []
-    if kept:
-        problems.append(f"{len(kept)} pair(s) kept on disk for the database")
-    if unknown:
-        ids = ", ".join(str(i) for i in unknown)
-        problems.append(f"refresh outcome unknown for connection(s) {ids}")
-    if problems:
-        return Check(
-            "token pairs",
-            "WARN",
-            "; ".join(problems),
-            "flask --app app kit refresh-due writes kept pairs; a connection marked "
-            "Reconnect needed is restored by its creator reconnecting",
-        )
-    return Check("token pairs", "PASS", "none waiting, no refresh outcome unknown")
+    return Check("token pairs", status, detail, fix)
 
 
 def kit_endpoints(app: Flask) -> list[Check]:

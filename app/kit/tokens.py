@@ -38,7 +38,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from app.extensions import db
@@ -59,20 +58,23 @@ from app.kit.locking import (
     locked_connection,
     refresh_claim_seconds,
     release_claim,
-    release_claim_in,
     take_claim,
     wait_for_claim,
     wait_seconds,
 )
+from app.kit.outcomes import (
+    UNSETTLED,
+    note_unsettled,
+    settle_failure,
+    settle_refusal,
+    settle_unknown,
+)
+from app.kit.outcomes import mark_needs_reconnect_in as mark_needs_reconnect_in
 from app.kit.settings import KitSettings
-from app.models import ConnectionEvent, KitConnection
+from app.models import KitConnection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# What the creator, the history and `flask kit connections` read; both start
-# with the words `flask kit doctor` and the tests look for.
-UNSETTLED = "Refresh outcome unknown: Kit did not answer; checking on the next request"
-LOST = "Refresh outcome unknown: Kit may have issued new keys we never received"
 
 
 def is_fresh(
@@ -219,7 +221,7 @@ def refresh_or_wait(
                 if connection.refresh_claim is not None:
                     # Its worker may have spent the token and died before
                     # writing what Kit answered: we cannot know.
-                    _note_unsettled(session, connection, UNSETTLED)
+                    note_unsettled(session, connection, UNSETTLED)
                 claim = take_claim(connection, refresh_claim_seconds(settings))
         pairs.discard(replayed)
         if failure is not None:
@@ -239,12 +241,12 @@ def _spend(connection_id: int, settings: KitSettings, claim: Claim) -> str:
     try:
         tokens = oauth.refresh(settings, claim.refresh_token)
     except OAuthGrantError as exc:
-        return _settle_refusal(connection_id, claim, exc)
+        return settle_refusal(connection_id, claim, exc)
     except TokenOutcomeUnknown as exc:
-        _settle_unknown(connection_id, claim, str(exc))
+        settle_unknown(connection_id, claim, str(exc))
         raise
     except KitUnavailable as exc:
-        _settle_failure(connection_id, claim, str(exc))
+        settle_failure(connection_id, claim, str(exc))
         raise
     except BaseException:
         release_claim(connection_id, claim)
@@ -265,106 +267,6 @@ def _settle_success(
     Kit: that one stays, and ours is retired (the sweep revokes it at Kit).
     """
     return pairs.write(connection_id, claim, tokens, settings)
-
-
-def _settle_refusal(connection_id: int, claim: Claim, exc: OAuthGrantError) -> str:
-    """Kit refused the refresh: mark the connection only when that refusal is
-    about the refresh token the row still holds, and nobody else is at Kit
-    with it (their answer decides)."""
-    failure: KitError
-    with locked_connection(connection_id) as (session, connection):
-        ours = release_claim_in(connection, claim)
-        if connection.refresh_token != claim.refresh_token:
-            # Spent by another worker (our claim had run out) or replaced by a
-            # reinstall: the stored pair is newer than the one refused.
-            if connection.status == KitConnection.ACTIVE and connection.access_token:
-                return connection.access_token
-            failure = NeedsReconnect(connection.label)
-        elif not ours and live_claim(connection):
-            failure = KitUnavailable("Kit refused a refresh; another is under way")
-        else:
-            failure = _refused(session, connection, exc)
-    raise failure
-
-
-def _settle_unknown(connection_id: int, claim: Claim, reason: str) -> None:
-    """The request reached Kit and no usable answer came back: keep the tokens
-    (Kit may not have rotated) and note that it may have (the next refresh
-    tries the same token once, and reads a refusal accordingly)."""
-    log.warning("Refresh of connection %s: outcome unknown (%s)", connection_id, reason)
-    with locked_connection(connection_id) as (session, connection):
-        release_claim_in(connection, claim)
-        if connection.refresh_token == claim.refresh_token:
-            _note_unsettled(session, connection, UNSETTLED)
-
-
-def _note_unsettled(session: Session, connection: KitConnection, reason: str) -> None:
-    if connection.refresh_token:
-        connection.unsettled_refresh = spool.token_hash(connection.refresh_token)
-        _record_failure(session, connection, reason)
-
-
-def _settle_failure(connection_id: int, claim: Claim, reason: str) -> None:
-    """Kit did not answer usefully: release the claim, note the failure, keep
-    the tokens (Kit did not take the refresh token, or we cannot know)."""
-    with locked_connection(connection_id) as (session, connection):
-        if release_claim_in(connection, claim):
-            _record_failure(session, connection, reason)
-
-
-def _refused(
-    session: Session, connection: KitConnection, exc: OAuthGrantError
-) -> KitError:
-    if exc.error == "invalid_grant":
-        if connection.refresh_outcome_unknown:
-            # Kit may have rotated this token in a call whose answer we never
-            # got: a lost pair, as likely as a revoked grant. Reconnecting is
-            # the only way back either way; the creator is not blamed.
-            log.error(
-                "Connection %s needs reconnecting: refresh outcome unknown",
-                connection.id,
-            )
-            mark_needs_reconnect_in(session, connection, LOST)
-            return NeedsReconnect(connection.label)
-        log.warning("Connection %s needs reconnecting: refresh refused", connection.id)
-        mark_needs_reconnect_in(
-            session, connection, "Kit refused the refresh token (invalid_grant)"
-        )
-        return NeedsReconnect(connection.label)
-    # invalid_client & co: our configuration, not the creator's grant.
-    log.error("Kit refused a refresh of connection %s: %s", connection.id, exc.error)
-    _record_failure(session, connection, f"Kit refused the refresh ({exc.error[:40]})")
-    return KitUnavailable(f"Kit refused the refresh ({exc.error})")
-
-
-def _record_failure(session: Session, connection: KitConnection, reason: str) -> None:
-    """Note a failed refresh; one event per streak, so an outage adds one row."""
-    if connection.last_error != reason[:255]:
-        session.add(
-            ConnectionEvent(
-                connection_id=connection.id,
-                kind=ConnectionEvent.REFRESH_FAILED,
-                reason=reason[:255],
-            )
-        )
-    connection.last_error = reason[:255]
-
-
-def mark_needs_reconnect_in(
-    session: Session, connection: KitConnection, reason: str
-) -> None:
-    """Only for the token endpoint's `invalid_grant`: the one proof that the
-    grant is gone."""
-    if connection.status != KitConnection.NEEDS_RECONNECT:
-        session.add(
-            ConnectionEvent(
-                connection_id=connection.id,
-                kind=ConnectionEvent.NEEDS_RECONNECT,
-                reason=reason,
-            )
-        )
-    connection.status = KitConnection.NEEDS_RECONNECT
-    connection.last_error = reason
 
 
 def call_with_token(
