@@ -202,3 +202,17 @@ def test_revoke_previous_for_all_and_without_an_endpoint(app, client, kit, kit_b
         kit.state.webhooks.endpoints[int(before.kit_endpoint_id)].previous_secret
         is None
     )
+
+
+def test_a_disconnected_endpoint_is_listed_gone_and_kit_is_not_asked(
+    app, client, kit, kit_browser
+):
+    installed(client, kit_browser)
+    assert client.post("/connections/1/disconnect").status_code == 302
+    calls = len(kit.state.api_requests)
+    listed = webhooks(app, "list", "--check")
+    assert listed.exit_code == 0, listed.output
+    assert " gone " in listed.output.splitlines()[1]
+    assert len(kit.state.api_requests) == calls  # the revoked grant is not used
+    refused = webhooks(app, "revoke-previous", "1")
+    assert refused.exit_code == 1 and "no endpoint" in refused.output

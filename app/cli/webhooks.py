@@ -54,7 +54,8 @@ def list_command(check: bool) -> None:
         kit_id = (endpoint.kit_endpoint_id if endpoint else None) or "-"
         last = endpoint.last_delivery_at if endpoint else None
         failures = (endpoint.last_error if endpoint else None) or "-"
-        if check and endpoint and endpoint.kit_endpoint_id:
+        live = endpoint is not None and endpoint.status != WebhookEndpoint.GONE
+        if check and live and endpoint.kit_endpoint_id:
             status, failures = _ask_kit(connection.id, endpoint.kit_endpoint_id)
         cells.append(
             (
