@@ -52,9 +52,10 @@ def claim_seconds(settings: KitSettings, calls: int = 1) -> float:
 
 def refresh_claim_seconds(settings: KitSettings) -> float:
     """How long a refresh's claim holds: one call to the token endpoint
-    (connect within `timeout`, answer within `token_timeout`), then the first
-    attempt to write the pair (which keeps it on disk if the database refuses,
-    before the claim can run out: see `app.kit.pairs`)."""
+    (connect within `timeout`, answer within `token_timeout`). The pair Kit
+    answers with goes to disk before the database is asked to take it
+    (`app.kit.pairs`), so a claim that runs out while that write waits loses
+    nothing: the next claimant writes the kept pair instead of refreshing."""
     return settings.timeout + settings.token_timeout + CLAIM_MARGIN
 
 

@@ -1,11 +1,12 @@
 """Writing a pair Kit issued: at once, or kept on disk until the database takes it.
 
 Kit has killed the refresh token we spent, so the pair it answered with is the
-only live copy of the grant. `write` stores it in a short transaction; if the
-database refuses (locked, restarting), it keeps the pair encrypted on disk
-first (`app.kit.spool`), then retries the write for a bounded time (about one
-API call, `KIT_HTTP_TIMEOUT`) and, failing that, raises the database's error
-(a 503) with the pair safe on disk. `replay_in` writes kept pairs back: before
+only live copy of the grant. `write` keeps it encrypted on disk first
+(`app.kit.spool`, a few milliseconds once per refresh), then stores it in a
+short transaction and drops the file. If the database refuses (locked,
+restarting), it retries the write for a bounded time (about one API call,
+`KIT_HTTP_TIMEOUT`) and, failing that, raises the database's error (a 503)
+with the pair safe on disk. `replay_in` writes kept pairs back: before
 any refresh of that connection (so the dead refresh token is never spent
 again), and `replay_all` from beat's refresh-due and `flask kit refresh-due`.
 
@@ -46,15 +47,18 @@ def write(
     """Store the pair Kit answered `claim`'s refresh with; return the access
     token to use. Never drops the pair: see the module docstring."""
     assert claim.refresh_token is not None
-    kept: Path | None = None
+    # On disk before the first attempt: an attempt can wait a busy timeout
+    # (15 s on SQLite), and a worker killed meanwhile must leave the pair.
+    kept = _keep(connection_id, claim.refresh_token, tokens)
     deadline = time.monotonic() + settings.timeout
-    pause = FIRST_PAUSE
+    pause, refused = FIRST_PAUSE, False
     while True:
         try:
             token = _write_once(connection_id, claim, tokens)
         except DBAPIError:
-            if kept is None:
-                kept = _keep(connection_id, claim.refresh_token, tokens)
+            if not refused:
+                refused = True
+                _log_refusal(connection_id, kept)
             if time.monotonic() + pause > deadline:
                 raise
             time.sleep(pause)
@@ -72,22 +76,31 @@ def write(
 
 def _keep(connection_id: int, spent: str, tokens: TokenSet) -> Path | None:
     try:
-        path = spool.keep(connection_id, spent, tokens)
+        return spool.keep(connection_id, spent, tokens)
     except OSError as exc:
-        log.critical(
-            "The database refused the new Kit token pair of connection %s and it "
-            "could not be kept on disk either (%s); still trying the database",
+        log.error(
+            "The new Kit token pair of connection %s could not be kept on disk "
+            "(%s); writing it to the database only",
             connection_id,
             type(exc).__name__,
         )
         return None
-    log.error(
-        "The database refused the new Kit token pair of connection %s; it is "
-        "kept encrypted in %s until the database takes it",
-        connection_id,
-        path.parent,
-    )
-    return path
+
+
+def _log_refusal(connection_id: int, kept: Path | None) -> None:
+    if kept is None:
+        log.critical(
+            "The database refused the new Kit token pair of connection %s, which "
+            "is not kept on disk either; still trying the database",
+            connection_id,
+        )
+    else:
+        log.error(
+            "The database refused the new Kit token pair of connection %s; it is "
+            "kept encrypted in %s until the database takes it",
+            connection_id,
+            kept.parent,
+        )
 
 
 def _write_once(connection_id: int, claim: Claim, tokens: TokenSet) -> str:
