@@ -35,6 +35,16 @@ FAULT_KINDS: dict[str, frozenset[str]] = {
 
 DEFAULT_TIMEOUT_SECONDS = 15.0
 
+#: What Kit's API says with each status a path can be told to answer.
+PATH_FAULT_MESSAGES = {
+    403: "You do not have access to this resource",
+    404: "Not Found",
+    422: "Unprocessable Entity",
+    500: "Internal server error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
 
 @dataclass
 class Fault:
@@ -104,6 +114,8 @@ class SandboxState:
         self.accounts: dict[int, DemoAccount] = {}
         self.codes: dict[str, CodeGrant] = {}
         self.faults: list[Fault] = []
+        #: API paths that answer with an error status every time (``fail_path``).
+        self.path_faults: dict[str, int] = {}
         self.token_requests: list[dict[str, Any]] = []
         self.revoke_requests: list[dict[str, Any]] = []
         self.api_requests: list[dict[str, Any]] = []
@@ -138,6 +150,7 @@ class SandboxState:
             self.rate_limiter.clear()
             self.codes.clear()
             self.faults.clear()
+            self.path_faults.clear()
             self.token_requests.clear()
             self.revoke_requests.clear()
             self.api_requests.clear()
@@ -296,6 +309,21 @@ class SandboxState:
     def clear_faults(self) -> None:
         with self.lock:
             self.faults.clear()
+            self.path_faults.clear()
+
+    def fail_path(self, path: str, status: int = 404) -> None:
+        """Make every API request to ``path`` (such as ``/v4/broadcasts/stats``)
+        answer ``status`` with Kit's error body, until ``clear_faults``: one
+        call of a page failing while the others answer."""
+        if status not in PATH_FAULT_MESSAGES:
+            raise ValueError(f"status must be one of {sorted(PATH_FAULT_MESSAGES)}")
+        with self.lock:
+            self.path_faults[path] = status
+
+    def path_fault(self, path: str) -> int | None:
+        """The status ``path`` is set to answer, if any."""
+        with self.lock:
+            return self.path_faults.get(path)
 
     def take_fault(self, endpoint: str) -> str | None:
         """Spend one planned fault for ``endpoint``; return its kind, if any."""

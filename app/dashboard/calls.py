@@ -15,8 +15,9 @@ the process's slots for requests that wait on Kit (`capacity.take_slot`).
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -28,6 +29,7 @@ from app.kit.api import KitClient
 from app.kit.errors import KitError, KitRateLimited, KitUnavailable, NeedsReconnect
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 
@@ -96,6 +98,26 @@ def in_parallel(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     If any failed, raises the failure that matters most to the creator: a
     needed reconnect, then the rate limit, then Kit being unavailable.
     """
+    results, errors = _run_all(calls)
+    if errors:
+        raise worst(list(errors.values()))
+    return results
+
+
+def worst(errors: list[BaseException]) -> BaseException:
+    """The failure that matters most to the creator: a needed reconnect, then
+    the rate limit, then Kit being unavailable, then any other."""
+    for kind in (NeedsReconnect, KitRateLimited, KitUnavailable, KitError, Exception):
+        for error in errors:
+            if isinstance(error, kind):
+                return error
+    return errors[0]
+
+
+def _run_all(
+    calls: dict[str, Callable[[], Any]],
+) -> tuple[dict[str, Any], dict[str, BaseException]]:
+    """Run the calls at once; their results and their failures, by name."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def in_context(call: Callable[[], Any]) -> Callable[[], Any]:
@@ -108,30 +130,34 @@ def in_parallel(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     futures = {
         name: _pool(app).submit(in_context(call)) for name, call in calls.items()
     }
-    results, errors = {}, []
+    results, errors = {}, {}
     for name, future in futures.items():
         error = future.exception()
         if error is None:
             results[name] = future.result()
         else:
-            errors.append(error)
-    for kind in (NeedsReconnect, KitRateLimited, KitUnavailable, KitError, Exception):
-        for error in errors:
-            if isinstance(error, kind):
-                raise error
-    return results
+            errors[name] = error
+    return results, errors
 
 
 def answers(
     client: KitClient,
     cacheable: dict[str, Callable[[], Any]],
     fresh: dict[str, Callable[[], Any]] | None = None,
+    *,
+    optional: Collection[str] = (),
+    failed: dict[str, BaseException] | None = None,
 ) -> dict[str, Any]:
     """Kit's answers by name: each of `cacheable` from the cache when it is
     there, the others and all of `fresh` (never cached) from Kit, at once.
 
     The cache is read once for all of them. When it holds them all and nothing
     is `fresh` (a warm page), no thread, token check or call to Kit is needed.
+
+    A failed call raises (the worst failure, see `worst`), unless it is
+    `optional`: then it is left out of the answers (logged, and kept in
+    `failed` when given), so that a page shows what arrived and says what did
+    not. A needed reconnect always raises.
     """
     connection_id = client.connection_id
     current = generation(connection_id)
@@ -143,7 +169,19 @@ def answers(
     if calls:
         take_slot()
         client.ensure_token()
-        answered = in_parallel(calls)
+        answered, errors = _run_all(calls)
+        required = [e for name, e in errors.items() if name not in optional]
+        if required or any(isinstance(e, NeedsReconnect) for e in errors.values()):
+            raise worst(required or list(errors.values()))
+        for name, error in errors.items():
+            log.warning(
+                "Kit call %s of connection %s failed: %s",
+                name.split(":")[0],
+                connection_id,
+                type(error).__name__,
+            )
+        if failed is not None:
+            failed.update(errors)
         cache.set_many(
             {keys[name]: answered[name] for name in keys if name in answered}
         )

@@ -30,7 +30,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.dashboard import period
-from app.dashboard.calls import answers, client_for
+from app.dashboard.calls import answers, client_for, worst
 from app.dashboard.chart import growth_chart
 from app.extensions import cache, db
 from app.kit.api import KitClient
@@ -156,7 +156,12 @@ def overview(
     """Account, the period's days one by one (and their totals against the
     previous period's), email stats, the latest sent broadcasts: at most four
     calls to Kit once the finished days are stored, none while the cache
-    holds the rest."""
+    holds the rest.
+
+    Each panel stands on its own calls: one that failed leaves its panel out
+    (named in `unavailable`, which the page shows as a notice), and the page
+    shows the rest. A finished day that arrived is stored even when another
+    did not."""
     today = today or today_utc()
     days = window(today, length)
     earlier = period.previous_days(today, length)
@@ -165,38 +170,54 @@ def overview(
     client = client_for(connection_id)
     fresh = {_name(day): _ask(client, day) for day in missing}
     previous = _previous(connection_id, client, earlier, have, fresh)
-    found = answers(
-        client,
-        {
-            "account": lambda: client.get("account"),
-            "email_stats": lambda: client.get("account/email_stats"),
-            "sent_broadcasts": lambda: client.page(
-                "broadcasts/stats",
-                "broadcasts",
-                per_page=LATEST_BROADCASTS,
-                status="completed",
-            ),
-            _name(today): _ask(client, today),
-        },
-        fresh,
-    )
-    if missing:
-        store(connection_id, {day: found[_name(day)] for day in missing})
-    if previous is None:
+    calls = {
+        "account": lambda: client.get("account"),
+        "email_stats": lambda: client.get("account/email_stats"),
+        "sent_broadcasts": lambda: client.page(
+            "broadcasts/stats",
+            "broadcasts",
+            per_page=LATEST_BROADCASTS,
+            status="completed",
+        ),
+        _name(today): _ask(client, today),
+    }
+    failed: dict[str, BaseException] = {}
+    found = answers(client, calls, fresh, optional=[*calls, *fresh], failed=failed)
+    if failed and not found:  # nothing arrived: Kit is down, the page says so
+        raise worst(list(failed.values()))
+    arrived = {day: found[_name(day)] for day in missing if _name(day) in found}
+    if arrived:
+        store(connection_id, arrived)
+    if previous is None and PREVIOUS in found:
         previous = _keep_previous(connection_id, earlier, found[PREVIOUS])
+    panels: dict[str, Any] = {"unavailable": set()}
+    if "account" in found:
+        panels["account"] = Account.from_kit(found["account"])
+    else:
+        panels["unavailable"].add("account")
+    if "email_stats" in found:
+        panels["email"] = EmailStats.from_kit(found["email_stats"])
+    else:
+        panels["unavailable"].add("email")
+    if "sent_broadcasts" in found:
+        panels["broadcasts"] = period.newest_sent_first(
+            found["sent_broadcasts"].map(period.SentBroadcast.from_kit).items
+        )
+    else:
+        panels["unavailable"].add("broadcasts")
+    if previous is None or any(
+        day not in have and _name(day) not in found for day in days
+    ):
+        panels["unavailable"].add("growth")
+        return panels
     daily = [
         (day, have[day] if day in have else GrowthStats.from_kit(found[_name(day)]))
         for day in days
     ]
     current = period.totals([stats for _, stats in daily])
-    return {
-        "account": Account.from_kit(found["account"]),
+    return panels | {
         "totals": current,
         "kpis": period.kpis(current, previous, length),
-        "email": EmailStats.from_kit(found["email_stats"]),
-        "broadcasts": period.newest_sent_first(
-            found["sent_broadcasts"].map(period.SentBroadcast.from_kit).items
-        ),
         "chart": growth_chart(daily),
     }
 

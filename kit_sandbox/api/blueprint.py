@@ -49,7 +49,12 @@ from flask import Blueprint, Response, g, jsonify, request
 from ..audience import AccountData
 from ..faults import retry_later, simulate_conditions
 from ..seed import DemoAccount
-from ..state import IssuedTokens, SandboxState, current_state
+from ..state import (
+    PATH_FAULT_MESSAGES,
+    IssuedTokens,
+    SandboxState,
+    current_state,
+)
 from .pagination import PageParams, paginate
 from .params import MSG_NOT_FOUND, ApiError, json_object
 
@@ -168,7 +173,17 @@ def _token_problem(tokens: IssuedTokens | None) -> str | None:
 @bp.before_request
 def _simulate_conditions() -> Response | None:
     state = current_state()
-    return simulate_conditions(state, "api") or _rate_limit(state)
+    return _path_fault(state) or simulate_conditions(state, "api") or _rate_limit(state)
+
+
+def _path_fault(state: SandboxState) -> Response | None:
+    """A path told to fail (``SandboxState.fail_path``) answers Kit's error."""
+    status = state.path_fault(request.path)
+    if status is None:
+        return None
+    response = jsonify(errors=[PATH_FAULT_MESSAGES[status]])
+    response.status_code = status
+    return response
 
 
 def _rate_limit(state: SandboxState) -> Response | None:

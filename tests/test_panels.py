@@ -1,0 +1,112 @@
+"""One Kit call that fails takes down its own panel, not the page: the
+overview and the pages that combine several Kit calls answer 200 with the
+figures that arrived and, in place of the missing ones, a notice and a link
+to try again. (The sandbox answers one path with an error: `fail_path`.)"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from html import unescape
+
+import pytest
+
+from tests.support import install
+
+ADA = 1001
+RETRY = re.compile(r'<a href="([^"]+)"[^>]*>Try again</a>')
+
+
+@pytest.fixture
+def ada(client, kit, kit_browser, user):  # type: ignore[no-untyped-def]
+    install(client, kit_browser, account=ADA)
+    return kit.state.account_data(ADA)
+
+
+def _kit_account(kit):  # type: ignore[no-untyped-def]
+    return kit.state.accounts[ADA]
+
+
+@pytest.mark.parametrize(
+    ("path", "notice", "kept"),
+    [
+        ("/v4/broadcasts/stats", "Broadcast figures are unavailable right now", "email"),
+        ("/v4/account/email_stats", "Email figures are unavailable right now", "sent"),
+    ],
+)
+def test_an_overview_panel_whose_call_fails_says_so_and_the_rest_shows(
+    client, kit, ada, path, notice, kept
+):
+    kit.state.fail_path(path, 404)
+    page = client.get("/dashboard?period=7")
+    assert page.status_code == 200, page.text[:500]
+    text = unescape(page.text)
+    assert notice in text
+    assert "/dashboard?period=7" in RETRY.findall(text) or "/c/1?period=7" in (
+        RETRY.findall(text)
+    ), RETRY.findall(text)
+    # The figures that arrived are shown: the account, the KPIs, the chart.
+    assert _kit_account(kit).name in text
+    assert 'class="growth-chart"' in text
+    assert len(re.findall(r'<span class="stat-value">', text)) >= 4
+    stats = ada.email_stats(datetime.now(UTC).replace(microsecond=0))
+    email_rate = f"{100 * stats['opened'] / stats['sent']:.1f}%"
+    sent = sorted(
+        (b for b in ada.broadcasts.values() if b.status == "completed"),
+        key=lambda b: b.send_at,
+        reverse=True,
+    )
+    if kept == "email":
+        assert email_rate in text[text.index("Email, last 90 days") :]
+        assert "latest-broadcasts" not in text
+    else:
+        assert sent[0].subject in text
+        assert email_rate not in text[text.index("Email, last 90 days") :]
+    # Once Kit answers again, the panel is back (the failure was not cached).
+    kit.state.clear_faults()
+    again = unescape(client.get("/dashboard?period=7").text)
+    assert notice not in again
+    assert sent[0].subject in again
+
+
+def test_growth_figures_failing_leave_the_other_panels(client, kit, ada):
+    kit.state.fail_path("/v4/account/growth_stats", 500)
+    page = client.get("/c/1")
+    assert page.status_code == 200, page.text[:500]
+    text = unescape(page.text)
+    assert "Subscriber growth figures are unavailable right now" in text
+    assert 'class="growth-chart"' not in text
+    assert "Email, last 90 days" in text
+    assert "latest-broadcasts" in text
+
+
+def test_the_broadcasts_page_lists_them_when_their_figures_fail(client, kit, ada):
+    kit.state.fail_path("/v4/broadcasts/stats", 404)
+    page = client.get("/c/1/broadcasts")
+    assert page.status_code == 200, page.text[:500]
+    text = unescape(page.text)
+    assert "Broadcast figures are unavailable right now" in text
+    assert any(b.subject in text for b in ada.broadcasts.values())
+
+
+def test_a_broadcast_shows_without_its_figures_when_they_fail(client, kit, ada):
+    sent = next(b for b in ada.broadcasts.values() if b.status == "completed")
+    kit.state.fail_path(f"/v4/broadcasts/{sent.id}/stats", 500)
+    page = client.get(f"/c/1/broadcasts/{sent.id}")
+    assert page.status_code == 200, page.text[:500]
+    text = unescape(page.text)
+    assert sent.subject in text
+    assert "Broadcast figures are unavailable right now" in text
+
+
+def test_kit_down_for_every_call_is_still_the_unavailable_page(client, kit, ada):
+    for path in (
+        "/v4/account",
+        "/v4/account/email_stats",
+        "/v4/account/growth_stats",
+        "/v4/broadcasts/stats",
+    ):
+        kit.state.fail_path(path, 503)
+    page = client.get("/c/1?period=7")
+    assert page.status_code == 503
+    assert page.headers["Retry-After"] == "5"
