@@ -24,7 +24,7 @@ def test_kit_data_is_cached_in_redis_per_connection(
     make_app, kit, kit_browser, redis_url, store
 ):
     app = make_app(REDIS_URL=redis_url)
-    assert app.config["CACHE_TYPE"] == "RedisCache"
+    assert app.config["CACHE_TYPE"] == "app.redis_store.ForgivingRedisCache"
     client = app.test_client()
     sign_up(client)
     install(client, kit_browser, account=1001)

@@ -199,20 +199,31 @@ def queue_backfill(connection_id: int) -> None:
     never fails the install: the connection is saved, and the hourly sync (or
     the overview itself) fetches whatever is still missing.
     """
-    enqueue(backfill_figures, connection_id)
+    enqueue(
+        backfill_figures,
+        connection_id,
+        about=f"the backfill of connection {connection_id}",
+    )
 
 
 def queue_webhook_registration(connection_id: int) -> None:
     """Queue the registration of the connection's webhook endpoint at Kit (on
     install and reconnect). Like the backfill, it never fails the install: a
     failed or lost registration is retried by the hourly upkeep."""
-    enqueue(register_endpoint, connection_id, force=True)
+    enqueue(
+        register_endpoint,
+        connection_id,
+        force=True,
+        about=f"the webhook registration of connection {connection_id}",
+    )
 
 
 def queue_revocation(retired_id: int) -> None:
     """Queue the revocation of a retired pair (committed already). If queueing
     fails, beat's sweep finds the row once its lease runs out."""
-    enqueue(revoke_grant, retired_id)
+    enqueue(
+        revoke_grant, retired_id, about=f"the revocation of retired grant {retired_id}"
+    )
 
 
 def retire_orphan(tokens: TokenSet) -> None:

@@ -55,9 +55,10 @@ def on_this_app(task: Task) -> Task:
     return current_app.extensions["celery"].tasks[task.name]
 
 
-def enqueue(task: Task, *args: Any, **kwargs: Any) -> bool:
+def enqueue(task: Task, *args: Any, about: str = "", **kwargs: Any) -> bool:
     """Queue `task` (on this app's Celery) after the caller's work committed;
-    False, logged, if it could not be.
+    False, logged (as `about`, say "the backfill of connection 3"), if it
+    could not be.
 
     Never raises: the request's work is done, and the task's work is found
     again by its periodic sweep (backfill: `sync_figures`; webhook endpoint:
@@ -69,7 +70,7 @@ def enqueue(task: Task, *args: Any, **kwargs: Any) -> bool:
     breaker: Breaker = current_app.extensions[BREAKER]
     eager = current_app.extensions["celery"].conf.task_always_eager
     if not eager and not breaker.closed:
-        log.warning("Not queued (broker unreachable): %s", task.name)
+        log.warning("Could not queue %s: broker unreachable", about or task.name)
         return False
     try:
         on_this_app(task).delay(*args, **kwargs)
@@ -78,6 +79,6 @@ def enqueue(task: Task, *args: Any, **kwargs: Any) -> bool:
         db.session.rollback()
         if not eager:
             breaker.trip()
-        log.exception("Could not queue %s; its periodic sweep will", task.name)
+        log.exception("Could not queue %s; its periodic sweep will", about or task.name)
         return False
     return True
