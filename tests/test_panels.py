@@ -30,7 +30,11 @@ def _kit_account(kit):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("path", "notice", "kept"),
     [
-        ("/v4/broadcasts/stats", "Broadcast figures are unavailable right now", "email"),
+        (
+            "/v4/broadcasts/stats",
+            "Broadcast figures are unavailable right now",
+            "email",
+        ),
         ("/v4/account/email_stats", "Email figures are unavailable right now", "sent"),
     ],
 )
