@@ -12,6 +12,9 @@ Runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -20,11 +23,11 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 
-from app.kit import oauth
-from app.kit import spool as pending
 from app.kit.locking import locked_connection, take_claim
+from tests import workers
 from tests.support import (
     PG_URL,
+    app_settings,
     expire_stored_token,
     install,
     reads_account,
@@ -178,6 +181,63 @@ def test_a_pair_the_database_refuses_is_kept_encrypted_then_written(
         assert secret.encode() not in blob
 
 
+def test_a_worker_killed_while_the_database_makes_it_wait_leaves_the_pair(
+    make_app, kit, kit_browser, tmp_path, database_url
+):
+    """Kit answered; the worker waits for the database (a write lock held
+    elsewhere) and is killed (SIGKILL) meanwhile. The pair is already on disk:
+    the next request writes it, and the spent refresh token is never sent
+    again."""
+    spool = tmp_path / "pending"
+    app, client = connected(make_app, kit_browser, KIT_PENDING_PAIRS_DIR=str(spool))
+    expire_stored_token(app)
+    before = stored(app)
+    kit.state.timeout_seconds = 30
+    kit.state.add_fault("token", "hang")
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(1), context.Queue()
+    settings = app_settings(
+        kit, database_url, KIT_PENDING_PAIRS_DIR=str(spool), KIT_HTTP_TIMEOUT=30
+    )
+    doomed = context.Process(
+        target=workers.refresh_storm, args=(settings, 1, 1, start, results)
+    )
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with app.app_context(), locked_connection(1):
+            holding.set()
+            release.wait(60)
+
+    doomed.start()
+    with ThreadPoolExecutor(1) as pool:
+        holder = pool.submit(holding.wait, 0)  # replaced once Kit has the call
+        try:
+            until(lambda: kit.state.hanging == 1 or doomed.exitcode is not None)
+            assert doomed.exitcode is None, results.get(timeout=5)
+            holder = pool.submit(hold)
+            assert holding.wait(30)
+            kit.state.release_hangs()  # Kit rotates and answers; the write waits
+            until(lambda: list(spool.glob("*.pair")), seconds=15)
+            assert doomed.exitcode is None  # still waiting for the database
+            os.kill(doomed.pid, signal.SIGKILL)
+            doomed.join(timeout=10)
+        finally:
+            release.set()
+            if doomed.is_alive():
+                doomed.kill()
+    holder.result(timeout=30)
+    assert stored(app).refresh_token == before.refresh_token  # never written
+
+    assert client.get("/dashboard").status_code == 200
+    row = stored(app)
+    assert (row.status, row.last_error) == ("active", None)
+    assert row.refresh_token != before.refresh_token
+    assert spent_refresh_tokens(kit) == [before.refresh_token]
+    assert reads_account(kit, row.access_token) == 200
+    assert not list(spool.glob("*.pair"))
+
+
 def test_a_pair_kept_while_the_database_was_down_is_written_by_the_sweep(
     make_app, kit, kit_browser, tmp_path
 ):
@@ -185,6 +245,9 @@ def test_a_pair_kept_while_the_database_was_down_is_written_by_the_sweep(
     pairs first, checking each is newer than the stored one."""
     spool = tmp_path / "pending"
     app, _ = connected(make_app, kit_browser, KIT_PENDING_PAIRS_DIR=str(spool))
+    from app.kit import oauth  # here: app.kit.spool is what this test is about
+    from app.kit import spool as pending
+
     before = stored(app)
     with app.app_context():
         settings = app.extensions["kit_settings"]
