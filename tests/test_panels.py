@@ -114,3 +114,25 @@ def test_kit_down_for_every_call_is_still_the_unavailable_page(client, kit, ada)
     page = client.get("/c/1?period=7")
     assert page.status_code == 503
     assert page.headers["Retry-After"] == "5"
+
+
+def test_a_subscriber_shows_when_their_tags_and_fields_fail(client, kit, ada):
+    subscriber = next(iter(ada.subscribers.values()))
+    kit.state.fail_path(f"/v4/subscribers/{subscriber.id}/tags", 500)
+    kit.state.fail_path("/v4/custom_fields", 404)
+    page = client.get(f"/c/1/subscribers/{subscriber.id}")
+    assert page.status_code == 200, page.text[:500]
+    text = unescape(page.text)
+    assert subscriber.email_address.split("@")[0] in text
+    assert "Custom fields are unavailable right now" in text
+    assert "This subscriber's tags are unavailable right now" in text
+
+
+def test_the_tags_page_lists_them_when_their_counts_fail(client, kit, ada):
+    tag = min(ada.tags.values(), key=lambda t: t.name.lower())
+    kit.state.fail_path(f"/v4/tags/{tag.id}/subscribers", 500)
+    page = client.get("/c/1/tags")
+    assert page.status_code == 200, page.text[:500]
+    text = unescape(page.text)
+    assert "Some tag counts are unavailable right now" in text
+    assert all(t.name in text for t in list(ada.tags.values())[:5])

@@ -109,7 +109,7 @@ def _subscriber_page(
                 "All subscribers",
                 url_for("dashboard.subscribers", connection_id=connection.id),
             )
-        add.offer(found.other_tags)
+        add.offer(found.other_tags or [])
         return {"found": found}
 
     page, status = kit_page(
@@ -175,7 +175,7 @@ def remove_subscriber_tag(connection_id: int, subscriber_id: int, tag_id: int) -
     except KitError as exc:
         flash(write_failure(exc), "error")
         return redirect(back)
-    name = next((t.name for t in found.tags if t.id == tag_id), f"#{tag_id}")
+    name = next((t.name for t in found.tags or [] if t.id == tag_id), f"#{tag_id}")
     flash(f"Removed tag “{name}” from {found.subscriber.email_address}.", "success")
     return redirect(back)
 

@@ -105,16 +105,23 @@ class SubscriberPage:
     """What the subscriber page shows."""
 
     subscriber: Subscriber
-    fields: list[tuple[str, str]]
-    tags: list[SubscriberTag]
+    # None: Kit did not answer for them (the page says so, shows the rest).
+    fields: list[tuple[str, str]] | None
+    tags: list[SubscriberTag] | None
     #: The account's tags the subscriber does not have: the "Add a tag" choices.
-    other_tags: list[Tag]
+    other_tags: list[Tag] | None
 
 
 def subscriber(connection_id: int, subscriber_id: int) -> SubscriberPage:
     """One subscriber, their custom fields and tags: one round trip. Raises
-    `KitNotFound` for an id Kit does not know in this account."""
+    `KitNotFound` for an id Kit does not know in this account. Custom fields
+    and tags whose calls failed are None; the subscriber is needed."""
     client = client_for(connection_id)
+    extras = {
+        f"subscriber_tags:{subscriber_id}",
+        "all:custom_fields",
+        "all:tags",
+    }
     found = answers(
         client,
         {
@@ -129,22 +136,28 @@ def subscriber(connection_id: int, subscriber_id: int) -> SubscriberPage:
             ),
             "all:tags": lambda: list(client.iterate("tags", "tags")),
         },
+        optional=extras,
     )
     body = found[f"subscriber:{subscriber_id}"]
-    fields_ = [CustomField.from_kit(item) for item in found["all:custom_fields"]]
-    tags_ = [
-        SubscriberTag.from_kit(item)
-        for item in found[f"subscriber_tags:{subscriber_id}"]
-    ]
-    having = {tag.id for tag in tags_}
-    return SubscriberPage(
-        Subscriber.from_kit((body or {}).get("subscriber")),
-        custom_values(body, fields_),
-        tags_,
-        sorted(
+    values = None
+    if "all:custom_fields" in found:
+        fields_ = [CustomField.from_kit(item) for item in found["all:custom_fields"]]
+        values = custom_values(body, fields_)
+    tags_ = None
+    if f"subscriber_tags:{subscriber_id}" in found:
+        tags_ = [
+            SubscriberTag.from_kit(item)
+            for item in found[f"subscriber_tags:{subscriber_id}"]
+        ]
+    other = None
+    if tags_ is not None and "all:tags" in found:
+        having = {tag.id for tag in tags_}
+        other = sorted(
             (t for t in map(Tag.from_kit, found["all:tags"]) if t.id not in having),
             key=lambda t: t.name.lower(),
-        ),
+        )
+    return SubscriberPage(
+        Subscriber.from_kit((body or {}).get("subscriber")), values, tags_, other
     )
 
 
@@ -166,9 +179,10 @@ def tags(connection_id: int) -> list[Tag]:
     return sorted(map(Tag.from_kit, items), key=lambda t: (t.name.lower(), t.id))
 
 
-def tag_counts(connection_id: int, shown: list[Tag]) -> dict[int, int]:
+def tag_counts(connection_id: int, shown: list[Tag]) -> dict[int, int | None]:
     """How many subscribers carry each of `shown`: a call per tag (Kit has no
-    count in the tag list), all at once, each cached."""
+    count in the tag list), all at once, each cached. None for a tag whose
+    call failed (the page shows the others)."""
     client = client_for(connection_id)
 
     def count(tag_id: int) -> Callable[[], Any]:
@@ -181,8 +195,10 @@ def tag_counts(connection_id: int, shown: list[Tag]) -> dict[int, int]:
             ).total_count
         )
 
-    found = answers(client, {f"tag_count:{t.id}": count(t.id) for t in shown})
-    return {t.id: found[f"tag_count:{t.id}"] or 0 for t in shown}
+    calls = {f"tag_count:{t.id}": count(t.id) for t in shown}
+    found = answers(client, calls, optional=calls)
+    names = {t.id: f"tag_count:{t.id}" for t in shown}
+    return {i: (found[n] or 0) if n in found else None for i, n in names.items()}
 
 
 @dataclass(frozen=True)
