@@ -27,6 +27,7 @@ from app.kit.locking import locked_connection, take_claim
 from tests import workers
 from tests.support import (
     PG_URL,
+    TEST_ENCRYPTION_KEY,
     app_settings,
     expire_stored_token,
     install,
@@ -296,3 +297,37 @@ def test_a_plain_invalid_grant_still_says_the_grant_is_gone(make_app, kit, kit_b
     assert BLAMING in page.text
     assert LOST not in page.text
     assert "refresh outcome unknown" not in cli(app, "connections")
+
+
+def test_doctor_names_kept_pairs_and_rotate_keys_re_encrypts_them(
+    make_app, kit, kit_browser, tmp_path
+):
+    from cryptography.fernet import Fernet
+
+    from app.kit import spool as pending
+    from app.kit.oauth import TokenSet
+
+    folder = tmp_path / "pending"
+    app, _ = connected(make_app, kit_browser, KIT_PENDING_PAIRS_DIR=str(folder))
+    pair = TokenSet(
+        "access-kept", "refresh-kept", datetime.now(UTC) + timedelta(hours=2)
+    )
+    with app.app_context():
+        pending.keep(1, "refresh-spent", pair)
+    assert "1 pair(s) kept on disk" in cli(app, "doctor")
+    assert "kept on disk" in cli(app, "connections")
+
+    # A new key in front: rotate-keys re-encrypts the kept pair too.
+    new_key = Fernet.generate_key().decode()
+    both = make_app(
+        KIT_PENDING_PAIRS_DIR=str(folder),
+        TOKEN_ENCRYPTION_KEYS=f"{new_key},{TEST_ENCRYPTION_KEY}",
+    )
+    assert both.test_cli_runner().invoke(args=["kit", "rotate-keys"]).exit_code == 0
+    only_new = make_app(
+        KIT_PENDING_PAIRS_DIR=str(folder), TOKEN_ENCRYPTION_KEYS=new_key
+    )
+    with only_new.app_context():
+        assert [kept.tokens for kept in pending.kept()] == [pair]
+    # With the new key gone, the pair is unreadable: the doctor fails it.
+    assert "FAIL token pairs: 1 kept pair(s) decrypt with no" in cli(app, "doctor")

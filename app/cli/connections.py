@@ -106,6 +106,13 @@ def token_pair_report() -> tuple[str, str, str]:
     """`flask kit doctor`'s line on the token pairs: (PASS/WARN/FAIL, what,
     the fix). Kept pairs wait for the database (app/kit/pairs.py); an unknown
     refresh outcome is a connection that may have lost its pair."""
+    if not spool.writable():
+        return (
+            "FAIL",
+            f"{spool.directory()} cannot be written: a pair the database refuses "
+            "would be lost",
+            "make KIT_PENDING_PAIRS_DIR a writable, durable folder",
+        )
     if unreadable := spool.unreadable():
         return (
             "FAIL",

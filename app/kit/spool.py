@@ -63,6 +63,14 @@ def directory() -> Path:
     return Path(configured or Path(current_app.instance_path) / "pending_pairs")
 
 
+def writable() -> bool:
+    """The folder exists and can be written, or can be created."""
+    folder = directory()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
 def _database() -> str:
     """A short name for this database, so that apps sharing a folder (a test
     run, a second deployment) never take each other's pairs."""
