@@ -235,3 +235,22 @@ def test_a_database_lock_wait_that_gives_up_is_a_503_not_a_500(
     assert page.headers["Retry-After"]
     assert "Try again" in page.text
     assert client.get("/dashboard").status_code == 200  # the lock is gone
+
+
+def test_a_waiter_waits_as_long_as_the_token_endpoint_may_take(
+    make_app, kit, kit_browser
+):
+    """The waiters' bound follows KIT_TOKEN_TIMEOUT, not the API timeout: a
+    refresh Kit answers after 2 s (API timeout 0.5 s) serves every caller."""
+    app, _ = connected(make_app, kit_browser, KIT_HTTP_TIMEOUT=0.5, KIT_TOKEN_TIMEOUT=5)
+    expire_stored_token(app)
+    spent = stored(app).refresh_token
+    kit.state.timeout_seconds = 2
+    kit.state.add_fault("token", "hang")
+    with ThreadPoolExecutor(2) as pool:
+        refreshing = pool.submit(token_of, app, 1)
+        until(lambda: kit.state.hanging == 1)  # claim committed, at Kit
+        waiting = pool.submit(token_of, app, 1)
+        tokens = {refreshing.result(timeout=30), waiting.result(timeout=30)}
+    assert tokens == {stored(app).access_token}
+    assert spent_refresh_tokens(kit) == [spent]
