@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import redis
@@ -104,13 +105,15 @@ class ForgivingRedisCache(RedisCache):
     def has(self, key: str) -> bool:
         return bool(self._try("has", False, key))
 
-    def set(self, key: str, value: Any, timeout: int | None = None) -> Any:
+    def set(self, key: str, value: Any, timeout: int | timedelta | None = None) -> Any:
         return self._try("set", False, key, value, timeout)
 
-    def add(self, key: str, value: Any, timeout: int | None = None) -> Any:
+    def add(self, key: str, value: Any, timeout: int | timedelta | None = None) -> Any:
         return self._try("add", False, key, value, timeout)
 
-    def set_many(self, mapping: dict[str, Any], timeout: int | None = None) -> Any:
+    def set_many(
+        self, mapping: dict[str, Any], timeout: int | timedelta | None = None
+    ) -> Any:
         return self._try("set_many", [], mapping, timeout)
 
     def delete(self, key: str) -> bool:

@@ -3,6 +3,7 @@ rates (`GET /v4/broadcasts/stats`, and `/v4/broadcasts/<id>/stats` for one)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -52,7 +53,7 @@ def broadcasts_with_stats(
     }
     missing = [b.id for b in page.items if b.status in SENT and b.id not in stats]
     if missing:
-        alone = {
+        alone: dict[str, Callable[[], Any]] = {
             f"broadcast_stats:{i}": partial(client.get, f"broadcasts/{i}/stats")
             for i in missing
         }
