@@ -92,3 +92,30 @@ def test_with_kit_slower_than_the_wait_the_rest_get_503_with_retry_after(served,
         if answer.status_code == 503:
             assert answer.headers["Retry-After"] == "5"
             assert "Busy waiting on Kit" in answer.text
+
+
+def test_a_request_waits_for_a_slot_that_comes_free():
+    from app.dashboard.capacity import Capacity
+
+    capacity = Capacity(per_worker=1, per_user=1, wait=30)
+    got = threading.Event()
+
+    def other() -> None:
+        with capacity.slot("ada"):
+            got.set()
+
+    with capacity.slot("ada"):
+        waiter = threading.Thread(target=other)
+        waiter.start()
+        assert not got.wait(0.2)  # still waiting while the slot is held
+    waiter.join(timeout=30)
+    assert got.is_set()  # it got the slot given back
+
+
+def test_a_request_stops_waiting_when_no_slot_moves():
+    from app.dashboard.capacity import Capacity, KitBusy
+
+    capacity = Capacity(per_worker=1, per_user=1, wait=30, stall=0.2)
+    # The slot is held and never given back (Kit is slow): the next one is shed.
+    with capacity.slot("ada"), pytest.raises(KitBusy), capacity.slot("ada"):
+        pass
