@@ -35,14 +35,15 @@ FAULT_KINDS: dict[str, frozenset[str]] = {
 
 DEFAULT_TIMEOUT_SECONDS = 15.0
 
-#: What Kit's API says with each status a path can be told to answer.
+#: What Kit's API says with each status one path can be told to answer
+#: (``add_path_fault``).
 PATH_FAULT_MESSAGES = {
-    403: "You do not have access to this resource",
-    404: "Not Found",
-    422: "Unprocessable Entity",
-    500: "Internal server error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
+    "403": "You do not have access to this resource",
+    "404": "Not Found",
+    "422": "Unprocessable Entity",
+    "500": "Internal server error",
+    "502": "Bad Gateway",
+    "503": "Service Unavailable",
 }
 
 
@@ -114,8 +115,8 @@ class SandboxState:
         self.accounts: dict[int, DemoAccount] = {}
         self.codes: dict[str, CodeGrant] = {}
         self.faults: list[Fault] = []
-        #: API paths that answer with an error status every time (``fail_path``).
-        self.path_faults: dict[str, int] = {}
+        #: API paths told to answer an error: path -> [kind, times left or None].
+        self.path_faults: dict[str, list[Any]] = {}
         self.token_requests: list[dict[str, Any]] = []
         self.revoke_requests: list[dict[str, Any]] = []
         self.api_requests: list[dict[str, Any]] = []
@@ -311,19 +312,31 @@ class SandboxState:
             self.faults.clear()
             self.path_faults.clear()
 
-    def fail_path(self, path: str, status: int = 404) -> None:
-        """Make every API request to ``path`` (such as ``/v4/broadcasts/stats``)
-        answer ``status`` with Kit's error body, until ``clear_faults``: one
-        call of a page failing while the others answer."""
-        if status not in PATH_FAULT_MESSAGES:
-            raise ValueError(f"status must be one of {sorted(PATH_FAULT_MESSAGES)}")
+    def add_path_fault(self, path: str, kind: str, times: int | None = None) -> None:
+        """Make the next ``times`` API requests to ``path`` (such as
+        ``/v4/broadcasts/stats``; every one until ``clear_faults`` when None)
+        answer the status ``kind`` ("404", "500", ...) with Kit's error body:
+        one call of a page failing while the others answer."""
+        if kind not in PATH_FAULT_MESSAGES:
+            raise ValueError(f"kind must be one of {sorted(PATH_FAULT_MESSAGES)}")
+        if times is not None and (isinstance(times, bool) or times < 1):
+            raise ValueError(f"times must be a positive integer or None, not {times!r}")
         with self.lock:
-            self.path_faults[path] = status
+            self.path_faults[path] = [kind, times]
 
-    def path_fault(self, path: str) -> int | None:
-        """The status ``path`` is set to answer, if any."""
+    def take_path_fault(self, path: str) -> str | None:
+        """Spend one planned fault for ``path``; return its kind, if any."""
         with self.lock:
-            return self.path_faults.get(path)
+            planned = self.path_faults.get(path)
+            if planned is None:
+                return None
+            kind, left = planned
+            if left is not None:
+                if left <= 1:
+                    del self.path_faults[path]
+                else:
+                    planned[1] = left - 1
+            return str(kind)
 
     def take_fault(self, endpoint: str) -> str | None:
         """Spend one planned fault for ``endpoint``; return its kind, if any."""

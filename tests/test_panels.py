@@ -1,7 +1,7 @@
 """One Kit call that fails takes down its own panel, not the page: the
 overview and the pages that combine several Kit calls answer 200 with the
 figures that arrived and, in place of the missing ones, a notice and a link
-to try again. (The sandbox answers one path with an error: `fail_path`.)"""
+to try again. (The sandbox answers one path with an error: `add_path_fault`.)"""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from html import unescape
 
 import pytest
+import requests
 
 from tests.support import install
 
@@ -41,7 +42,7 @@ def _kit_account(kit):  # type: ignore[no-untyped-def]
 def test_an_overview_panel_whose_call_fails_says_so_and_the_rest_shows(
     client, kit, ada, path, notice, kept
 ):
-    kit.state.fail_path(path, 404)
+    kit.state.add_path_fault(path, "404")
     page = client.get("/dashboard?period=7")
     assert page.status_code == 200, page.text[:500]
     text = unescape(page.text)
@@ -74,7 +75,7 @@ def test_an_overview_panel_whose_call_fails_says_so_and_the_rest_shows(
 
 
 def test_growth_figures_failing_leave_the_other_panels(client, kit, ada):
-    kit.state.fail_path("/v4/account/growth_stats", 500)
+    kit.state.add_path_fault("/v4/account/growth_stats", "500")
     page = client.get("/c/1")
     assert page.status_code == 200, page.text[:500]
     text = unescape(page.text)
@@ -85,7 +86,7 @@ def test_growth_figures_failing_leave_the_other_panels(client, kit, ada):
 
 
 def test_the_broadcasts_page_lists_them_when_their_figures_fail(client, kit, ada):
-    kit.state.fail_path("/v4/broadcasts/stats", 404)
+    kit.state.add_path_fault("/v4/broadcasts/stats", "404")
     page = client.get("/c/1/broadcasts")
     assert page.status_code == 200, page.text[:500]
     text = unescape(page.text)
@@ -95,7 +96,7 @@ def test_the_broadcasts_page_lists_them_when_their_figures_fail(client, kit, ada
 
 def test_a_broadcast_shows_without_its_figures_when_they_fail(client, kit, ada):
     sent = next(b for b in ada.broadcasts.values() if b.status == "completed")
-    kit.state.fail_path(f"/v4/broadcasts/{sent.id}/stats", 500)
+    kit.state.add_path_fault(f"/v4/broadcasts/{sent.id}/stats", "500")
     page = client.get(f"/c/1/broadcasts/{sent.id}")
     assert page.status_code == 200, page.text[:500]
     text = unescape(page.text)
@@ -110,7 +111,7 @@ def test_kit_down_for_every_call_is_still_the_unavailable_page(client, kit, ada)
         "/v4/account/growth_stats",
         "/v4/broadcasts/stats",
     ):
-        kit.state.fail_path(path, 503)
+        kit.state.add_path_fault(path, "503")
     page = client.get("/c/1?period=7")
     assert page.status_code == 503
     assert page.headers["Retry-After"] == "5"
@@ -118,8 +119,8 @@ def test_kit_down_for_every_call_is_still_the_unavailable_page(client, kit, ada)
 
 def test_a_subscriber_shows_when_their_tags_and_fields_fail(client, kit, ada):
     subscriber = next(iter(ada.subscribers.values()))
-    kit.state.fail_path(f"/v4/subscribers/{subscriber.id}/tags", 500)
-    kit.state.fail_path("/v4/custom_fields", 404)
+    kit.state.add_path_fault(f"/v4/subscribers/{subscriber.id}/tags", "500")
+    kit.state.add_path_fault("/v4/custom_fields", "404")
     page = client.get(f"/c/1/subscribers/{subscriber.id}")
     assert page.status_code == 200, page.text[:500]
     text = unescape(page.text)
@@ -130,9 +131,28 @@ def test_a_subscriber_shows_when_their_tags_and_fields_fail(client, kit, ada):
 
 def test_the_tags_page_lists_them_when_their_counts_fail(client, kit, ada):
     tag = min(ada.tags.values(), key=lambda t: t.name.lower())
-    kit.state.fail_path(f"/v4/tags/{tag.id}/subscribers", 500)
+    kit.state.add_path_fault(f"/v4/tags/{tag.id}/subscribers", "500")
     page = client.get("/c/1/tags")
     assert page.status_code == 200, page.text[:500]
     text = unescape(page.text)
     assert "Some tag counts are unavailable right now" in text
     assert all(t.name in text for t in list(ada.tags.values())[:5])
+
+
+def test_the_sandbox_fails_one_path_as_often_as_told(kit):
+    from kit_sandbox.testing import real_grant
+
+    token = real_grant(kit)["access_token"]
+
+    def get(path: str) -> int:
+        return requests.get(
+            f"{kit.url}{path}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).status_code
+
+    kit.state.add_path_fault("/v4/broadcasts/stats", "404", times=2)
+    assert [get("/v4/broadcasts/stats") for _ in range(3)] == [404, 404, 200]
+    assert get("/v4/account") == 200  # other paths answer throughout
+    with pytest.raises(ValueError):
+        kit.state.add_path_fault("/v4/account", "418")

@@ -177,12 +177,12 @@ def _simulate_conditions() -> Response | None:
 
 
 def _path_fault(state: SandboxState) -> Response | None:
-    """A path told to fail (``SandboxState.fail_path``) answers Kit's error."""
-    status = state.path_fault(request.path)
-    if status is None:
+    """A path told to fail (``SandboxState.add_path_fault``) answers Kit's error."""
+    kind = state.take_path_fault(request.path)
+    if kind is None:
         return None
-    response = jsonify(errors=[PATH_FAULT_MESSAGES[status]])
-    response.status_code = status
+    response = jsonify(errors=[PATH_FAULT_MESSAGES[kind]])
+    response.status_code = int(kind)
     return response
 
 
