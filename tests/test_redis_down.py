@@ -91,7 +91,13 @@ def test_with_redis_down_every_creator_route_still_answers(
     }
     assert health.status_code == 200  # the app still serves: keep it in rotation
 
-    for path in DASHBOARD:
+    ada = kit.state.account_data(1001)
+    details = [
+        f"/c/1/subscribers/{min(ada.subscribers)}",
+        f"/c/1/tags/{min(ada.tags)}",
+        f"/c/1/broadcasts/{min(ada.broadcasts)}",
+    ]
+    for path in DASHBOARD + details:
         page = client.get(path)
         assert page.status_code == 200, (path, page.status_code, page.text[:300])
     # A write to Kit, whose cached answers then go stale (a cache write).
