@@ -19,7 +19,10 @@ milliseconds is served, in turn. It waits at most KIT_SLOT_WAIT seconds, and
 gives up sooner when no slot has been taken or given back for STALL_SECONDS
 (Kit is slow: the slots will not come back soon). Then it answers 503 with
 Retry-After and a link to try again, and its thread is free for the next
-request: shedding is for a slow Kit, not a busy creator.
+request: shedding is for a slow Kit, not a busy creator. A waiting request
+holds its thread (and gives its database connection back to the pool first):
+with Kit well that is milliseconds; with Kit slow, the pages that need no Kit
+call wait at most about STALL_SECONDS behind the waiters.
 
 The counts are per process, like the threads they protect (each gunicorn
 worker builds its own app after the fork).
@@ -119,7 +122,7 @@ class Capacity:
 
 def take_slot() -> None:
     """This request is about to call Kit: hold a slot until it ends (KitBusy if
-    none is free). Once per request; outside a request (jobs, CLI, the pool's
+    none comes free in time). Once per request; outside a request (jobs, CLI, the pool's
     threads) there is nothing to protect."""
     if not has_request_context() or SLOT in g:
         return
@@ -146,7 +149,7 @@ def _give_back(_: BaseException | None) -> None:
 
 
 def busy(error: KitBusy) -> tuple[Any, int, dict[str, str]]:
-    """503 at once, with when and where to try again."""
+    """A 503 with when and where to try again."""
     connection_id = (request.view_args or {}).get("connection_id")
     if request.method == "GET":
         action = ("Try again", request.full_path.rstrip("?"))
