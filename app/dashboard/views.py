@@ -5,9 +5,11 @@ broadcasts), and the activity feed of the events Kit delivered.
 Each list page is the worked example of one Kit call: cursor pagination from
 the query string, writes as POST + CSRF, Kit's 422 messages next to the field.
 What the pages show comes from `data` (the overview from `figures`); how a
-page renders when Kit cannot answer, from `render`. A request that calls Kit
-(not one served from the cache) first takes one of the process's slots for
-requests that wait on Kit (`capacity`, from `data`), else answers 503 at once.
+page renders when Kit cannot answer, from `render` (one failed call of
+several blanks its own panel: `calls.answers(optional=...)`). A request that
+calls Kit (not one served from the cache) first takes one of the process's
+slots for requests that wait on Kit (`capacity`, from `data`), waiting a
+bounded time for one; with Kit slow, a 503 "try again".
 The activity pages read only the app's own tables (`app.webhooks.feed`): no
 call to Kit, no slot.
 """
