@@ -113,6 +113,8 @@ def test_an_attacker_who_signed_up_first_loses_the_account_to_the_owner(app):
         "/verify-email", data={"token": _token(link), "password": PASSWORD}
     )
     assert refused.status_code == 400
+    assert "choose a new password" in refused.text  # the way on
+    assert 'href="/forgot-password?email=' in refused.text
 
     # The reset link in the same mail makes the account theirs.
     reset = outbox_link(app, VICTIM, "/reset-password")

@@ -217,10 +217,11 @@ def verify_email() -> str | Response | tuple[Any, int]:
     """The confirmation link: a page with one button, so that mail scanners
     that open links do not spend it; the button confirms and signs in.
 
-    Opened in another browser than the one that signed up, it also asks for
-    the password: otherwise someone could sign up with your address, wait for
-    you to click the link you did not ask for, and share the account you then
-    use (a pre-registered account)."""
+    Unless this browser holds the marker of the stored password (it chose or
+    typed it: links.password_marker), it also asks for that password:
+    otherwise someone could sign up with your address, wait for you to click
+    the link you did not ask for, and share the account you then use (a
+    pre-registered account). Whoever does not know it resets it instead."""
     form = ConfirmEmailForm(token=request.args.get("token", ""))
     try:
         user, next_url = read_verification(form.token.data)
@@ -234,8 +235,9 @@ def verify_email() -> str | Response | tuple[Any, int]:
             flash("Your address is confirmed. Welcome!", "success")
             return _after_sign_in(next_url)
         form.password.errors.append(
-            "That is not the password chosen at sign-up. If you did not sign up, "
-            "ignore the mail: the account stays unconfirmed and unusable."
+            "That is not the password chosen at sign-up. If you do not know it, "
+            "or someone else signed up with your address, choose a new password "
+            "instead: that confirms the address and makes the account yours."
         )
     page = render_template(
         "auth/verify_email.html", form=form, email=user.email, ask_password=ask_password
