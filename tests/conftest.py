@@ -102,12 +102,16 @@ def database_url(template_database: str, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def make_app(kit: SandboxServer, database_url: str) -> Iterator[Callable[..., Flask]]:
+def make_app(
+    kit: SandboxServer, database_url: str, tmp_path: Path
+) -> Iterator[Callable[..., Flask]]:
     """Build apps on this test's database (settings by name, as in the
-    environment); their connections are closed when the test ends."""
+    environment); their connections are closed when the test ends. Token pairs
+    kept for the database go to this test's folder, never to another test's."""
     apps: list[Flask] = []
 
     def make(**extra: object) -> Flask:
+        extra.setdefault("KIT_PENDING_PAIRS_DIR", str(tmp_path / "pending_pairs"))
         apps.append(create_app(app_settings(kit, database_url, **extra)))
         return apps[-1]
 

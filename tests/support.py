@@ -17,6 +17,7 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,7 +79,16 @@ def app_settings(kit: SandboxServer, database_url: str, **extra: object) -> dict
         "RATELIMIT_ENABLED": False,  # test_security.py turns them on
     }
     settings.update(extra)
+    # Kept token pairs beside this database (never in the checkout's instance/):
+    # a pair one test kept must not be written into another test's database.
+    if "KIT_PENDING_PAIRS_DIR" not in settings:
+        beside = database_url.removeprefix("sqlite:///")
+        folder = Path(beside).parent if beside != database_url else _SPARE_FOLDER
+        settings["KIT_PENDING_PAIRS_DIR"] = str(folder / "pending_pairs")
     return settings
+
+
+_SPARE_FOLDER = Path(tempfile.mkdtemp(prefix="kit-tests-"))
 
 
 def free_port() -> int:

@@ -5,8 +5,8 @@ when no answer came back (Kit silent past KIT_TOKEN_TIMEOUT, a worker killed
 mid-call). A later `invalid_grant` for that token is then "refresh outcome
 unknown", not "the creator revoked" (app/kit/tokens.py).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-07 00:30:00
 
 """
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009'
-down_revision = '0008'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
