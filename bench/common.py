@@ -205,13 +205,14 @@ def gunicorn(
     workers: int,
     logs: Path,
     access_log_format: str | None = None,
+    app_root: Path = ROOT,
     **env: str,
 ) -> Iterator[str]:
     """`_gunicorn`, with a redis-server of its own as REDIS_URL unless `env`
     names one: production refuses several workers without a shared store."""
     if "REDIS_URL" in env:
         with _gunicorn(
-            kit, database_url, workers, logs, access_log_format, **env
+            kit, database_url, workers, logs, access_log_format, app_root, **env
         ) as app_url:
             yield app_url
         return
@@ -223,6 +224,7 @@ def gunicorn(
             workers,
             logs,
             access_log_format,
+            app_root,
             REDIS_URL=redis_url,
             **env,
         ) as app_url,
@@ -237,6 +239,7 @@ def _gunicorn(
     workers: int,
     logs: Path,
     access_log_format: str | None = None,
+    app_root: Path = ROOT,
     **env: str,
 ) -> Iterator[str]:
     """The app as in production, a client of `kit`: gunicorn with
@@ -247,9 +250,55 @@ def _gunicorn(
     The sandbox is told the app's redirect URI. gunicorn's output (its error
     log and the app's WARNING and above) goes to `logs`/gunicorn.log, whose
     tail is printed to stderr if the block fails. Requests are logged only
-    with `access_log_format`, to `logs`/access.log."""
+    with `access_log_format`, to `logs`/access.log. `app_root`: the checkout
+    whose app/ gunicorn serves (another one to measure an earlier commit with
+    this bench and sandbox)."""
     port = free_port()
     app_url = f"http://127.0.0.1:{port}"
+    environment = production_env(kit, database_url, app_url, **env)
+    upgrade = subprocess.run(  # noqa: S603
+        [str(BIN / "flask"), "--app", "app", "db", "upgrade"],
+        cwd=app_root,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    if upgrade.returncode:
+        raise SystemExit(f"flask db upgrade failed:\n{upgrade.stderr[-3000:]}")
+    access_log = ["--access-logfile", "/dev/null"]
+    if access_log_format is not None:
+        access_log = ["--access-logfile", str(logs / "access.log")]
+        access_log += ["--access-logformat", access_log_format]
+    output = logs / "gunicorn.log"
+    with output.open("wb") as log:
+        server = subprocess.Popen(  # noqa: S603
+            [
+                str(BIN / "gunicorn"),
+                *("-c", "gunicorn.conf.py", "--workers", str(workers)),
+                *("--bind", f"127.0.0.1:{port}", *access_log, "--error-logfile", "-"),
+                "app:create_app()",
+            ],
+            cwd=app_root,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_up(f"{app_url}/healthz")
+        yield app_url
+    except BaseException:
+        print(output.read_text()[-3000:], file=sys.stderr)
+        raise
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def production_env(
+    kit: SandboxServer, database_url: str, app_url: str, **env: str
+) -> dict[str, str]:
+    """The environment of the app served at `app_url` as in production, a
+    client of `kit` (told the app's redirect URI), `env` added or replacing."""
     kit.config.redirect_uris = [f"{app_url}/kit/oauth/callback"]
     kit.config.authorization_url = f"{app_url}/kit/oauth"
     environment = dict(
@@ -270,42 +319,7 @@ def _gunicorn(
         LOG_LEVEL="WARNING",
     )
     environment.update(env)  # `env` may also replace the settings above
-    upgrade = subprocess.run(  # noqa: S603
-        [str(BIN / "flask"), "--app", "app", "db", "upgrade"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-    )
-    if upgrade.returncode:
-        raise SystemExit(f"flask db upgrade failed:\n{upgrade.stderr[-3000:]}")
-    access_log = ["--access-logfile", "/dev/null"]
-    if access_log_format is not None:
-        access_log = ["--access-logfile", str(logs / "access.log")]
-        access_log += ["--access-logformat", access_log_format]
-    output = logs / "gunicorn.log"
-    with output.open("wb") as log:
-        server = subprocess.Popen(  # noqa: S603
-            [
-                str(BIN / "gunicorn"),
-                *("-c", "gunicorn.conf.py", "--workers", str(workers)),
-                *("--bind", f"127.0.0.1:{port}", *access_log, "--error-logfile", "-"),
-                "app:create_app()",
-            ],
-            cwd=ROOT,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_up(f"{app_url}/healthz")
-        yield app_url
-    except BaseException:
-        print(output.read_text()[-3000:], file=sys.stderr)
-        raise
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    return environment
 
 
 def install_creator(app_url: str, kit: SandboxServer) -> requests.Session:

@@ -10,12 +10,15 @@ workers, SQLite or --database-url), with one creator signed in and installed:
 - every route that takes a POST, with a JSON body (`123`, `[1]`,
   `{"email": {"a": 1}}`) and a valid CSRF token in the `X-CSRFToken` header;
 - `/`, `/login` and `/healthz` with a malformed `Host`, and through
-  `X-Forwarded-Host` (the app trusting one proxy hop, PROXY_FIX_HOPS=1).
+  `X-Forwarded-Host` (the app trusting one proxy hop, PROXY_FIX_HOPS=1);
+- the requests a second round found 500s with: a non-ASCII `state` at the
+  callback, a NUL in a webhook key (PostgreSQL refuses it in a query), control
+  characters in a path.
 
 Printed: the requests sent and how many got a 5xx, with the first few of
 them. A benchmark: it prints figures whatever they are.
 
-    .venv/bin/python -m bench.crafted_input [--workers 2]
+    .venv/bin/python -m bench.crafted_input [--workers 2] [--app-root PATH]
 """
 
 from __future__ import annotations
@@ -30,13 +33,21 @@ from cryptography.fernet import Fernet
 from werkzeug.routing import Rule
 
 from app import create_app
-from bench.common import argument_parser, gunicorn, redis_server
+from bench.common import ROOT, argument_parser, gunicorn, redis_server
 from bench.slow_kit import add_creators, sign_in_and_install
 from kit_sandbox import SandboxConfig, SandboxServer
 
 UNKNOWN_PARAMETERS = ("?endpoint=x", "?_method=DELETE", "?after=x&endpoint=y")
 BAD_IDS = ("2147483648", "9223372036854775808", "99999999999999999999", "-1", "0")
 JSON_BODIES = ("123", "[1]", '{"email": {"a": 1}}', '{"email_address": null}')
+ODD_REQUESTS = (
+    ("GET", "/kit/oauth/callback?state=%C3%A9&code=x"),
+    ("GET", "/kit/oauth/callback?state=%00&code=%00"),
+    ("GET", "/kit/oauth?redirect=%C3%A9%00&tenant_name=%00"),
+    ("POST", "/webhooks/kit/%00abc"),
+    ("POST", "/webhooks/kit/" + "%C3%A9" * 40),
+    ("GET", "/login%0d%0aforged%20line%1b[31m"),
+)
 BAD_HOSTS = ("..", "a..b", "a" * 64 + ".example.com", "x:99999", "-bad-.example.com")
 
 
@@ -69,6 +80,12 @@ def path(rule: Rule, connection_id: str = "1") -> str:
 
 def main() -> None:
     parser = argument_parser(__name__, __doc__, workers=2, database_url=True)
+    parser.add_argument(
+        "--app-root",
+        type=Path,
+        default=ROOT,
+        help="the checkout whose app/ gunicorn serves (default: this one)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="crafted-"))
     database_url = args.database_url or f"sqlite:///{workdir}/crafted.db"
@@ -82,6 +99,8 @@ def main() -> None:
             database_url,
             args.workers,
             workdir,
+            None,
+            args.app_root,
             REDIS_URL=redis_url,
             PROXY_FIX_HOPS="1",
         ) as app_url,
@@ -133,6 +152,8 @@ def main() -> None:
                             "X-CSRFToken": csrf,
                         },
                     )
+        for method, url_path in ODD_REQUESTS:
+            send(method, url_path, data=b"[]")
         for host in BAD_HOSTS:
             for url_path in ("/", "/login", "/healthz"):
                 send("GET", url_path, headers={"Host": host})
