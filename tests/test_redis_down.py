@@ -16,6 +16,7 @@ from tests.support import (
     PASSWORD,
     create_user,
     install,
+    outbox_link,
     redis_server,
     sign_in,
     stored,
@@ -107,8 +108,8 @@ def test_with_redis_down_every_creator_route_still_answers(
     # Sign out, sign in again: the sign-in limit counts in memory now.
     assert client.post("/logout").status_code == 302
     assert sign_in(client).status_code == 302
-    # Someone new signs up (their confirmation mail cannot be queued: they
-    # ask for it again later), and is told to check their inbox.
+    # Someone new signs up and is told to check their inbox; their
+    # confirmation mail cannot be queued, so the request sends it.
     other = app.test_client()
     signed_up = other.post(
         "/signup",
@@ -117,6 +118,7 @@ def test_with_redis_down_every_creator_route_still_answers(
     assert signed_up.status_code == 302, signed_up.text[:300]
     assert signed_up.location == "/signup/check-inbox"
     assert other.get(signed_up.location).status_code == 200
+    assert outbox_link(app, "new@example.com", "/verify-email")
 
     # The install callback completes (its jobs cannot be queued: the sweeps
     # find the work later), for a second account.

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from flask import current_app
 from limits import parse
 
 from app.auth import links
@@ -72,10 +73,22 @@ def send_account_mail(kind: str, email: str, next_url: str = "") -> str:
 
 
 def queue_account_mail(kind: str, email: str, next_url: str | None = None) -> None:
-    """Queue `send_account_mail`; never fails the request. Unlike the other
-    jobs, no sweep finds a mail that could not be queued (the broker down):
-    it is logged and lost, and the person asks again (every account mail can
-    be asked for again); no account is changed either way."""
+    """Queue `send_account_mail`; never fails the request.
+
+    No sweep would find a mail that could not be queued (the broker down), so
+    then the mail is sent here, in the request: during a Redis outage a
+    sign-up still gets its link, at the price of the request taking longer
+    when there is a mail to send (the answer stays the same for every
+    address). A mail that cannot be sent either is logged; the person asks
+    again. No account is changed either way."""
     if kind not in KINDS:
         raise ValueError(f"unknown account mail {kind!r}")
-    enqueue(send_account_mail, kind, email, next_url or "")
+    if enqueue(send_account_mail, kind, email, next_url or "", about="account mail"):
+        return
+    if current_app.extensions["celery"].conf.task_always_eager:
+        return  # it ran here already, and failed: logged by enqueue
+    try:
+        send_account_mail.run(kind, email, next_url or "")
+    except Exception:
+        db.session.rollback()
+        log.exception("Could not send account mail (%s) in the request either", kind)
