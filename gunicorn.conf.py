@@ -40,7 +40,7 @@ threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 # a client takes to send its request and read the answer, so a dozen slow
 # clients (a phone on a bad network, or anyone on purpose) hold every thread
 # and even /healthz stops answering. The proxy reads whole requests and
-# answers at its own pace and hands them over fast. See README "Deploying".
+# answers at its own pace and hands them over fast. See docs/deploying.md.
 
 # The request line and headers, read by gunicorn before the app sees anything:
 # no URL of this app comes near 4 KB, and browsers send about 20 headers.
