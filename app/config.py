@@ -2,7 +2,7 @@
 
 `load_config` turns environment variables (plus overrides passed to the app
 factory, for tests) into the Flask config mapping. The variable names are the
-project's configuration contract: see `.env.example` and the README.
+project's configuration contract: see `.env.example` and docs/configuration.md.
 
 Two modes:
 - **sandbox mode** (no `KIT_CLIENT_ID`): the app talks to the built-in Kit sandbox
