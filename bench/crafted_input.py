@@ -152,6 +152,9 @@ def main() -> None:
                             "X-CSRFToken": csrf,
                         },
                     )
+        # An install started, so the callback has a state of this browser's
+        # to compare the crafted one with.
+        browser.get(f"{app_url}/kit/oauth", timeout=30, allow_redirects=False)
         for method, url_path in ODD_REQUESTS:
             send(method, url_path, data=b"[]")
         for host in BAD_HOSTS:
