@@ -284,8 +284,12 @@ def broadcast_stats_missing(
     add("/v4/broadcasts/stats", "404", times=100)
     answer = browser.get(f"{app_url}/c/{cid}?days=7", timeout=60)
     kit.state.clear_faults()
-    figures = "Subscribers" in answer.text
-    return f"overview {answer.status_code}; other figures shown: {figures}"
+    figures = "vs previous" in answer.text  # the growth figures' comparisons
+    notice = "unavailable right now" in answer.text
+    return (
+        f"overview {answer.status_code}; growth figures shown: {figures}; "
+        f"the panel says it is unavailable: {notice}"
+    )
 
 
 def failed_disconnect(
