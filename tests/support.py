@@ -32,7 +32,7 @@ import requests
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, make_url, select, update
 from werkzeug.routing import Rule
 
 from app.extensions import db
@@ -54,7 +54,22 @@ if TYPE_CHECKING:
 APP_ORIGIN = "http://localhost"  # the Flask test client's host
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
 PASSWORD = "correct horse battery"
-PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _worker_database(url: str | None) -> str | None:
+    """Under pytest-xdist, the database of this worker on the same server:
+    TEST_DATABASE_URL's name + "_gw0", "_gw1", ... (conftest's
+    template_database creates it); the URL itself in a serial run."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parts = make_url(url)
+    name = f"{parts.database}_{worker}"
+    return parts.set(database=name).render_as_string(hide_password=False)
+
+
+PG_SERVER_URL = os.environ.get("TEST_DATABASE_URL")
+PG_URL = _worker_database(PG_SERVER_URL)
 
 
 def app_settings(kit: SandboxServer, database_url: str, **extra: object) -> dict:
