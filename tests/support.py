@@ -36,6 +36,9 @@ from sqlalchemy import delete, func, make_url, select, update
 from werkzeug.routing import Rule
 
 from app.extensions import db
+from app.install.flow import save_connection
+from app.kit import api, oauth
+from app.kit.resources import Account
 from app.models import (
     ConnectionEvent,
     GrowthDay,
@@ -293,6 +296,37 @@ def install(
     assert to_kit.status_code == 302, to_kit.text
     chosen = None if account is None else str(account)
     return client.get(kit_browser.consent(to_kit.location, decision, chosen))
+
+
+def connect(
+    app: Flask,
+    kit: SandboxServer,
+    email: str = "creator@example.com",
+    account: int | None = None,
+    tenant_name: str = "",
+) -> int:
+    """Connect the user `email` to the demo creator `account` (default: the
+    first) without the consent round trip, for tests that are not about
+    installing: a real grant from the sandbox's token endpoint (the code issued
+    directly, exchanged with PKCE), the account read with its token, and the
+    pair saved as the install callback saves it (a `connected` event; a second
+    call replaces and retires the pair, like a reinstall). The install's jobs
+    do not run: no growth days backfilled (the overview fetches them), no
+    webhook endpoint registered. Returns the connection's id."""
+    from kit_sandbox.testing import real_grant
+
+    body = real_grant(kit, account)
+    tokens = oauth.token_set_from_response(body, received_at=body["received_at"])
+    with app.app_context():
+        settings = app.extensions["kit_settings"]
+        kit_account = Account.from_kit(
+            api.get(settings, tokens.access_token, "account")
+        )
+        user = db.session.scalar(
+            select(User).where(User.email == User.normalize_email(email))
+        )
+        assert user is not None, f"no user {email}: sign up or create_user first"
+        return save_connection(user, tenant_name, tokens, kit_account).id
 
 
 def age_attempts(app: Flask, age: timedelta, attempt_id: int | None = None) -> None:
