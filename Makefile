@@ -33,9 +33,10 @@ serve: $(STAMP)
 	$(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 ## Run the test suite (SQLite; the browser test runs where /usr/bin/chromium exists),
-## in parallel: one pytest-xdist worker per core. PYTEST_ARGS=-n0 runs it in one
-## process; a single file runs serially with `.venv/bin/pytest tests/test_x.py`.
-PYTEST_ARGS ?= -n auto
+## in parallel with pytest-xdist: two workers per core, since the tests mostly wait
+## (on the sandbox over loopback, on the servers they start). PYTEST_ARGS=-n0 runs
+## it in one process; `.venv/bin/pytest tests/test_x.py` runs one file serially.
+PYTEST_ARGS ?= -n $(shell $(PYTHON) -c 'import os; print(2 * (os.cpu_count() or 1))') --dist worksteal
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
