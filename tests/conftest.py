@@ -66,13 +66,16 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture
 def kit(sandbox: SandboxServer) -> Iterator[SandboxServer]:
     """The sandbox, freshly seeded, its outbox empty; config changes made by a
-    test are undone."""
+    test are undone, and so is its `timeout_seconds` (which reset() keeps):
+    under xdist a test may follow any other on its worker."""
     saved = dataclasses.asdict(sandbox.config)
+    timeout_seconds = sandbox.state.timeout_seconds
     sandbox.state.reset()
     sandbox.outbox.clear()
     yield sandbox
     for name, value in saved.items():
         setattr(sandbox.config, name, value)
+    sandbox.state.timeout_seconds = timeout_seconds
     sandbox.state.clear_faults()
 
 
