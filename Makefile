@@ -32,14 +32,20 @@ serve: $(STAMP)
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
-## Run the test suite (SQLite; the browser test runs where /usr/bin/chromium exists).
+## Run the test suite (SQLite; the browser test runs where /usr/bin/chromium exists),
+## in parallel with pytest-xdist: two workers per core, since the tests mostly wait
+## (on the sandbox over loopback, on the servers they start). PYTEST_ARGS=-n0 runs
+## it in one process; `.venv/bin/pytest tests/test_x.py` runs one file serially.
+PYTEST_ARGS ?= -n $(shell $(PYTHON) -c 'import os; print(2 * (os.cpu_count() or 1))') --dist worksteal
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
-## The same suite against PostgreSQL: set TEST_DATABASE_URL (see .ci/run).
+## The same suite against PostgreSQL: set TEST_DATABASE_URL (see .ci/run). Each
+## xdist worker creates and migrates a database of its own on that server
+## (the URL's name + _gw0, _gw1, ...).
 test-postgres: $(STAMP)
 	@test -n "$(TEST_DATABASE_URL)" || (echo "Set TEST_DATABASE_URL=postgresql+psycopg://..." && exit 2)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Refresh the README's screenshots from the browser test: every page at 1280 and
 ## 390 px in docs/screenshots/<width>/, axe-core's results in

@@ -21,12 +21,19 @@ import flask_migrate
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
-from tests.support import APP_ORIGIN, PG_URL, app_settings, redis_server, sign_up
+from tests.support import (
+    APP_ORIGIN,
+    PG_SERVER_URL,
+    PG_URL,
+    app_settings,
+    redis_server,
+    sign_up,
+)
 
 if TYPE_CHECKING:
     from kit_sandbox import SandboxServer
@@ -59,13 +66,16 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture
 def kit(sandbox: SandboxServer) -> Iterator[SandboxServer]:
     """The sandbox, freshly seeded, its outbox empty; config changes made by a
-    test are undone."""
+    test are undone, and so is its `timeout_seconds` (which reset() keeps):
+    under xdist a test may follow any other on its worker."""
     saved = dataclasses.asdict(sandbox.config)
+    timeout_seconds = sandbox.state.timeout_seconds
     sandbox.state.reset()
     sandbox.outbox.clear()
     yield sandbox
     for name, value in saved.items():
         setattr(sandbox.config, name, value)
+    sandbox.state.timeout_seconds = timeout_seconds
     sandbox.state.clear_faults()
 
 
@@ -73,8 +83,11 @@ def kit(sandbox: SandboxServer) -> Iterator[SandboxServer]:
 def template_database(
     tmp_path_factory: pytest.TempPathFactory, sandbox: SandboxServer
 ) -> str:
-    """A database migrated with `flask db upgrade`'s code: a file, or PostgreSQL."""
+    """A database migrated with `flask db upgrade`'s code: a file, or PostgreSQL
+    (under pytest-xdist, a database of this worker's own on the same server)."""
     url = PG_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'template.db'}"
+    if PG_URL and PG_URL != PG_SERVER_URL:
+        _create_worker_database(PG_SERVER_URL, PG_URL)
     app = create_app(app_settings(sandbox, url))
     with app.app_context():
         if PG_URL:
@@ -84,6 +97,16 @@ def template_database(
         flask_migrate.upgrade()
         db.engine.dispose()
     return url
+
+
+def _create_worker_database(server_url: str, url: str) -> None:
+    """CREATE DATABASE `url`'s name on the server, replacing a leftover one."""
+    name = make_url(url).database
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
 
 
 @pytest.fixture

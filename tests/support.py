@@ -32,10 +32,13 @@ import requests
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, make_url, select, update
 from werkzeug.routing import Rule
 
 from app.extensions import db
+from app.install.flow import save_connection
+from app.kit import api, oauth
+from app.kit.resources import Account
 from app.models import (
     ConnectionEvent,
     GrowthDay,
@@ -54,7 +57,22 @@ if TYPE_CHECKING:
 APP_ORIGIN = "http://localhost"  # the Flask test client's host
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
 PASSWORD = "correct horse battery"
-PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _worker_database(url: str | None) -> str | None:
+    """Under pytest-xdist, the database of this worker on the same server:
+    TEST_DATABASE_URL's name + "_gw0", "_gw1", ... (conftest's
+    template_database creates it); the URL itself in a serial run."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parts = make_url(url)
+    name = f"{parts.database}_{worker}"
+    return parts.set(database=name).render_as_string(hide_password=False)
+
+
+PG_SERVER_URL = os.environ.get("TEST_DATABASE_URL")
+PG_URL = _worker_database(PG_SERVER_URL)
 
 
 def app_settings(kit: SandboxServer, database_url: str, **extra: object) -> dict:
@@ -278,6 +296,37 @@ def install(
     assert to_kit.status_code == 302, to_kit.text
     chosen = None if account is None else str(account)
     return client.get(kit_browser.consent(to_kit.location, decision, chosen))
+
+
+def connect(
+    app: Flask,
+    kit: SandboxServer,
+    email: str = "creator@example.com",
+    account: int | None = None,
+    tenant_name: str = "",
+) -> int:
+    """Connect the user `email` to the demo creator `account` (default: the
+    first) without the consent round trip, for tests that are not about
+    installing: a real grant from the sandbox's token endpoint (the code issued
+    directly, exchanged with PKCE), the account read with its token, and the
+    pair saved as the install callback saves it (a `connected` event; a second
+    call replaces and retires the pair, like a reinstall). The install's jobs
+    do not run: no growth days backfilled (the overview fetches them), no
+    webhook endpoint registered. Returns the connection's id."""
+    from kit_sandbox.testing import real_grant
+
+    body = real_grant(kit, account)
+    tokens = oauth.token_set_from_response(body, received_at=body["received_at"])
+    with app.app_context():
+        settings = app.extensions["kit_settings"]
+        kit_account = Account.from_kit(
+            api.get(settings, tokens.access_token, "account")
+        )
+        user = db.session.scalar(
+            select(User).where(User.email == User.normalize_email(email))
+        )
+        assert user is not None, f"no user {email}: sign up or create_user first"
+        return save_connection(user, tenant_name, tokens, kit_account).id
 
 
 def age_attempts(app: Flask, age: timedelta, attempt_id: int | None = None) -> None:

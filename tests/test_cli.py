@@ -12,7 +12,7 @@ from celery import signals
 from app.cli.connections import relative
 from app.extensions import db
 from app.models import KitConnection
-from tests.support import install, set_stored
+from tests.support import connect, set_stored
 
 
 def _stored_secrets(app) -> list[str]:  # type: ignore[no-untyped-def]
@@ -27,13 +27,14 @@ def _stored_secrets(app) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def three(app, client, kit, kit_browser, user):  # type: ignore[no-untyped-def]
-    """Three connections of the signed-in user: active, needs reconnect, and
-    active with a tenant label and an expired access token."""
+def three(app, kit, user):  # type: ignore[no-untyped-def]
+    """Three connections of the signed-in user (real grants, made without the
+    consent round trip): active, needs reconnect, and active with a tenant
+    label and an expired access token."""
     accounts = sorted(kit.state.accounts)
     for account in accounts[:2]:
-        assert install(client, kit_browser, account=account).status_code == 302
-    install(client, kit_browser, account=accounts[0], tenant_name="Shop")
+        connect(app, kit, account=account)
+    connect(app, kit, account=accounts[0], tenant_name="Shop")
     set_stored(app, 2, status=KitConnection.NEEDS_RECONNECT)
     set_stored(app, 3, expires_at=datetime.now(UTC) - timedelta(minutes=5))
     return accounts

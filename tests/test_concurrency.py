@@ -24,8 +24,8 @@ from tests import workers
 from tests.support import (
     PG_URL,
     app_settings,
+    connect,
     expire_stored_token,
-    install,
     set_expiry,
     stored,
 )
@@ -34,8 +34,8 @@ CALLERS = 20
 PROCESSES = 4
 
 
-def _connection_needing_refresh(app, client, kit, kit_browser) -> None:  # type: ignore[no-untyped-def]
-    install(client, kit_browser)
+def _connection_needing_refresh(app, kit) -> None:  # type: ignore[no-untyped-def]
+    connect(app, kit)
     expire_stored_token(app)
     kit.state.expire_access_tokens()
     # Slow Kit down so that every caller is waiting while the first refreshes.
@@ -55,8 +55,8 @@ def _assert_one_refresh_and_working_tokens(kit, tokens: list[str]) -> None:  # t
     assert account.status_code == 200
 
 
-def test_twenty_threads_refresh_once(app, client, kit, kit_browser, user):
-    _connection_needing_refresh(app, client, kit, kit_browser)
+def test_twenty_threads_refresh_once(app, kit, user):
+    _connection_needing_refresh(app, kit)
     start = threading.Barrier(CALLERS)
 
     def caller(_: int) -> str:
@@ -73,10 +73,8 @@ def test_twenty_threads_refresh_once(app, client, kit, kit_browser, user):
         assert row.expires_at > datetime.now(UTC)
 
 
-def test_four_processes_of_five_threads_refresh_once(
-    app, client, kit, kit_browser, user, database_url
-):
-    _connection_needing_refresh(app, client, kit, kit_browser)
+def test_four_processes_of_five_threads_refresh_once(app, kit, user, database_url):
+    _connection_needing_refresh(app, kit)
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(PROCESSES)
     results = context.Queue()
@@ -99,13 +97,11 @@ def test_four_processes_of_five_threads_refresh_once(
     _assert_one_refresh_and_working_tokens(kit, tokens)
 
 
-def test_two_refresh_due_runs_at_once_refresh_each_connection_once(
-    app, client, kit, kit_browser, user
-):
+def test_two_refresh_due_runs_at_once_refresh_each_connection_once(app, kit, user):
     from app.kit.refresh import refresh_due
 
     for account in sorted(kit.state.accounts):
-        install(client, kit_browser, account=account)
+        connect(app, kit, account=account)
     set_expiry(app, None, minutes=5)  # every connection
     kit.config.latency_ms = 100
     start = threading.Barrier(2)
@@ -124,15 +120,13 @@ def test_two_refresh_due_runs_at_once_refresh_each_connection_once(
     assert first["failed"] == second["failed"] == 0
 
 
-def test_twenty_callers_refused_with_a_401_refresh_once(
-    app, client, kit, kit_browser, user
-):
+def test_twenty_callers_refused_with_a_401_refresh_once(app, kit, user):
     """Every caller's call with the same token gets a 401: one refresh, then
     every retry uses its token (no chain of refreshes, one per caller)."""
     from app.kit.api import request
     from app.kit.tokens import call_with_token
 
-    install(client, kit_browser)
+    connect(app, kit)
     kit.state.expire_access_tokens()  # Kit: 401 "expired"; our copy looks valid
     settings = app.extensions["kit_settings"]
     holding = threading.Barrier(CALLERS)
@@ -160,11 +154,11 @@ def test_twenty_callers_refused_with_a_401_refresh_once(
 @pytest.mark.skipif(
     not PG_URL, reason="PostgreSQL only: set TEST_DATABASE_URL (.ci/run does)"
 )
-def test_postgres_locks_the_row_not_the_table(app, client, kit, kit_browser, user):
+def test_postgres_locks_the_row_not_the_table(app, kit, user):
     from app.kit.locking import locked_connection
 
-    install(client, kit_browser, account=min(kit.state.accounts))
-    install(client, kit_browser, account=max(kit.state.accounts))
+    connect(app, kit, account=min(kit.state.accounts))
+    connect(app, kit, account=max(kit.state.accounts))
     holding, release = threading.Event(), threading.Event()
 
     def hold_first() -> None:

@@ -16,17 +16,18 @@ from celery import signals
 
 from app.jobs.tokens import enqueue_due_refreshes
 from app.models import ConnectionEvent, KitConnection
-from tests.support import event_kinds, install, set_expiry, spent_refresh_tokens, stored
+from tests.support import connect, event_kinds, set_expiry, spent_refresh_tokens, stored
 
 REFRESH_DUE = "app.jobs.tokens.refresh_due"
 REFRESH_CONNECTION = "app.jobs.tokens.refresh_connection"
 
 
 @pytest.fixture
-def due(app, client, kit, kit_browser, user) -> list[int]:  # type: ignore[no-untyped-def]
-    """One connection per demo account, each due within 30 minutes; the ids."""
+def due(app, kit, user) -> list[int]:  # type: ignore[no-untyped-def]
+    """One connection per demo account (real grants, made without the consent
+    round trip), each due within 30 minutes; the ids."""
     for account in sorted(kit.state.accounts):
-        install(client, kit_browser, account=account)
+        connect(app, kit, account=account)
     ids = list(range(1, len(kit.state.accounts) + 1))
     for minutes, connection_id in enumerate(ids, start=5):
         set_expiry(app, connection_id, minutes=minutes)
@@ -34,9 +35,9 @@ def due(app, client, kit, kit_browser, user) -> list[int]:  # type: ignore[no-un
 
 
 def test_refresh_due_enqueues_one_refresh_per_due_connection_and_does_not_wait(
-    app, client, kit, kit_browser, due
+    app, kit, due
 ):
-    install(client, kit_browser, account=min(kit.state.accounts), tenant_name="Shop")
+    connect(app, kit, account=min(kit.state.accounts), tenant_name="Shop")
     set_expiry(app, 4, minutes=120)  # not due
     set_expiry(app, 3, minutes=5, status=KitConnection.NEEDS_RECONNECT)
     celery = app.extensions["celery"]

@@ -14,12 +14,14 @@ from app.kit.errors import (
     KitUnavailable,
     KitValidationError,
 )
-from tests.support import install
+from tests.support import connect
 
 
 @pytest.fixture
-def kit_client(app, client, kit, kit_browser, user):  # type: ignore[no-untyped-def]
-    install(client, kit_browser)
+def kit_client(app, kit, user):  # type: ignore[no-untyped-def]
+    """The API client of a connection made with a real grant (no consent round
+    trip: these tests are about the calls, not the install)."""
+    connect(app, kit)
     with app.app_context():
         yield KitClient(1, app.extensions["kit_settings"])
 

@@ -29,6 +29,7 @@ from tests.support import (
     PG_URL,
     TEST_ENCRYPTION_KEY,
     app_settings,
+    connect,
     expire_stored_token,
     install,
     reads_account,
@@ -56,6 +57,17 @@ def connected(make_app: Callable[..., Flask], kit_browser, **settings):  # type:
     client = app.test_client()
     sign_up(client)
     install(client, kit_browser)
+    return app, client
+
+
+def granted(make_app: Callable[..., Flask], kit, **settings):  # type: ignore[no-untyped-def]
+    """`connected`, with connection 1 made from a real grant without the consent
+    round trip (no backfill, no webhook endpoint): for the tests that never
+    open the overview."""
+    app = make_app(KIT_CACHE_SECONDS=0, **settings)
+    client = app.test_client()
+    sign_up(client)
+    connect(app, kit)
     return app, client
 
 
@@ -240,12 +252,12 @@ def test_a_worker_killed_while_the_database_makes_it_wait_leaves_the_pair(
 
 
 def test_a_pair_kept_while_the_database_was_down_is_written_by_the_sweep(
-    make_app, kit, kit_browser, tmp_path
+    make_app, kit, tmp_path
 ):
     """No request comes: beat's refresh-due (and the command) replay the kept
     pairs first, checking each is newer than the stored one."""
     spool = tmp_path / "pending"
-    app, _ = connected(make_app, kit_browser, KIT_PENDING_PAIRS_DIR=str(spool))
+    app, _ = granted(make_app, kit, KIT_PENDING_PAIRS_DIR=str(spool))
     from app.kit import oauth  # here: app.kit.spool is what this test is about
     from app.kit import spool as pending
 
@@ -300,7 +312,7 @@ def test_a_plain_invalid_grant_still_says_the_grant_is_gone(make_app, kit, kit_b
 
 
 def test_doctor_names_kept_pairs_and_rotate_keys_re_encrypts_them(
-    make_app, kit, kit_browser, tmp_path
+    make_app, kit, tmp_path
 ):
     from cryptography.fernet import Fernet
 
@@ -308,7 +320,7 @@ def test_doctor_names_kept_pairs_and_rotate_keys_re_encrypts_them(
     from app.kit.oauth import TokenSet
 
     folder = tmp_path / "pending"
-    app, _ = connected(make_app, kit_browser, KIT_PENDING_PAIRS_DIR=str(folder))
+    app, _ = granted(make_app, kit, KIT_PENDING_PAIRS_DIR=str(folder))
     pair = TokenSet(
         "access-kept", "refresh-kept", datetime.now(UTC) + timedelta(hours=2)
     )

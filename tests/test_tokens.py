@@ -16,6 +16,7 @@ from app.models import KitConnection, RetiredGrant, WebhookEndpoint
 from tests.support import (
     TEST_ENCRYPTION_KEY,
     add_endpoint,
+    connect,
     event_kinds,
     expire_stored_token,
     install,
@@ -347,13 +348,11 @@ def test_rotate_keys_covers_every_encrypted_column(make_app, kit, kit_browser):
 # --- proactive refresh ------------------------------------------------------
 
 
-def test_refresh_due_refreshes_exactly_the_due_connections(
-    app, client, runner, kit, kit_browser, user
-):
+def test_refresh_due_refreshes_exactly_the_due_connections(app, runner, kit, user):
     accounts = sorted(kit.state.accounts)
     for account in accounts:
-        install(client, kit_browser, account=account)
-    install(client, kit_browser, account=accounts[0], tenant_name="Shop")
+        connect(app, kit, account=account)
+    connect(app, kit, account=accounts[0], tenant_name="Shop")
     set_expiry(app, 1, minutes=10)  # due
     set_expiry(app, 2, minutes=120)  # not due
     set_expiry(app, 3, minutes=5, status="needs_reconnect")  # due, but no grant
@@ -377,11 +376,11 @@ def test_refresh_due_refreshes_exactly_the_due_connections(
 
 
 def test_refresh_due_exits_non_zero_when_kit_fails_but_not_for_invalid_grant(
-    app, client, runner, kit, kit_browser, user
+    app, runner, kit, user
 ):
     accounts = sorted(kit.state.accounts)
-    install(client, kit_browser, account=accounts[0])
-    install(client, kit_browser, account=accounts[1])
+    connect(app, kit, account=accounts[0])
+    connect(app, kit, account=accounts[1])
     set_expiry(app, 1, minutes=1)
     set_expiry(app, 2, minutes=1)
 
@@ -406,12 +405,10 @@ def test_refresh_due_rejects_a_bad_duration(runner, bad):
     assert "use a number with s, m, h or d" in result.output
 
 
-def test_refresh_due_window_is_not_capped_at_half_the_lifetime(
-    app, client, runner, kit, kit_browser, user
-):
+def test_refresh_due_window_is_not_capped_at_half_the_lifetime(app, runner, kit, user):
     """The request path never refreshes a token with more than half its life
     left; an operator asking refresh-due for a wider window gets that window."""
-    install(client, kit_browser)  # a 48 h token, just issued
+    connect(app, kit)  # a 48 h token, just issued
     result = runner.invoke(args=["kit", "refresh-due", "--within", "3d"])
     assert "due 1: refreshed 1" in result.output
     assert kit.state.stats()["refresh_requests"] == 1
