@@ -27,7 +27,7 @@ run: $(STAMP)
 ## gunicorn.conf.py (the Procfile's and Dockerfile's steps). APP_ENV and every other
 ## setting come from the environment or .env, unchanged. In sandbox mode (no
 ## KIT_CLIENT_ID) run `python -m kit_sandbox --app-url http://127.0.0.1:8000`
-## beside it: `make run` starts the sandbox, this does not (see README).
+## beside it: `make run` starts the sandbox, this does not (see docs/deploying.md).
 serve: $(STAMP)
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
