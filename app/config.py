@@ -234,7 +234,7 @@ def load_config(
         "KIT_REQUESTS_PER_USER", text("KIT_REQUESTS_PER_USER"), 2
     )
     # Seconds a request waits for one of those slots while they turn over
-    # (app/dashboard/capacity.py); 0: answer 503 at once.
+    # (app/kit_capacity.py); 0: answer 503 at once.
     config["KIT_SLOT_WAIT"] = float(text("KIT_SLOT_WAIT", "5") or 0)
     config.update(_cache_config(config))
     config.update(_mail_config(text, production, config["APP_NAME"]))

@@ -21,10 +21,10 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from app.dashboard.calls import client_for, invalidate
 from app.extensions import db
 from app.kit import webhooks as kit_webhooks
 from app.kit.errors import KitAPIError, KitError
+from app.kit_cache import client_for, invalidate
 from app.models import KitConnection, WebhookEndpoint
 from app.webhooks import rotation, store
 

@@ -30,11 +30,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.dashboard import period
-from app.dashboard.calls import answers, client_for, worst
 from app.dashboard.chart import growth_chart
 from app.extensions import cache, db
 from app.kit.api import KitClient
 from app.kit.resources import Account, EmailStats, GrowthStats
+from app.kit_cache import answers, client_for, worst
 from app.models import GrowthDay, KitConnection
 
 GROWTH_DAYS = max(period.PERIODS)  # kept in the table: every period is warm

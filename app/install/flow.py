@@ -21,7 +21,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.dashboard import figures
-from app.dashboard.calls import invalidate
 from app.extensions import db
 from app.install.failures import InstallFailed
 from app.jobs import enqueue
@@ -36,6 +35,7 @@ from app.kit.oauth import TokenSet
 from app.kit.resources import Account
 from app.kit.settings import KitSettings
 from app.kit.tokens import forget_loaded_row
+from app.kit_cache import invalidate
 from app.models import ConnectionEvent, KitConnection, OAuthAttempt, RetiredGrant, User
 from app.webhooks import store as webhook_store
 

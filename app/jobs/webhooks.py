@@ -22,12 +22,12 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app.config import public_base_url
-from app.dashboard.calls import client_for
 from app.extensions import db
 from app.jobs import enqueue
 from app.kit import webhooks as kit_webhooks
 from app.kit.api import KitClient
 from app.kit.errors import KitError, KitUnavailable, NeedsReconnect
+from app.kit_cache import client_for
 from app.models import KitConnection, WebhookEndpoint
 from app.webhooks import store
 
