@@ -2,7 +2,7 @@
 
 `begin_attempt` (the Authorization URL) -> Kit's consent -> `consume_attempt`
 and `finish_install` (the callback, which also queues the backfill of the
-growth figures); `disconnect_connection` undoes it. Every way to stop short
+growth figures); `app.install.disconnect` undoes it. Every way to stop short
 raises `InstallFailed` with a reason from `failures.py`.
 
 No grant is left alive at Kit: the pair a reinstall replaces, the pair of an
@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.dashboard import figures
 from app.extensions import db
 from app.install.failures import InstallFailed
 from app.jobs import enqueue
@@ -28,16 +27,13 @@ from app.jobs.figures import backfill_figures
 from app.jobs.grants import revoke_grant
 from app.jobs.webhooks import register_endpoint
 from app.kit import api, grants, oauth
-from app.kit.disconnect import disconnect
 from app.kit.errors import KitError, OAuthGrantError
 from app.kit.locking import locked_connection
 from app.kit.oauth import TokenSet
 from app.kit.resources import Account
 from app.kit.settings import KitSettings
 from app.kit.tokens import forget_loaded_row
-from app.kit_cache import invalidate
 from app.models import ConnectionEvent, KitConnection, OAuthAttempt, RetiredGrant, User
-from app.webhooks import store as webhook_store
 
 log = logging.getLogger(__name__)
 ATTEMPTS_KEPT = timedelta(days=1)  # long past any OAUTH_ATTEMPT_TTL
@@ -332,27 +328,3 @@ def _set_tokens(connection: KitConnection, tokens: TokenSet, account: Account) -
     connection.token_issued_at = datetime.now(UTC)
     connection.status = KitConnection.ACTIVE
     connection.last_error = None
-
-
-def disconnect_connection(connection: KitConnection, settings: KitSettings) -> None:
-    """Revoke the grant and forget the tokens (KitUnavailable: nothing changed,
-    try again), then drop the connection's Kit data: its stored growth
-    figures and webhook events, the endpoint's secret (the row stays, so a
-    late delivery gets 410), and its cached answers.
-
-    The revoke comes first, and until it succeeded nothing is touched: the
-    webhook endpoint at Kit stays registered and delivering, so a disconnect
-    that fails loses no event. Kit's advice is the other order (delete the
-    endpoint while the token can), but then a failed revoke leaves the
-    connection active with its events gone for good. Once revoked, the grant
-    cannot delete the endpoint: the row keeps its Kit id, deliveries to it
-    are answered 410 (stored nowhere), and the next grant for the account
-    deletes it (`register_endpoint`). The figures and events go here, with
-    the grant, and not with Reload: they are the creator's data, kept only
-    while the app has their permission.
-    """
-    if not disconnect(connection.id, settings):
-        return  # a reinstall stored a new grant meanwhile: its data stays
-    figures.forget(connection.id)
-    webhook_store.forget(connection.id)
-    invalidate(connection.id)

@@ -1,7 +1,7 @@
 """Each connection's Webhooks 2.0 endpoint at Kit: registered when the
 connection is made, kept working by an hourly upkeep; and the daily prune of
-old events. A disconnect revokes the grant first (`app.install.flow`), so the
-endpoint it leaves at Kit is deleted by the next grant for the account.
+old events. A disconnect revokes the grant first (`app.install.disconnect`), so
+the endpoint it leaves at Kit is deleted by the next grant for the account.
 
 `register_endpoint` does whatever the connection's endpoint needs: create it
 at Kit (pending, failed, or missing there), re-enable it (disabled at Kit),
