@@ -25,7 +25,6 @@ from app.install.failures import InstallFailed
 from app.jobs import enqueue
 from app.jobs.figures import backfill_figures
 from app.jobs.grants import revoke_grant
-from app.jobs.webhooks import register_endpoint
 from app.kit import api, grants, oauth
 from app.kit.errors import KitError, OAuthGrantError
 from app.kit.locking import locked_connection
@@ -34,6 +33,7 @@ from app.kit.resources import Account
 from app.kit.settings import KitSettings
 from app.kit.tokens import forget_loaded_row
 from app.models import ConnectionEvent, KitConnection, OAuthAttempt, RetiredGrant, User
+from app.webhooks.tasks import register_endpoint
 
 log = logging.getLogger(__name__)
 ATTEMPTS_KEPT = timedelta(days=1)  # long past any OAUTH_ATTEMPT_TTL

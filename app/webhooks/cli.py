@@ -22,7 +22,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.extensions import db
-from app.kit import webhooks as kit_webhooks
+from app.kit import webhook_endpoints as kit_webhooks
 from app.kit.errors import KitAPIError, KitError
 from app.kit_cache import client_for, invalidate
 from app.models import KitConnection, WebhookEndpoint

@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from app.config import public_base_url
 from app.extensions import db
 from app.jobs import enqueue
-from app.kit import webhooks as kit_webhooks
+from app.kit import webhook_endpoints as kit_webhooks
 from app.kit.api import KitClient
 from app.kit.errors import KitError, KitUnavailable, NeedsReconnect
 from app.kit_cache import client_for
@@ -47,7 +47,8 @@ def endpoint_url(key: str) -> str:
     return f"{base}/webhooks/kit/{key}"
 
 
-@shared_task
+# The name predates this module: beat and queued messages use it.
+@shared_task(name="app.jobs.webhooks.register_endpoint")
 def register_endpoint(connection_id: int, force: bool = False) -> str:
     """Make the connection's endpoint at Kit exist, enabled, for EVENTS; returns
     the endpoint's status (`skipped` when the connection is not active).
@@ -205,7 +206,8 @@ def _delete_quietly(client: KitClient, endpoint_id: str) -> None:
         )
 
 
-@shared_task
+# The name predates this module: beat and queued messages use it.
+@shared_task(name="app.jobs.webhooks.check_webhook_endpoints")
 def check_webhook_endpoints() -> int:
     """Queue a `register_endpoint` (which checks and repairs) for every active
     connection; returns how many were queued."""
@@ -218,7 +220,8 @@ def check_webhook_endpoints() -> int:
     return len(connection_ids)
 
 
-@shared_task
+# The name predates this module: beat and queued messages use it.
+@shared_task(name="app.jobs.webhooks.prune_webhook_events")
 def prune_webhook_events() -> int:
     """Delete the events received more than WEBHOOK_EVENTS_KEPT_DAYS ago."""
     pruned = store.prune(current_app.config["WEBHOOK_EVENTS_KEPT_DAYS"])
