@@ -102,7 +102,7 @@ def test_four_processes_of_five_threads_refresh_once(
 def test_two_refresh_due_runs_at_once_refresh_each_connection_once(
     app, client, kit, kit_browser, user
 ):
-    from app.kit.refresh import refresh_due
+    from app.kit.refresh_due import refresh_due
 
     for account in sorted(kit.state.accounts):
         install(client, kit_browser, account=account)
