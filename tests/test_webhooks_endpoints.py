@@ -14,8 +14,8 @@ import requests
 from sqlalchemy import text, update
 
 from app.extensions import db
-from app.kit.webhook_endpoints import EVENTS
 from app.models import WebhookEndpoint
+from app.webhooks.feed import EVENTS
 from app.webhooks.tasks import (
     check_webhook_endpoints,
     prune_webhook_events,

@@ -17,20 +17,8 @@ from typing import Any
 
 from app.kit.api import KitClient
 from app.kit.errors import KitError, KitNotFound
+from app.kit.times import kit_time
 
-# The subscriber events the activity feed shows.
-EVENTS = (
-    "subscriber.created",
-    "subscriber.activated",
-    "subscriber.unsubscribed",
-    "subscriber.bounced",
-    "subscriber.complained",
-    "subscriber.subscribed_to_form",
-    "subscriber.tag_added",
-    "subscriber.tag_removed",
-    "subscriber.added_to_sequence",
-    "subscriber.sequence_completed",
-)
 ENDPOINT_NAME = "Kit App Starter activity feed"
 
 
@@ -40,15 +28,6 @@ class WebhooksUnavailable(KitError):
 
 
 # --- Kit's answers -------------------------------------------------------------------
-
-
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -82,7 +61,7 @@ class Endpoint:
             status=str(item.get("status") or ""),
             events=tuple(str(e) for e in events) if isinstance(events, list) else (),
             secret=secret if isinstance(secret, str) and secret else None,
-            previous_secret_expires_at=_moment(item.get("previous_secret_expires_at")),
+            previous_secret_expires_at=kit_time(item.get("previous_secret_expires_at")),
         )
 
     def __repr__(self) -> str:
@@ -121,7 +100,7 @@ class Delivery:
             id=delivery_id,
             status=str(item.get("status") or ""),
             event_type=str(item.get("event_type") or ""),
-            created_at=_moment(item.get("created_at")),
+            created_at=kit_time(item.get("created_at")),
             attempts=count if isinstance(count, int) else len(attempts),
             response_status=status if isinstance(status, int) else None,
             payload=payload if isinstance(payload, dict) else None,
@@ -133,9 +112,7 @@ class Delivery:
 PATH = "webhook_endpoints"
 
 
-def create_endpoint(
-    client: KitClient, url: str, events: tuple[str, ...] = EVENTS
-) -> Endpoint:
+def create_endpoint(client: KitClient, url: str, events: tuple[str, ...]) -> Endpoint:
     """Register `url` for `events`; the answer carries the signing secret."""
     body = {"url": url, "events": list(events), "name": ENDPOINT_NAME}
     try:

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.kit import webhook_endpoints as kit_webhooks
 from app.kit.errors import KitAPIError, KitError
+from app.kit.times import parse_time
 from app.kit_cache import client_for, invalidate
 from app.models import KitConnection, WebhookEndpoint
 from app.webhooks import rotation, store
@@ -185,10 +186,9 @@ def revoke_previous_command(connection_id: int | None, every: bool) -> None:
 
 def _moment(value: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(value)
+        return parse_time(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @webhooks_command.command("recover")

@@ -30,6 +30,7 @@ from app.kit.errors import KitError, KitUnavailable, NeedsReconnect
 from app.kit_cache import client_for
 from app.models import KitConnection, WebhookEndpoint
 from app.webhooks import store
+from app.webhooks.feed import EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def register_endpoint(connection_id: int, force: bool = False) -> str:
 
 
 def _register(client: KitClient, row_id: int, before: str | None, url: str) -> str:
-    created = kit_webhooks.create_endpoint(client, url)
+    created = kit_webhooks.create_endpoint(client, url, EVENTS)
     if not created.secret:
         _delete_quietly(client, created.id)
         raise KitUnavailable("Kit created an endpoint without a secret")
@@ -155,8 +156,8 @@ def _repair(client: KitClient, row_id: int, kit_id: str, url: str) -> str:
         changes["status"] = "active"
     if ours.url != url:
         changes["url"] = url
-    if set(kit_webhooks.EVENTS) - set(ours.events):
-        changes["events"] = list(kit_webhooks.EVENTS)
+    if set(EVENTS) - set(ours.events):
+        changes["events"] = list(EVENTS)
     if changes:
         kit_webhooks.update_endpoint(client, kit_id, **changes)
         log.info("Repaired webhook endpoint %s at Kit: %s", kit_id, sorted(changes))
