@@ -95,7 +95,6 @@ def _overview(connection: KitConnection) -> tuple[str, int]:
         reload_form=ReloadForm(),
         period_days=days,
         periods=PERIODS,
-        # The broadcast page comes with the audience pages; until then, the list.
     )
 
 

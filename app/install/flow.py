@@ -188,8 +188,9 @@ def finish_install(
 
 
 def queue_backfill(connection_id: int) -> None:
-    """Queue the backfill of the connection's last 30 days, so that its first
-    overview reads them from the database.
+    """Queue the backfill of the connection's finished days of the last 90 (the
+    overview's longest period), so that its first overview reads them from the
+    database.
 
     Without REDIS_URL it runs here and now: one batch of parallel calls. It
     never fails the install: the connection is saved, and the hourly sync (or
