@@ -29,7 +29,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import kit_cache
-from app.dashboard import figures
+from app.dashboard import stored_days
 from bench.common import (
     argument_parser,
     bench_app,
@@ -49,7 +49,7 @@ def drop_cache() -> None:
 
 def drop_cache_and_days() -> None:
     kit_cache.invalidate(CONNECTION)
-    figures.forget(CONNECTION)
+    stored_days.forget(CONNECTION)
 
 
 def timed_views(

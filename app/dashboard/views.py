@@ -4,7 +4,7 @@ broadcasts), and the activity feed of the events Kit delivered.
 
 Each list page is the worked example of one Kit call: cursor pagination from
 the query string, writes as POST + CSRF, Kit's 422 messages next to the field.
-What the pages show comes from `data` (the overview from `figures`); how a
+What the pages show comes from `data` (the overview from `overview`); how a
 page renders when Kit cannot answer, from `render` (one failed call of
 several blanks its own panel: `kit_cache.answers(optional=...)`). A request that
 calls Kit (not one served from the cache) first takes one of the process's
@@ -32,8 +32,9 @@ from werkzeug.wrappers import Response
 
 from app import kit_cache
 from app.auth.access import own_connection
-from app.dashboard import bp, broadcast_stats, data, figures, query
+from app.dashboard import bp, broadcast_stats, data, query
 from app.dashboard.forms import ReloadForm
+from app.dashboard.overview import overview_data
 from app.dashboard.period import DEFAULT_PERIOD, PERIODS, period_days
 from app.dashboard.render import (
     kit_page,
@@ -86,7 +87,7 @@ def _overview(connection: KitConnection) -> tuple[str, int]:
         connection,
         "dashboard/overview.html",
         lambda: (
-            figures.overview(connection.id, days)
+            overview_data(connection.id, days)
             | {
                 "today": feed.today(connection.id),
                 "event_source": feed.source(connection.id),

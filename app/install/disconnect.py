@@ -6,7 +6,7 @@ connection's Kit data. The routes are `install.confirm_disconnect` and
 
 from __future__ import annotations
 
-from app.dashboard import figures
+from app.dashboard import stored_days
 from app.kit.revoke import revoke_connection
 from app.kit.settings import KitSettings
 from app.kit_cache import invalidate
@@ -33,6 +33,6 @@ def disconnect_connection(connection: KitConnection, settings: KitSettings) -> N
     """
     if not revoke_connection(connection.id, settings):
         return  # a reinstall stored a new grant meanwhile: its data stays
-    figures.forget(connection.id)
+    stored_days.forget(connection.id)
     webhook_store.forget(connection.id)
     invalidate(connection.id)
