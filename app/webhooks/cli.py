@@ -184,7 +184,7 @@ def revoke_previous_command(connection_id: int | None, every: bool) -> None:
         raise click.ClickException(f"Kit was not told for {failed} endpoint(s).")
 
 
-def _moment(value: str) -> datetime:
+def _option_time(value: str) -> datetime:
     try:
         return parse_time(value)
     except ValueError:
@@ -199,7 +199,7 @@ def _moment(value: str) -> datetime:
 def recover_command(connection_id: int, since: str, until_: str) -> None:
     """Store the events of Kit's deliveries made between --since and --until
     (its history keeps 30 days), each event once."""
-    start, end = _moment(since), _moment(until_)
+    start, end = _option_time(since), _option_time(until_)
     if end <= start:
         raise click.BadParameter("--until must be after --since")
     endpoint = _endpoint(connection_id)

@@ -79,10 +79,10 @@ def _event(item: Any) -> Event:
         raise BadDelivery("event type")
     if not isinstance(data, dict):
         raise BadDelivery("event data")
-    return Event(event_id, kind, _moment(created), data)
+    return Event(event_id, kind, _created_at(created), data)
 
 
-def _moment(value: Any) -> datetime:
+def _created_at(value: Any) -> datetime:
     if not isinstance(value, str) or len(value) > 40:
         raise BadDelivery("event created")
     try:
