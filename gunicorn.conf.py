@@ -33,7 +33,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
 # The app is thread-safe: one pooled requests.Session per process, one token
 # refresh at a time per connection through the database row lock. The app
 # keeps one thread per worker free of requests waiting on Kit
-# (KIT_REQUESTS_PER_WORKER, app/dashboard/capacity.py).
+# (KIT_REQUESTS_PER_WORKER, app/kit_capacity.py).
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 # A buffering reverse proxy in front is REQUIRED in production (nginx, Caddy,
 # or the platform's router): a gthread worker's thread is held for as long as

@@ -86,13 +86,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app import auth, dashboard, health, install, webhooks
-    from app.dashboard import capacity
+    from app import auth, dashboard, health, install, kit_capacity, webhooks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(install.bp)
     app.register_blueprint(dashboard.bp)
-    capacity.init_app(app)  # how many dashboard requests may wait on Kit
+    kit_capacity.init_app(app)  # how many dashboard requests may wait on Kit
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)  # Kit's deliveries
     # Browsers ask for /favicon.ico whatever the page links to.

@@ -42,7 +42,7 @@ limiter = Limiter(
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     """SQLite: enforce foreign keys, and use WAL so readers never wait for a
-    writer (the busy timeout for writers is in config.py)."""
+    writer (the busy timeout for writers is in app/config/)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -1,5 +1,5 @@
 """Sending mail with Flask-Mailman: SMTP in production, the console or the Kit
-sandbox's outbox in development (settings in app/config.py).
+sandbox's outbox in development (settings in app/config/).
 
 Each message is a plain-text template in templates/mail/; account mail is
 sent from a job (app/auth/tasks.py), its links built on the configured public

@@ -12,9 +12,7 @@ import argparse
 import logging
 import os
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +24,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import flask_migrate
-import redis
 import requests
 from cryptography.fernet import Fernet
 from flask import Flask
@@ -35,6 +32,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.kit import oauth
 from kit_sandbox import SandboxServer, testing
+from tests.servers import free_port, redis_server, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -181,23 +179,6 @@ def real_grant(kit: SandboxServer) -> oauth.TokenSet:
 # --- the app under gunicorn ---------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_up(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
-
-
 @contextmanager
 def gunicorn(
     kit: SandboxServer,
@@ -284,7 +265,7 @@ def _gunicorn(
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_until_up(f"{app_url}/healthz")
+        wait_until_up(f"{app_url}/healthz", status=200)
         yield app_url
     except BaseException:
         print(output.read_text()[-3000:], file=sys.stderr)
@@ -345,36 +326,6 @@ def install_creator(app_url: str, kit: SandboxServer) -> requests.Session:
 
 
 # --- the app's jobs in a Celery worker ----------------------------------------------
-
-
-@contextmanager
-def redis_server(seconds: float = 30) -> Iterator[str]:
-    """Debian's redis-server on a free loopback port, in memory only (no RDB
-    snapshot, no AOF); yields its URL and stops it on the way out."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        raise SystemExit("needs redis-server (apt-get install redis-server)")
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603
-        [executable, "--port", str(port), "--bind", "127.0.0.1"]
-        + ["--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        with redis.Redis(port=port) as client:
-            deadline = time.monotonic() + seconds
-            while server.poll() is None and time.monotonic() < deadline:
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    time.sleep(0.05)
-            else:
-                raise SystemExit(f"redis-server on port {port} did not start")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @contextmanager

@@ -28,7 +28,8 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.dashboard import calls, figures
+from app import kit_cache
+from app.dashboard import stored_days
 from bench.common import (
     argument_parser,
     bench_app,
@@ -43,12 +44,12 @@ CONNECTION = 1  # the one connection of each fresh database
 
 
 def drop_cache() -> None:
-    calls.invalidate(CONNECTION)
+    kit_cache.invalidate(CONNECTION)
 
 
 def drop_cache_and_days() -> None:
-    calls.invalidate(CONNECTION)
-    figures.forget(CONNECTION)
+    kit_cache.invalidate(CONNECTION)
+    stored_days.forget(CONNECTION)
 
 
 def timed_views(

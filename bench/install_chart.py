@@ -41,7 +41,7 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.dashboard import figures
+from app.dashboard import stored_days
 from app.extensions import cache, db
 from app.kit import api
 from app.models import KitConnection
@@ -55,7 +55,7 @@ from bench.common import (
 from bench.connections import fresh_schema
 from kit_sandbox import SandboxConfig, SandboxServer
 
-FINISHED_DAYS = figures.GROWTH_DAYS - 1
+FINISHED_DAYS = stored_days.GROWTH_DAYS - 1
 POLL = 0.005  # seconds between two looks at the table
 # One install: the callback, the days stored and the overview served (seconds
 # from the callback's start), the overview's Kit calls, the install's.
@@ -71,8 +71,8 @@ def days_stored(app: Flask, after_id: int, started: float, seconds: float) -> fl
     with app.app_context():
         while time.perf_counter() < deadline:
             newest = db.session.scalar(select(func.max(KitConnection.id))) or 0
-            days = figures.window(figures.today_utc())[:-1]
-            count = len(figures.stored(newest, days)) if newest > after_id else 0
+            days = stored_days.window(stored_days.today_utc())[:-1]
+            count = len(stored_days.stored(newest, days)) if newest > after_id else 0
             db.session.remove()  # a new snapshot next time
             if count == FINISHED_DAYS:
                 return time.perf_counter() - started

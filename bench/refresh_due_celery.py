@@ -5,7 +5,7 @@ minutes, each holding a grant of its own from a real code exchange at the
 sandbox), and refreshes them all, twice, each time on an identical fresh set
 (every table dropped and re-created, new grants: a refresh spends one):
 
-* one process: `app.kit.refresh.refresh_due`, one connection after another
+* one process: `app.kit.refresh_due.refresh_due`, one connection after another
   (the loop `flask kit refresh-due` ran before the jobs);
 * Celery: `app.jobs.tokens.enqueue_due_refreshes(report=True)` from this
   process, as `flask kit refresh-due` does now, to a real `celery -A
@@ -49,7 +49,7 @@ from sqlalchemy.engine import make_url
 
 from app.extensions import db
 from app.jobs.tokens import enqueue_due_refreshes
-from app.kit.refresh import refresh_due
+from app.kit.refresh_due import refresh_due
 from bench.common import argument_parser, jobs_app
 from bench.connections import fresh_schema, populate, real_grants, refreshed_events
 from kit_sandbox import SandboxConfig, SandboxServer

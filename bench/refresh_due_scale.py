@@ -46,8 +46,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
-from app.kit import refresh as refresh_module
-from app.kit.refresh import due_connections, refresh_due
+from app.kit import refresh_due as refresh_module
+from app.kit.refresh_due import due_connections, refresh_due
 from bench.common import argument_parser, bench_app
 from bench.connections import fresh_schema, populate, real_grants, refreshed_events
 from kit_sandbox import SandboxConfig, SandboxServer

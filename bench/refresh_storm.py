@@ -132,7 +132,7 @@ def run_ours(kit: SandboxServer, args: argparse.Namespace) -> list[Round]:
         KIT_CACHE_SECONDS="0",
         # One creator's 32 requests at once, every thread waiting on Kit: the
         # storm is about the refresh, not about the slots that would turn most
-        # of them into 503 "try again" (app/dashboard/capacity.py).
+        # of them into 503 "try again" (app/kit_capacity.py).
         KIT_REQUESTS_PER_WORKER="4",
         KIT_REQUESTS_PER_USER="1000",
     ) as app_url:

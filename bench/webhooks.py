@@ -36,8 +36,8 @@ import requests
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, func, select
 
-from app.jobs.webhooks import register_endpoint
 from app.models import WebhookEndpoint, WebhookEvent
+from app.webhooks.tasks import register_endpoint
 from bench.common import argument_parser, bench_app, gunicorn, percentile
 from bench.slow_kit import add_creators, sign_in_and_install
 from kit_sandbox import SandboxConfig, SandboxServer

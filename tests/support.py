@@ -15,8 +15,6 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -27,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-import redis
 import requests
 from cryptography.fernet import Fernet
 from flask import Flask
@@ -49,6 +46,8 @@ from app.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from tests import servers
+from tests.servers import free_port, wait_until_up  # noqa: F401 (for the tests)
 
 if TYPE_CHECKING:
     from kit_sandbox import SandboxServer
@@ -109,69 +108,14 @@ def app_settings(kit: SandboxServer, database_url: str, **extra: object) -> dict
 _SPARE_FOLDER = Path(tempfile.mkdtemp(prefix="kit-tests-"))
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on (just now)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(
-    url: str,
-    seconds: float = 30,
-    process: subprocess.Popen[Any] | None = None,
-    log: Path | None = None,
-) -> requests.Response:
-    """GET `url` until a server answers; fail the test, with the server's `log`,
-    when `process` exits first or nothing answers within `seconds`."""
-
-    def output() -> str:
-        return log.read_text() if log else ""
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            pytest.fail(f"The server exited with {process.returncode}:\n{output()}")
-        try:
-            # The first answer may wait for a worker to boot and build the app.
-            return requests.get(url, timeout=20)
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    pytest.fail(f"{url} did not answer within {seconds} s:\n{output()}")
-
-
 @contextmanager
 def redis_server(seconds: float = 30) -> Iterator[str]:
-    """A throwaway redis-server on a free loopback port, in memory only; yields
-    its URL. Skips the test where redis-server is not installed."""
-    executable = shutil.which("redis-server")
-    if executable is None:
+    """`tests.servers.redis_server`; skips the test where redis-server is not
+    installed."""
+    if shutil.which("redis-server") is None:
         pytest.skip("needs redis-server (apt-get install redis-server)")
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603
-        [executable, "--port", str(port), "--bind", "127.0.0.1"]
-        + ["--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
-    try:
-        deadline = time.monotonic() + seconds
-        while not _answers(client):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"redis-server on port {port} did not start")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        client.close()
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def _answers(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
+    with servers.redis_server(seconds) as url:
+        yield url
 
 
 # --- the app's own accounts ----------------------------------------------------------
@@ -580,7 +524,7 @@ def set_endpoint(app: Flask, connection_id: int = 1, status: str = "active") -> 
         db.session.commit()
 
 
-# --- webhook deliveries (independent of app.kit.webhooks: what Kit sends) ------------
+# --- webhook deliveries (independent of app.webhooks.signature: what Kit sends) ------------
 
 
 def kit_signature(body: bytes, secrets: list[str], timestamp: int | None = None) -> str:

@@ -95,7 +95,7 @@ def test_with_kit_slower_than_the_wait_the_rest_get_503_with_retry_after(served,
 
 
 def test_a_request_waits_for_a_slot_that_comes_free():
-    from app.dashboard.capacity import Capacity
+    from app.kit_capacity import Capacity
 
     capacity = Capacity(per_worker=1, per_user=1, wait=30)
     got = threading.Event()
@@ -113,7 +113,7 @@ def test_a_request_waits_for_a_slot_that_comes_free():
 
 
 def test_a_request_stops_waiting_when_no_slot_moves():
-    from app.dashboard.capacity import Capacity, KitBusy
+    from app.kit_capacity import Capacity, KitBusy
 
     capacity = Capacity(per_worker=1, per_user=1, wait=30, stall=0.2)
     # The slot is held and never given back (Kit is slow): the next one is shed.

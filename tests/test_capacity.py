@@ -7,7 +7,7 @@ from contextlib import ExitStack
 
 import pytest
 
-from app.dashboard.capacity import KEY, Capacity, KitBusy
+from app.kit_capacity import KEY, Capacity, KitBusy
 from tests.support import install, sign_up, snapshot
 
 

@@ -98,7 +98,7 @@ def test_four_processes_of_five_threads_refresh_once(app, kit, user, database_ur
 
 
 def test_two_refresh_due_runs_at_once_refresh_each_connection_once(app, kit, user):
-    from app.kit.refresh import refresh_due
+    from app.kit.refresh_due import refresh_due
 
     for account in sorted(kit.state.accounts):
         connect(app, kit, account=account)

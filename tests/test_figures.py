@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.dashboard import figures
+from app.dashboard import stored_days
 from app.extensions import db
 from app.jobs.figures import backfill_figures, sync_figures
 from app.kit import api
@@ -240,9 +240,9 @@ def test_disconnect_deletes_the_connections_stored_days(
 def test_a_second_backfill_stores_nothing_and_asks_kit_nothing(app, kit, ada):
     delete_growth_days(app)
     with app.app_context():
-        assert figures.backfill(1) == KEPT
+        assert stored_days.backfill(1) == KEPT
         start = len(kit.state.api_requests)
-        assert figures.backfill(1) == 0
+        assert stored_days.backfill(1) == 0
     assert calls_since(kit, start) == []
     assert growth_days(app) == {day: seed(ada, day) for day in finished_days()}
 
@@ -270,7 +270,7 @@ def test_two_backfills_at_once_store_each_day_once(app, kit, ada):
 def test_storing_a_stored_day_again_changes_nothing(app, ada):
     day = finished_days()[3]
     with app.app_context():
-        assert figures.store(1, {day: KIT_DAY}) == 0  # the install stored it
+        assert stored_days.store(1, {day: KIT_DAY}) == 0  # the install stored it
     assert growth_days(app)[day] == seed(ada, day)
 
 
@@ -280,7 +280,7 @@ def test_figures_fetched_across_a_disconnect_are_not_kept(app, client, ada):
     day = finished_days()[3]
     assert client.post("/connections/1/disconnect").status_code == 302
     with app.app_context():
-        assert figures.store(1, {day: KIT_DAY}) == 0
+        assert stored_days.store(1, {day: KIT_DAY}) == 0
     assert growth_days(app) == {}
 
 
@@ -298,7 +298,7 @@ def test_an_answer_without_every_figure_is_not_kept(app, ada, answer):
     day = finished_days()[3]
     delete_growth_days(app, days=[day])
     with app.app_context():
-        assert figures.store(1, {day: answer}) == 0
+        assert stored_days.store(1, {day: answer}) == 0
     assert day not in growth_days(app)
 
 

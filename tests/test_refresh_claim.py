@@ -109,7 +109,7 @@ def test_six_connections_refresh_at_once_while_kit_hangs(make_app, kit, kit_brow
     app = make_app(
         KIT_CACHE_SECONDS=0,
         KIT_HTTP_TIMEOUT=30,
-        # Room for all six pages to wait on Kit at once (app/dashboard/capacity.py).
+        # Room for all six pages to wait on Kit at once (app/kit_capacity.py).
         KIT_REQUESTS_PER_WORKER=6,
         KIT_REQUESTS_PER_USER=6,
     )

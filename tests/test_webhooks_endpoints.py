@@ -14,13 +14,13 @@ import requests
 from sqlalchemy import text, update
 
 from app.extensions import db
-from app.jobs.webhooks import (
+from app.models import WebhookEndpoint
+from app.webhooks.feed import EVENTS
+from app.webhooks.tasks import (
     check_webhook_endpoints,
     prune_webhook_events,
     register_endpoint,
 )
-from app.kit.webhooks import EVENTS
-from app.models import WebhookEndpoint
 from tests.support import (
     add_events,
     delivery_body,

@@ -41,7 +41,7 @@ def test_a_delivery_checked_before_a_disconnect_is_not_stored_after_it(app, key)
         found = store.receiver(key, datetime.now(UTC))
         assert found is not None and not found.gone
         db.session.commit()
-    # The disconnect, as app.install.flow does it: the grant, then the data.
+    # The disconnect, as app.install.disconnect does it: the grant, then the data.
     set_stored(app, 1, status=KitConnection.REVOKED, access_token=None)
     with app.app_context():
         store.forget(1)

@@ -84,7 +84,7 @@ def public_url(endpoint: str, **values: Any) -> str:
     """The absolute URL of `endpoint` on the configured public origin, inside
     a request or not (a job sends the mail)."""
     base = public_base_url(current_app.config)
-    if base is None:  # production refuses to start without one (app/config.py)
+    if base is None:  # production refuses to start without one (app/config/)
         raise RuntimeError("Set PUBLIC_BASE_URL: mail links need the app's origin.")
     origin = urlsplit(base)
     adapter = current_app.url_map.bind(

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import click
 
-from app.cli import connections, dev, doctor, tokens, webhooks
+from app.cli import connections, dev, doctor, tokens
+from app.webhooks.cli import webhooks_command
 
 
 @click.group()
@@ -26,5 +27,5 @@ if dev.sandbox_command is not None:
 kit.add_command(connections.connections_command)
 kit.add_command(tokens.refresh_due_command)
 kit.add_command(tokens.rotate_keys_command)
-kit.add_command(webhooks.webhooks_command)
+kit.add_command(webhooks_command)
 kit.add_command(doctor.doctor)

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from app.dashboard.calls import answers, client_for
 from app.dashboard.data import PER_PAGE, Cursor
 from app.kit.api import Page
 from app.kit.resources import Broadcast, BroadcastStats
+from app.kit_cache import answers, client_for
 
 #: `GET /v4/broadcasts/stats` holds the newest this many: older ones on a
 #: page are asked for one by one.

@@ -10,15 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, TypeVar
 
-from app.dashboard.calls import (
-    answers,
-    cached,
-    client_for,
-    generation,
-    invalidate,
-    key,
-)
-from app.dashboard.capacity import take_slot
 from app.extensions import cache
 from app.kit.api import Page
 from app.kit.errors import (
@@ -33,6 +24,15 @@ from app.kit.resources import (
     Tag,
     custom_values,
 )
+from app.kit_cache import (
+    answers,
+    cached,
+    client_for,
+    generation,
+    invalidate,
+    key,
+)
+from app.kit_capacity import take_slot
 
 T = TypeVar("T")
 PER_PAGE = 50

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.dashboard.calls import cached, client_for
 from app.dashboard.data import Cursor, page_of
 from app.kit.resources import Subscriber
+from app.kit_cache import cached, client_for
 
 SCAN_PER_PAGE = 1000
 SCAN_PAGES = 5

@@ -4,9 +4,9 @@ broadcasts), and the activity feed of the events Kit delivered.
 
 Each list page is the worked example of one Kit call: cursor pagination from
 the query string, writes as POST + CSRF, Kit's 422 messages next to the field.
-What the pages show comes from `data` (the overview from `figures`); how a
+What the pages show comes from `data` (the overview from `overview`); how a
 page renders when Kit cannot answer, from `render` (one failed call of
-several blanks its own panel: `calls.answers(optional=...)`). A request that
+several blanks its own panel: `kit_cache.answers(optional=...)`). A request that
 calls Kit (not one served from the cache) first takes one of the process's
 slots for requests that wait on Kit (`capacity`, from `data`), waiting a
 bounded time for one; with Kit slow, a 503 "try again".
@@ -30,9 +30,11 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from app import kit_cache
 from app.auth.access import own_connection
-from app.dashboard import bp, broadcast_stats, calls, data, figures, query
+from app.dashboard import bp, broadcast_stats, data, query
 from app.dashboard.forms import ReloadForm
+from app.dashboard.overview import overview_data
 from app.dashboard.period import DEFAULT_PERIOD, PERIODS, period_days
 from app.dashboard.render import (
     kit_page,
@@ -85,7 +87,7 @@ def _overview(connection: KitConnection) -> tuple[str, int]:
         connection,
         "dashboard/overview.html",
         lambda: (
-            figures.overview(connection.id, days)
+            overview_data(connection.id, days)
             | {
                 "today": feed.today(connection.id),
                 "event_source": feed.source(connection.id),
@@ -94,7 +96,6 @@ def _overview(connection: KitConnection) -> tuple[str, int]:
         reload_form=ReloadForm(),
         period_days=days,
         periods=PERIODS,
-        # The broadcast page comes with the audience pages; until then, the list.
     )
 
 
@@ -105,7 +106,7 @@ def reload(connection_id: int) -> Response:
     (the finished days stored in the database stay: they no longer change)."""
     connection = own_connection(connection_id)
     if ReloadForm().validate_on_submit():
-        calls.invalidate(connection.id)
+        kit_cache.invalidate(connection.id)
         flash("Reloaded from Kit.", "info")
     days = period_days(request.args.get("period"))
     return redirect(

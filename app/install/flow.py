@@ -2,7 +2,7 @@
 
 `begin_attempt` (the Authorization URL) -> Kit's consent -> `consume_attempt`
 and `finish_install` (the callback, which also queues the backfill of the
-growth figures); `disconnect_connection` undoes it. Every way to stop short
+growth figures); `app.install.disconnect` undoes it. Every way to stop short
 raises `InstallFailed` with a reason from `failures.py`.
 
 No grant is left alive at Kit: the pair a reinstall replaces, the pair of an
@@ -20,16 +20,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.dashboard import figures
-from app.dashboard.calls import invalidate
 from app.extensions import db
 from app.install.failures import InstallFailed
-from app.jobs import enqueue
-from app.jobs.figures import backfill_figures
-from app.jobs.grants import revoke_grant
-from app.jobs.webhooks import register_endpoint
+from app.install.follow_up import (
+    queue_backfill,
+    queue_revocation,
+    queue_webhook_registration,
+    retire_orphan,
+)
 from app.kit import api, grants, oauth
-from app.kit.disconnect import disconnect
 from app.kit.errors import KitError, OAuthGrantError
 from app.kit.locking import locked_connection
 from app.kit.oauth import TokenSet
@@ -37,7 +36,6 @@ from app.kit.resources import Account
 from app.kit.settings import KitSettings
 from app.kit.tokens import forget_loaded_row
 from app.models import ConnectionEvent, KitConnection, OAuthAttempt, RetiredGrant, User
-from app.webhooks import store as webhook_store
 
 log = logging.getLogger(__name__)
 ATTEMPTS_KEPT = timedelta(days=1)  # long past any OAUTH_ATTEMPT_TTL
@@ -191,50 +189,6 @@ def finish_install(
     return connection
 
 
-def queue_backfill(connection_id: int) -> None:
-    """Queue the backfill of the connection's last 30 days, so that its first
-    overview reads them from the database.
-
-    Without REDIS_URL it runs here and now: one batch of parallel calls. It
-    never fails the install: the connection is saved, and the hourly sync (or
-    the overview itself) fetches whatever is still missing.
-    """
-    enqueue(
-        backfill_figures,
-        connection_id,
-        about=f"the backfill of connection {connection_id}",
-    )
-
-
-def queue_webhook_registration(connection_id: int) -> None:
-    """Queue the registration of the connection's webhook endpoint at Kit (on
-    install and reconnect). Like the backfill, it never fails the install: a
-    failed or lost registration is retried by the hourly upkeep."""
-    enqueue(
-        register_endpoint,
-        connection_id,
-        force=True,
-        about=f"the webhook registration of connection {connection_id}",
-    )
-
-
-def queue_revocation(retired_id: int) -> None:
-    """Queue the revocation of a retired pair (committed already). If queueing
-    fails, beat's sweep finds the row once its lease runs out."""
-    enqueue(
-        revoke_grant, retired_id, about=f"the revocation of retired grant {retired_id}"
-    )
-
-
-def retire_orphan(tokens: TokenSet) -> None:
-    """The install stops after Kit issued `tokens`: have them revoked."""
-    retired = grants.retire(
-        db.session, tokens.access_token, tokens.refresh_token, RetiredGrant.ORPHANED
-    )
-    db.session.commit()
-    queue_revocation(retired.id)
-
-
 def save_connection(
     user: User, tenant_name: str, tokens: TokenSet, account: Account
 ) -> KitConnection:
@@ -332,27 +286,3 @@ def _set_tokens(connection: KitConnection, tokens: TokenSet, account: Account) -
     connection.token_issued_at = datetime.now(UTC)
     connection.status = KitConnection.ACTIVE
     connection.last_error = None
-
-
-def disconnect_connection(connection: KitConnection, settings: KitSettings) -> None:
-    """Revoke the grant and forget the tokens (KitUnavailable: nothing changed,
-    try again), then drop the connection's Kit data: its stored growth
-    figures and webhook events, the endpoint's secret (the row stays, so a
-    late delivery gets 410), and its cached answers.
-
-    The revoke comes first, and until it succeeded nothing is touched: the
-    webhook endpoint at Kit stays registered and delivering, so a disconnect
-    that fails loses no event. Kit's advice is the other order (delete the
-    endpoint while the token can), but then a failed revoke leaves the
-    connection active with its events gone for good. Once revoked, the grant
-    cannot delete the endpoint: the row keeps its Kit id, deliveries to it
-    are answered 410 (stored nowhere), and the next grant for the account
-    deletes it (`register_endpoint`). The figures and events go here, with
-    the grant, and not with Reload: they are the creator's data, kept only
-    while the app has their permission.
-    """
-    if not disconnect(connection.id, settings):
-        return  # a reinstall stored a new grant meanwhile: its data stays
-    figures.forget(connection.id)
-    webhook_store.forget(connection.id)
-    invalidate(connection.id)

@@ -27,11 +27,11 @@ from app.dashboard.render import SELECTED
 from app.errors import problem
 from app.extensions import db, limiter
 from app.install import bp
+from app.install.disconnect import disconnect_connection
 from app.install.failures import InstallFailed, failure_page
 from app.install.flow import (
     begin_attempt,
     consume_attempt,
-    disconnect_connection,
     finish_install,
     was_reconnect,
 )

@@ -14,7 +14,7 @@ import logging
 from celery import shared_task
 from sqlalchemy import select
 
-from app.dashboard import figures
+from app.dashboard import stored_days
 from app.extensions import db
 from app.jobs import enqueue
 from app.kit.errors import KitError
@@ -29,7 +29,7 @@ def backfill_figures(connection_id: int) -> int:
     overview's longest period), in one batch; returns how many were added (0
     when Kit failed, or the connection is gone)."""
     try:
-        added = figures.backfill(connection_id)
+        added = stored_days.backfill(connection_id)
     except (KitError, LookupError) as exc:
         log.warning(
             "Growth figures of connection %s not fetched: %s",

@@ -16,7 +16,7 @@ TASK_MODULES = (
     "app.jobs.tokens",
     "app.jobs.figures",
     "app.jobs.grants",
-    "app.jobs.webhooks",
+    "app.webhooks.tasks",
     "app.auth.tasks",
 )
 

@@ -21,14 +21,15 @@ from celery.result import GroupResult
 from flask import current_app
 
 from app.jobs import on_this_app
-from app.kit import pairs, refresh
+from app.kit import pairs
+from app.kit import refresh_due as sweep
 
 
 @shared_task(ignore_result=False)
-def refresh_connection(connection_id: int, within_seconds: int) -> refresh.Outcome:
+def refresh_connection(connection_id: int, within_seconds: int) -> sweep.Outcome:
     """Refresh one connection unless it is valid for more than `within_seconds`;
-    returns the outcome (see `app.kit.refresh.refresh_connection`)."""
-    return refresh.refresh_connection(
+    returns the outcome (see `app.kit.refresh_due.refresh_connection`)."""
+    return sweep.refresh_connection(
         connection_id,
         current_app.extensions["kit_settings"],
         timedelta(seconds=within_seconds),
@@ -62,6 +63,6 @@ def enqueue_due_refreshes(
     """
     task = on_this_app(refresh_connection)
     within = timedelta(seconds=within_seconds)
-    for ids in refresh.due_batches(within, batch_size):
+    for ids in sweep.due_batches(within, batch_size):
         tasks = group(task.s(connection_id, within_seconds) for connection_id in ids)
         yield tasks.apply_async(ignore_result=not report)

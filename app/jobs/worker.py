@@ -5,7 +5,7 @@ from app import create_app
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
-# The web app gives up on Redis after half a second (app/config.py: a request
+# The web app gives up on Redis after half a second (app/config/: a request
 # must not wait on a broker that is down). A worker waits on Redis by design
 # (BRPOP, a second at a time): it keeps a bound, a longer one, so that a dead
 # connection is still noticed.

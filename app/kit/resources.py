@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Self
 
 from app.kit.errors import KitUnavailable
+from app.kit.times import kit_time
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -42,16 +43,6 @@ def _number(value: Any) -> float:
     except (TypeError, ValueError, OverflowError):
         return 0.0
     return number if math.isfinite(number) else 0.0
-
-
-def _moment(value: Any) -> datetime | None:
-    """One of Kit's ISO 8601 timestamps (`2023-07-17T16:48:20Z`), else None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -88,7 +79,7 @@ _READERS: dict[str, Callable[[Any], Any]] = {
     "int": _whole,
     "float": _number,
     "bool": bool,
-    "datetime | None": _moment,
+    "datetime | None": kit_time,
 }
 
 

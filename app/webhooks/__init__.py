@@ -1,8 +1,10 @@
-"""Kit's Webhooks 2.0, the app's side: the receiving endpoint
-(`POST /webhooks/kit/<key>`, views.py), the checks and the storage of a
-delivery (store.py), and the activity feed built on the stored events
-(feed.py). Registration and upkeep of the endpoints at Kit are jobs
-(app/jobs/webhooks.py); the calls to Kit are in app/kit/webhooks.py.
+"""Kit's Webhooks 2.0, the app's side, all of it: the receiving endpoint
+(`POST /webhooks/kit/<key>`, views.py), the signature check (signature.py), a
+delivery's body validated (delivery.py) and stored once (store.py), the
+activity feed built on the stored events (feed.py), the signing secret's
+rotation (rotation.py), the endpoint's registration, upkeep and the prune of
+old events (tasks.py, Celery) and `flask kit webhooks ...` (cli.py). Only the
+HTTP calls to Kit for the endpoints are elsewhere: app/kit/webhook_endpoints.py.
 """
 
 from flask import Blueprint

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from app.kit.times import parse_time
 
 MAX_EVENTS = 100
 MAX_DELIVERY_ID = 2**63 - 1
@@ -77,19 +79,13 @@ def _event(item: Any) -> Event:
         raise BadDelivery("event type")
     if not isinstance(data, dict):
         raise BadDelivery("event data")
-    return Event(event_id, kind, _moment(created), data)
+    return Event(event_id, kind, _created_at(created), data)
 
 
-def _moment(value: Any) -> datetime:
+def _created_at(value: Any) -> datetime:
     if not isinstance(value, str) or len(value) > 40:
         raise BadDelivery("event created")
     try:
-        moment = datetime.fromisoformat(value)
+        return parse_time(value)
     except ValueError:
-        raise BadDelivery("event created") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00:00+01:00
         raise BadDelivery("event created") from None

@@ -64,12 +64,10 @@ SUBSCRIBER_EVENTS: dict[str, tuple[str, str, str]] = {
     ),
     "subscriber.tag_added": ("Tagged", "was tagged «{}»", "was tagged"),
     "subscriber.tag_removed": ("Untagged", "was untagged «{}»", "was untagged"),
-    "subscriber.custom_field_value_updated": (
-        "Custom field updated",
-        "had custom field «{}» updated",
-        "had a custom field updated",
-    ),
 }
+# The events the app subscribes to at Kit (tasks.py registers them): the
+# subscriber events above, the ones the feed has words for.
+EVENTS = tuple(SUBSCRIBER_EVENTS)
 # The others are sentences of their own: "Tag «Buyers» was created".
 OTHER_EVENTS = [
     f"{thing}.{action}"

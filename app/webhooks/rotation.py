@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
-from app.dashboard.calls import client_for
 from app.extensions import db
-from app.kit import webhooks as kit_webhooks
+from app.kit import webhook_endpoints as kit_webhooks
 from app.kit.errors import KitError
+from app.kit_cache import client_for
 from app.models import WebhookEndpoint
 
 log = logging.getLogger(__name__)

@@ -25,11 +25,11 @@ from typing import Any
 
 from flask import request
 
-from app.dashboard.calls import invalidate
 from app.edge import accepts_body
 from app.extensions import csrf, limiter
-from app.kit.webhooks import BadSignature, verify
+from app.kit_cache import invalidate
 from app.webhooks import bp
+from app.webhooks.signature import BadSignature, verify
 from app.webhooks.store import BadDelivery, parse_delivery, receiver, store_delivery
 
 log = logging.getLogger(__name__)

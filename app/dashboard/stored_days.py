@@ -1,5 +1,5 @@
-"""The daily growth figures, kept in the database, and the overview built on
-them.
+"""The stored days: the daily growth figures of finished days, kept in the
+database (`growth_days`). The overview built on them is `overview.py`.
 
 A finished day (before today, in UTC, as the rest of the dashboard counts
 days) does not change any more: it is fetched from Kit once, stored in
@@ -30,15 +30,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.dashboard import period
-from app.dashboard.calls import answers, client_for, worst
-from app.dashboard.chart import growth_chart
-from app.extensions import cache, db
+from app.extensions import db
 from app.kit.api import KitClient
-from app.kit.resources import Account, EmailStats, GrowthStats
+from app.kit.resources import GrowthStats
+from app.kit_cache import answers, client_for
 from app.models import GrowthDay, KitConnection
 
 GROWTH_DAYS = max(period.PERIODS)  # kept in the table: every period is warm
-LATEST_BROADCASTS = 5
 # Figures of finished days do not change: kept this long in the cache.
 FINISHED_SECONDS = 7 * 24 * 3600
 FIGURES = [getattr(GrowthDay, field.name) for field in fields(GrowthStats)]
@@ -119,11 +117,11 @@ def forget(connection_id: int) -> None:
 # --- Kit ---------------------------------------------------------------------------
 
 
-def _name(day: date) -> str:
+def day_key(day: date) -> str:
     return f"growth_stats:{day.isoformat()}"
 
 
-def _ask(client: KitClient, day: date) -> Callable[[], Any]:
+def ask_kit(client: KitClient, day: date) -> Callable[[], Any]:
     """The call for one whole day's figures."""
     return lambda: client.get(
         "account/growth_stats", starting=day.isoformat(), ending=day.isoformat()
@@ -143,119 +141,7 @@ def backfill(connection_id: int, today: date | None = None) -> int:
     if not missing:
         return 0
     client = client_for(connection_id)
-    fetched = answers(client, {}, {_name(day): _ask(client, day) for day in missing})
-    return store(connection_id, {day: fetched[_name(day)] for day in missing})
-
-
-# --- the overview ------------------------------------------------------------------
-
-
-def overview(
-    connection_id: int, length: int = period.DEFAULT_PERIOD, today: date | None = None
-) -> dict[str, Any]:
-    """Account, the period's days one by one (and their totals against the
-    previous period's), email stats, the latest sent broadcasts: at most four
-    calls to Kit once the finished days are stored, none while the cache
-    holds the rest.
-
-    Each panel stands on its own calls: one that failed leaves its panel out
-    (named in `unavailable`, which the page shows as a notice), and the page
-    shows the rest. A finished day that arrived is stored even when another
-    did not."""
-    today = today or today_utc()
-    days = window(today, length)
-    earlier = period.previous_days(today, length)
-    have = stored(connection_id, [*earlier, *days[:-1]])
-    missing = [day for day in days[:-1] if day not in have]
-    client = client_for(connection_id)
-    fresh = {_name(day): _ask(client, day) for day in missing}
-    previous = _previous(connection_id, client, earlier, have, fresh)
-    calls = {
-        "account": lambda: client.get("account"),
-        "email_stats": lambda: client.get("account/email_stats"),
-        "sent_broadcasts": lambda: client.page(
-            "broadcasts/stats",
-            "broadcasts",
-            per_page=LATEST_BROADCASTS,
-            status="completed",
-        ),
-        _name(today): _ask(client, today),
-    }
-    failed: dict[str, BaseException] = {}
-    found = answers(client, calls, fresh, optional=[*calls, *fresh], failed=failed)
-    if failed and not found:  # nothing arrived: Kit is down, the page says so
-        raise worst(list(failed.values()))
-    arrived = {day: found[_name(day)] for day in missing if _name(day) in found}
-    if arrived:
-        store(connection_id, arrived)
-    if previous is None and PREVIOUS in found:
-        previous = _keep_previous(connection_id, earlier, found[PREVIOUS])
-    panels: dict[str, Any] = {"unavailable": set()}
-    if "account" in found:
-        panels["account"] = Account.from_kit(found["account"])
-    else:
-        panels["unavailable"].add("account")
-    if "email_stats" in found:
-        panels["email"] = EmailStats.from_kit(found["email_stats"])
-    else:
-        panels["unavailable"].add("email")
-    if "sent_broadcasts" in found:
-        panels["broadcasts"] = period.newest_sent_first(
-            found["sent_broadcasts"].map(period.SentBroadcast.from_kit).items
-        )
-    else:
-        panels["unavailable"].add("broadcasts")
-    if previous is None or any(
-        day not in have and _name(day) not in found for day in days
-    ):
-        panels["unavailable"].add("growth")
-        return panels
-    daily = [
-        (day, have[day] if day in have else GrowthStats.from_kit(found[_name(day)]))
-        for day in days
-    ]
-    current = period.totals([stats for _, stats in daily])
-    return panels | {
-        "totals": current,
-        "kpis": period.kpis(current, previous, length),
-        "chart": growth_chart(daily),
-    }
-
-
-PREVIOUS = "growth_stats:previous"
-
-
-def _previous_key(connection_id: int, days: Sequence[date]) -> str:
-    # No generation in it (Reload keeps it, like the stored days): these days
-    # are finished, their totals do not change.
-    return f"kit:{connection_id}:growth_stats:{days[0]}:{days[-1]}"
-
-
-def _previous(
-    connection_id: int,
-    client: KitClient,
-    days: Sequence[date],
-    have: Mapping[date, GrowthStats],
-    fresh: dict[str, Callable[[], Any]],
-) -> GrowthStats | None:
-    """The previous period's totals from the stored days, or from the cache;
-    else None, having added the one call for them to `fresh`."""
-    if all(day in have for day in days):
-        return period.totals([have[day] for day in days])
-    cached = cache.get(_previous_key(connection_id, days))
-    if cached is not None:
-        return GrowthStats.from_kit(cached)
-    fresh[PREVIOUS] = lambda: client.get(
-        "account/growth_stats",
-        starting=days[0].isoformat(),
-        ending=days[-1].isoformat(),
+    fetched = answers(
+        client, {}, {day_key(day): ask_kit(client, day) for day in missing}
     )
-    return None
-
-
-def _keep_previous(
-    connection_id: int, days: Sequence[date], answer: Any
-) -> GrowthStats:
-    if GrowthStats.complete_from_kit(answer) is not None:
-        cache.set(_previous_key(connection_id, days), answer, timeout=FINISHED_SECONDS)
-    return GrowthStats.from_kit(answer)
+    return store(connection_id, {day: fetched[day_key(day)] for day in missing})

@@ -21,10 +21,11 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from app.dashboard.calls import client_for, invalidate
 from app.extensions import db
-from app.kit import webhooks as kit_webhooks
+from app.kit import webhook_endpoints as kit_webhooks
 from app.kit.errors import KitAPIError, KitError
+from app.kit.times import parse_time
+from app.kit_cache import client_for, invalidate
 from app.models import KitConnection, WebhookEndpoint
 from app.webhooks import rotation, store
 
@@ -183,12 +184,11 @@ def revoke_previous_command(connection_id: int | None, every: bool) -> None:
         raise click.ClickException(f"Kit was not told for {failed} endpoint(s).")
 
 
-def _moment(value: str) -> datetime:
+def _option_time(value: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(value)
+        return parse_time(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @webhooks_command.command("recover")
@@ -199,7 +199,7 @@ def _moment(value: str) -> datetime:
 def recover_command(connection_id: int, since: str, until_: str) -> None:
     """Store the events of Kit's deliveries made between --since and --until
     (its history keeps 30 days), each event once."""
-    start, end = _moment(since), _moment(until_)
+    start, end = _option_time(since), _option_time(until_)
     if end <= start:
         raise click.BadParameter("--until must be after --since")
     endpoint = _endpoint(connection_id)

@@ -1,21 +1,15 @@
-"""Kit's Webhooks 2.0 (KIT_PLATFORM.md 5a): the endpoint calls, and the check of
-a delivery's signature.
+"""Kit's Webhooks 2.0 (KIT_PLATFORM.md 5a): the calls for the app's endpoints at
+Kit (create, list, update, delete, rotate, deliveries). The check of a
+delivery's signature is `app.webhooks.signature`.
 
 The calls go through `KitClient` (the connection's token, one refresh and
 retry on a 401, Kit's errors typed). Kit answers 404 on create or list when
 webhooks are not enabled for the account: `WebhooksUnavailable`, so the
 caller can fall back to polling instead of retrying forever.
-
-`verify` is pure: the raw body, the `X-Kit-Signature` header, the secrets
-that may have signed it (two during a rotation) and the time; it returns the
-signed timestamp or raises `BadSignature`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,26 +17,9 @@ from typing import Any
 
 from app.kit.api import KitClient
 from app.kit.errors import KitError, KitNotFound
+from app.kit.times import kit_time
 
-# The subscriber events the activity feed shows.
-EVENTS = (
-    "subscriber.created",
-    "subscriber.activated",
-    "subscriber.unsubscribed",
-    "subscriber.bounced",
-    "subscriber.complained",
-    "subscriber.subscribed_to_form",
-    "subscriber.tag_added",
-    "subscriber.tag_removed",
-    "subscriber.added_to_sequence",
-    "subscriber.sequence_completed",
-)
 ENDPOINT_NAME = "Kit App Starter activity feed"
-TOLERANCE_SECONDS = 300  # a signed timestamp further from now is refused
-MAX_SIGNATURE_HEADER = 1024
-MAX_SIGNATURES = 8
-_V1 = re.compile(r"[0-9a-f]{64}")
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 class WebhooksUnavailable(KitError):
@@ -50,86 +27,7 @@ class WebhooksUnavailable(KitError):
     enabled for this account. Not worth retrying soon."""
 
 
-class BadSignature(Exception):
-    """A delivery whose `X-Kit-Signature` does not prove it came from Kit.
-
-    `reason`: missing, malformed, stale, future, mismatch or no_secret.
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-# --- the signature -------------------------------------------------------------------
-
-
-def sign(raw_body: bytes, secret: str, timestamp: int) -> str:
-    """The `v1` signature Kit sends for `raw_body` at `timestamp`."""
-    message = f"{timestamp}.".encode() + raw_body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def verify(raw_body: bytes, header: str, secrets: list[str], now: float) -> int:
-    """Check `header` (`t=<unix seconds>,v1=<hex>[,v1=<hex>]`) against the raw
-    body; returns the signed timestamp.
-
-    The header is parsed strictly: exactly one `t`, one or more `v1` of 64
-    lowercase hex digits, nothing else. Any `v1` may match any secret (Kit
-    signs with both secrets during a rotation); each comparison runs in
-    constant time, and every pair is compared so the time spent does not tell
-    which one matched.
-    """
-    if not header:
-        raise BadSignature("missing")
-    timestamp, signatures = _parse(header)
-    if timestamp < now - TOLERANCE_SECONDS:
-        raise BadSignature("stale")
-    if timestamp > now + TOLERANCE_SECONDS:
-        raise BadSignature("future")
-    usable = [secret for secret in secrets if secret]
-    if not usable:
-        raise BadSignature("no_secret")
-    matched = False
-    for secret in usable:
-        expected = sign(raw_body, secret, timestamp)
-        for signature in signatures:
-            matched |= hmac.compare_digest(expected, signature)
-    if not matched:
-        raise BadSignature("mismatch")
-    return timestamp
-
-
-def _parse(header: str) -> tuple[int, list[str]]:
-    if len(header) > MAX_SIGNATURE_HEADER:
-        raise BadSignature("malformed")
-    timestamp: int | None = None
-    signatures: list[str] = []
-    for part in header.split(","):
-        name, sep, value = part.strip().partition("=")
-        if not sep:
-            raise BadSignature("malformed")
-        if name == "t" and timestamp is None and _TIMESTAMP.fullmatch(value):
-            timestamp = int(value)
-        elif name == "v1" and _V1.fullmatch(value):
-            signatures.append(value)
-        else:
-            raise BadSignature("malformed")
-    if timestamp is None or not signatures or len(signatures) > MAX_SIGNATURES:
-        raise BadSignature("malformed")
-    return timestamp, signatures
-
-
 # --- Kit's answers -------------------------------------------------------------------
-
-
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -163,7 +61,7 @@ class Endpoint:
             status=str(item.get("status") or ""),
             events=tuple(str(e) for e in events) if isinstance(events, list) else (),
             secret=secret if isinstance(secret, str) and secret else None,
-            previous_secret_expires_at=_moment(item.get("previous_secret_expires_at")),
+            previous_secret_expires_at=kit_time(item.get("previous_secret_expires_at")),
         )
 
     def __repr__(self) -> str:
@@ -202,7 +100,7 @@ class Delivery:
             id=delivery_id,
             status=str(item.get("status") or ""),
             event_type=str(item.get("event_type") or ""),
-            created_at=_moment(item.get("created_at")),
+            created_at=kit_time(item.get("created_at")),
             attempts=count if isinstance(count, int) else len(attempts),
             response_status=status if isinstance(status, int) else None,
             payload=payload if isinstance(payload, dict) else None,
@@ -214,9 +112,7 @@ class Delivery:
 PATH = "webhook_endpoints"
 
 
-def create_endpoint(
-    client: KitClient, url: str, events: tuple[str, ...] = EVENTS
-) -> Endpoint:
+def create_endpoint(client: KitClient, url: str, events: tuple[str, ...]) -> Endpoint:
     """Register `url` for `events`; the answer carries the signing secret."""
     body = {"url": url, "events": list(events), "name": ENDPOINT_NAME}
     try:

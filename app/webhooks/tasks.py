@@ -1,7 +1,7 @@
 """Each connection's Webhooks 2.0 endpoint at Kit: registered when the
 connection is made, kept working by an hourly upkeep; and the daily prune of
-old events. A disconnect revokes the grant first (`app.install.flow`), so the
-endpoint it leaves at Kit is deleted by the next grant for the account.
+old events. A disconnect revokes the grant first (`app.install.disconnect`), so
+the endpoint it leaves at Kit is deleted by the next grant for the account.
 
 `register_endpoint` does whatever the connection's endpoint needs: create it
 at Kit (pending, failed, or missing there), re-enable it (disabled at Kit),
@@ -22,14 +22,15 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app.config import public_base_url
-from app.dashboard.calls import client_for
 from app.extensions import db
 from app.jobs import enqueue
-from app.kit import webhooks as kit_webhooks
+from app.kit import webhook_endpoints as kit_webhooks
 from app.kit.api import KitClient
 from app.kit.errors import KitError, KitUnavailable, NeedsReconnect
+from app.kit_cache import client_for
 from app.models import KitConnection, WebhookEndpoint
 from app.webhooks import store
+from app.webhooks.feed import EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ def endpoint_url(key: str) -> str:
     return f"{base}/webhooks/kit/{key}"
 
 
-@shared_task
+# The name predates this module: beat and queued messages use it.
+@shared_task(name="app.jobs.webhooks.register_endpoint")
 def register_endpoint(connection_id: int, force: bool = False) -> str:
     """Make the connection's endpoint at Kit exist, enabled, for EVENTS; returns
     the endpoint's status (`skipped` when the connection is not active).
@@ -96,7 +98,7 @@ def register_endpoint(connection_id: int, force: bool = False) -> str:
 
 
 def _register(client: KitClient, row_id: int, before: str | None, url: str) -> str:
-    created = kit_webhooks.create_endpoint(client, url)
+    created = kit_webhooks.create_endpoint(client, url, EVENTS)
     if not created.secret:
         _delete_quietly(client, created.id)
         raise KitUnavailable("Kit created an endpoint without a secret")
@@ -154,8 +156,8 @@ def _repair(client: KitClient, row_id: int, kit_id: str, url: str) -> str:
         changes["status"] = "active"
     if ours.url != url:
         changes["url"] = url
-    if set(kit_webhooks.EVENTS) - set(ours.events):
-        changes["events"] = list(kit_webhooks.EVENTS)
+    if set(EVENTS) - set(ours.events):
+        changes["events"] = list(EVENTS)
     if changes:
         kit_webhooks.update_endpoint(client, kit_id, **changes)
         log.info("Repaired webhook endpoint %s at Kit: %s", kit_id, sorted(changes))
@@ -205,7 +207,8 @@ def _delete_quietly(client: KitClient, endpoint_id: str) -> None:
         )
 
 
-@shared_task
+# The name predates this module: beat and queued messages use it.
+@shared_task(name="app.jobs.webhooks.check_webhook_endpoints")
 def check_webhook_endpoints() -> int:
     """Queue a `register_endpoint` (which checks and repairs) for every active
     connection; returns how many were queued."""
@@ -218,7 +221,8 @@ def check_webhook_endpoints() -> int:
     return len(connection_ids)
 
 
-@shared_task
+# The name predates this module: beat and queued messages use it.
+@shared_task(name="app.jobs.webhooks.prune_webhook_events")
 def prune_webhook_events() -> int:
     """Delete the events received more than WEBHOOK_EVENTS_KEPT_DAYS ago."""
     pruned = store.prune(current_app.config["WEBHOOK_EVENTS_KEPT_DAYS"])

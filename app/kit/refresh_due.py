@@ -1,4 +1,4 @@
-"""Proactive refresh: renew tokens that expire soon, before a creator waits on it.
+"""The due-sweep: renew tokens that expire soon, before a creator waits on them.
 
 The due query and the refresh of one connection live here; the jobs in
 `app.jobs.tokens` (beat's "refresh-due", and `flask --app app kit refresh-due`)

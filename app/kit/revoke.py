@@ -1,4 +1,5 @@
-"""Disconnect: revoke the grant at Kit, then forget the tokens.
+"""Revoke a connection's grant at Kit, then forget its tokens: Kit's part of a
+disconnect (the whole disconnect is `app.install.disconnect`).
 
 Claim, commit, call, write, as a refresh does (`app.kit.tokens`): the claim
 keeps a refresh from spending the refresh token we are revoking, and no lock or
@@ -30,7 +31,7 @@ from app.models import ConnectionEvent, KitConnection, RetiredGrant
 log = logging.getLogger(__name__)
 
 
-def disconnect(connection_id: int, settings: KitSettings) -> bool:
+def revoke_connection(connection_id: int, settings: KitSettings) -> bool:
     """Revoke the grant at Kit, then forget the tokens; False when a reinstall
     stored a new grant meanwhile (the connection stays, with it).
 

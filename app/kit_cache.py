@@ -1,5 +1,6 @@
-"""How the dashboard calls Kit: a client per connection, a cache of Kit's
-answers per connection, and a page's independent calls in flight at once.
+"""How the app calls Kit for a connection: the client factory, a cache of Kit's
+answers per connection, and a page's independent calls in flight at once. Used
+by the dashboard, webhooks, jobs, install and the CLI; owned by none of them.
 
 Cache keys start with the connection id and its generation number: an entry is
 never served to another connection, and bumping the generation (the "Reload"
@@ -9,7 +10,7 @@ the typed values made from them on the way out: a deploy that changes a class
 of `resources` never unpickles an old one from Redis.
 
 A request about to call Kit (not one served from the cache) first takes one of
-the process's slots for requests that wait on Kit (`capacity.take_slot`).
+the process's slots for requests that wait on Kit (`kit_capacity.take_slot`).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app
 
-from app.dashboard.capacity import take_slot
 from app.extensions import cache
 from app.kit.api import KitClient
 from app.kit.errors import KitError, KitRateLimited, KitUnavailable, NeedsReconnect
+from app.kit_capacity import take_slot
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
