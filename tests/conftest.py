@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.extensions import db
+from app.extensions import db, limiter
 from tests.support import (
     APP_ORIGIN,
     PG_SERVER_URL,
@@ -135,6 +135,10 @@ def make_app(
 
     def make(**extra: object) -> Flask:
         extra.setdefault("KIT_PENDING_PAIRS_DIR", str(tmp_path / "pending_pairs"))
+        # The limiter is one object per process: a test that stopped its Redis
+        # leaves it on the in-memory fallback until its next backend check.
+        # A new app starts with its store presumed alive, as a new process does.
+        limiter._storage_dead = False
         apps.append(create_app(app_settings(kit, database_url, **extra)))
         return apps[-1]
 

@@ -524,7 +524,7 @@ def set_endpoint(app: Flask, connection_id: int = 1, status: str = "active") -> 
         db.session.commit()
 
 
-# --- webhook deliveries (independent of app.webhooks.signature: what Kit sends) ------------
+# --- webhook deliveries (independent of app.webhooks.signature: what Kit sends) ---
 
 
 def kit_signature(body: bytes, secrets: list[str], timestamp: int | None = None) -> str:
