@@ -17,7 +17,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -617,3 +617,26 @@ def stored_events(app: Flask, connection_id: int | None = None) -> list[WebhookE
         query = query.where(WebhookEvent.connection_id == connection_id)
     with app.app_context():
         return list(db.session.scalars(query))
+
+
+def connected(
+    make_app: Callable[..., Flask], kit_browser: Any, **settings: Any
+) -> tuple[Flask, Any]:
+    """An app (Kit's answers never cached), and the signed-in client of the
+    user who installed connection 1 through Kit's consent page."""
+    app = make_app(KIT_CACHE_SECONDS=0, **settings)
+    client = app.test_client()
+    sign_up(client)
+    install(client, kit_browser)
+    return app, client
+
+
+def granted(make_app: Callable[..., Flask], kit: Any, **settings: Any) -> tuple:  # type: ignore[type-arg]
+    """`connected`, with connection 1 made from a real grant without the consent
+    round trip (no backfill, no webhook endpoint): for the tests that never
+    open the overview."""
+    app = make_app(KIT_CACHE_SECONDS=0, **settings)
+    client = app.test_client()
+    sign_up(client)
+    connect(app, kit)
+    return app, client

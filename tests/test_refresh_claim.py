@@ -26,10 +26,11 @@ from tests import workers
 from tests.support import (
     PG_URL,
     app_settings,
-    connect,
+    connected,
     connections,
     event_kinds,
     expire_stored_token,
+    granted,
     install,
     set_stored,
     sign_up,
@@ -44,27 +45,6 @@ def until(condition: Callable[[], object], seconds: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the condition never held"
         time.sleep(0.01)
-
-
-def connected(make_app: Callable[..., Flask], kit_browser, **settings):  # type: ignore[no-untyped-def]
-    """An app (Kit's answers never cached), and the signed-in client of the
-    user who has connection 1."""
-    app = make_app(KIT_CACHE_SECONDS=0, **settings)
-    client = app.test_client()
-    sign_up(client)
-    install(client, kit_browser)
-    return app, client
-
-
-def granted(make_app: Callable[..., Flask], kit, **settings):  # type: ignore[no-untyped-def]
-    """`connected`, with connection 1 made from a real grant without the consent
-    round trip (no backfill, no webhook endpoint): for the tests that never
-    open the overview."""
-    app = make_app(KIT_CACHE_SECONDS=0, **settings)
-    client = app.test_client()
-    sign_up(client)
-    connect(app, kit)
-    return app, client
 
 
 def signed_in_copy(app: Flask, client: FlaskClient) -> FlaskClient:

@@ -29,13 +29,12 @@ from tests.support import (
     PG_URL,
     TEST_ENCRYPTION_KEY,
     app_settings,
-    connect,
+    connected,
     expire_stored_token,
-    install,
+    granted,
     reads_account,
     refresh_at_kit,
     set_stored,
-    sign_up,
     spent_refresh_tokens,
     stored,
 )
@@ -50,25 +49,6 @@ def until(condition: Callable[[], object], seconds: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the condition never held"
         time.sleep(0.01)
-
-
-def connected(make_app: Callable[..., Flask], kit_browser, **settings):  # type: ignore[no-untyped-def]
-    app = make_app(KIT_CACHE_SECONDS=0, **settings)
-    client = app.test_client()
-    sign_up(client)
-    install(client, kit_browser)
-    return app, client
-
-
-def granted(make_app: Callable[..., Flask], kit, **settings):  # type: ignore[no-untyped-def]
-    """`connected`, with connection 1 made from a real grant without the consent
-    round trip (no backfill, no webhook endpoint): for the tests that never
-    open the overview."""
-    app = make_app(KIT_CACHE_SECONDS=0, **settings)
-    client = app.test_client()
-    sign_up(client)
-    connect(app, kit)
-    return app, client
 
 
 def cli(app: Flask, *args: str) -> str:
