@@ -631,7 +631,9 @@ def connected(
     return app, client
 
 
-def granted(make_app: Callable[..., Flask], kit: Any, **settings: Any) -> tuple:  # type: ignore[type-arg]
+def granted(
+    make_app: Callable[..., Flask], kit: Any, **settings: Any
+) -> tuple[Flask, Any]:
     """`connected`, with connection 1 made from a real grant without the consent
     round trip (no backfill, no webhook endpoint): for the tests that never
     open the overview."""
