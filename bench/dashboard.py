@@ -29,7 +29,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import kit_cache
-from app.dashboard import stored_days
+from app import stored_days
 from bench.common import (
     argument_parser,
     bench_app,

@@ -41,7 +41,7 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.dashboard import stored_days
+from app import stored_days
 from app.extensions import cache, db
 from app.kit import api
 from app.models import KitConnection

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.dashboard import stored_days
+from app import stored_days
 from app.extensions import db
 from app.jobs.figures import backfill_figures, sync_figures
 from app.kit import api

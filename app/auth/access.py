@@ -1,7 +1,10 @@
-"""Who may see what: every route with a connection id goes through here."""
+"""Who may see what: every route with a connection id goes through here; and
+which of their connections the signed-in user is looking at (the dashboard
+opens it, an install selects the account just connected)."""
 
 from __future__ import annotations
 
+from flask import session
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -17,3 +20,21 @@ def own_connection(connection_id: int) -> KitConnection:
             KitConnection.user_id == current_user.id,
         )
     )
+
+
+SELECTED = "connection_id"  # the session's key for the connection in view
+
+
+def remember_selected(connection: KitConnection) -> None:
+    session[SELECTED] = connection.id
+
+
+def selected_connection() -> KitConnection | None:
+    """The connection the user last looked at, else their first active one."""
+    connections = current_user.connections
+    wanted = session.get(SELECTED)
+    for connection in connections:
+        if connection.id == wanted:
+            return connection
+    active = [c for c in connections if c.status == KitConnection.ACTIVE]
+    return (active or connections or [None])[0]

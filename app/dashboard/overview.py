@@ -11,7 +11,11 @@ from typing import Any
 
 from app.dashboard import period
 from app.dashboard.chart import growth_chart
-from app.dashboard.stored_days import (
+from app.extensions import cache
+from app.kit.api import KitClient
+from app.kit.resources import Account, EmailStats, GrowthStats
+from app.kit_cache import answers, client_for, worst
+from app.stored_days import (
     FINISHED_SECONDS,
     ask_kit,
     day_key,
@@ -20,10 +24,6 @@ from app.dashboard.stored_days import (
     today_utc,
     window,
 )
-from app.extensions import cache
-from app.kit.api import KitClient
-from app.kit.resources import Account, EmailStats, GrowthStats
-from app.kit_cache import answers, client_for, worst
 
 LATEST_BROADCASTS = 5
 

@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.kit.resources import Broadcast, BroadcastStats, GrowthStats
+from app.stored_days import GROWTH_DAYS, window
 
-PERIODS = (7, 30, 90)
+PERIODS = (7, 30, GROWTH_DAYS)  # the longest is all the stored days
 DEFAULT_PERIOD = 30
 
 
@@ -20,14 +21,9 @@ def period_days(value: str | None) -> int:
     return int(value) if value in {str(days) for days in PERIODS} else DEFAULT_PERIOD
 
 
-def days_of(end: date, length: int) -> list[date]:
-    """`length` days ending with `end`, oldest first."""
-    return [end - timedelta(days=n) for n in range(length - 1, -1, -1)]
-
-
 def previous_days(today: date, length: int) -> list[date]:
     """The period of `length` days before the one that ends today."""
-    return days_of(today - timedelta(days=length), length)
+    return window(today - timedelta(days=length), length)
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from flask import (
     flash,
     make_response,
     render_template,
-    session,
 )
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import Field
 
+from app.auth.access import remember_selected
 from app.errors import problem
 from app.extensions import db
 from app.kit.errors import (
@@ -33,19 +33,7 @@ from app.models import KitConnection
 from app.webhooks.feed import BadQuery
 
 T = TypeVar("T")
-SELECTED = "connection_id"
 RETRY_AFTER = "5"  # seconds, on every 503 "try again"
-
-
-def selected_connection() -> KitConnection | None:
-    """The connection the user last looked at, else their first active one."""
-    connections = current_user.connections
-    wanted = session.get(SELECTED)
-    for connection in connections:
-        if connection.id == wanted:
-            return connection
-    active = [c for c in connections if c.status == KitConnection.ACTIVE]
-    return (active or connections or [None])[0]
 
 
 def kit_page(
@@ -62,7 +50,7 @@ def kit_page(
     reconnect banner follows the connection's stored status, never this
     request's error alone.
     """
-    session[SELECTED] = connection.id
+    remember_selected(connection)
     status, data = 200, {}
     state = _without_grant(connection)
     if state is None:
@@ -107,7 +95,7 @@ def stored_page(
     """Render a page of what the app keeps itself (no call to Kit): the same
     banners as `kit_page` for a connection without a grant, and the
     `bad_request` state (400) when `load` refuses a hand-edited URL."""
-    session[SELECTED] = connection.id
+    remember_selected(connection)
     status, data = 200, {}
     state = _without_grant(connection)
     if state is None:

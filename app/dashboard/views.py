@@ -31,7 +31,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app import kit_cache
-from app.auth.access import own_connection
+from app.auth.access import own_connection, selected_connection
 from app.dashboard import bp, broadcast_stats, data, query
 from app.dashboard.forms import ReloadForm
 from app.dashboard.overview import overview_data
@@ -39,7 +39,6 @@ from app.dashboard.period import DEFAULT_PERIOD, PERIODS, period_days
 from app.dashboard.render import (
     kit_page,
     missing,
-    selected_connection,
     stored_page,
 )
 from app.kit.api import Page

@@ -6,7 +6,7 @@ connection's Kit data. The routes are `install.confirm_disconnect` and
 
 from __future__ import annotations
 
-from app.dashboard import stored_days
+from app import stored_days
 from app.kit.revoke import revoke_connection
 from app.kit.settings import KitSettings
 from app.kit_cache import invalidate

@@ -22,8 +22,7 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.auth.access import own_connection
-from app.dashboard.render import SELECTED
+from app.auth.access import own_connection, remember_selected
 from app.errors import problem
 from app.extensions import db, limiter
 from app.install import bp
@@ -117,7 +116,7 @@ def callback() -> Response | tuple[Any, int]:
         return failure_page(failed)
     # The dashboard opens the account just connected, now (no Kit `redirect`)
     # or whenever the creator comes back from Kit.
-    session[SELECTED] = connection.id
+    remember_selected(connection)
     done = "Reconnected" if was_reconnect(connection, attempt) else "Connected"
     flash(f"{done} {connection.label}.", "success")
     return redirect(attempt.return_to or url_for("dashboard.index"))

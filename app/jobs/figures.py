@@ -14,7 +14,7 @@ import logging
 from celery import shared_task
 from sqlalchemy import select
 
-from app.dashboard import stored_days
+from app import stored_days
 from app.extensions import db
 from app.jobs import enqueue
 from app.kit.errors import KitError

@@ -1,5 +1,7 @@
 """The stored days: the daily growth figures of finished days, kept in the
-database (`growth_days`). The overview built on them is `overview.py`.
+database (`growth_days`). The overview built on them is `app/dashboard/overview.py`;
+the install's backfill and the hourly sync (`app.jobs.figures`) fill them, and a
+disconnect drops them, so they have a room of their own outside the dashboard.
 
 A finished day (before today, in UTC, as the rest of the dashboard counts
 days) does not change any more: it is fetched from Kit once, stored in
@@ -23,20 +25,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.dashboard import period
 from app.extensions import db
 from app.kit.api import KitClient
 from app.kit.resources import GrowthStats
 from app.kit_cache import answers, client_for
 from app.models import GrowthDay, KitConnection
 
-GROWTH_DAYS = max(period.PERIODS)  # kept in the table: every period is warm
+# Kept in the table: the longest period the overview offers, so every one is warm.
+GROWTH_DAYS = 90
 # Figures of finished days do not change: kept this long in the cache.
 FINISHED_SECONDS = 7 * 24 * 3600
 FIGURES = [getattr(GrowthDay, field.name) for field in fields(GrowthStats)]
@@ -46,7 +48,7 @@ INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 def window(today: date, length: int = GROWTH_DAYS) -> list[date]:
     """A period's days, oldest first: the finished ones, then today."""
-    return period.days_of(today, length)
+    return [today - timedelta(days=n) for n in range(length - 1, -1, -1)]
 
 
 def today_utc() -> date:
