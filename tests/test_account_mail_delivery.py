@@ -128,7 +128,7 @@ def test_flask_kit_dev_sends_the_mail_to_the_sandbox_outbox(kit, database_url):
 
 
 def test_doctor_fails_production_without_a_mail_server(make_app):
-    from app.cli.doctor import outgoing_mail
+    from app.cli.checks import outgoing_mail
 
     production = make_app(APP_ENV="production", MAIL_SERVER=None, MAIL_PORT=None)
     assert production.config["MAIL_BACKEND"] == "smtp"

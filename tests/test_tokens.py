@@ -11,7 +11,8 @@ from sqlalchemy import Text, select, type_coerce
 
 from app.extensions import db
 from app.kit import grants
-from app.kit.tokens import is_fresh, valid_access_token
+from app.kit.freshness import is_fresh
+from app.kit.tokens import valid_access_token
 from app.models import KitConnection, RetiredGrant, WebhookEndpoint
 from tests.support import (
     TEST_ENCRYPTION_KEY,

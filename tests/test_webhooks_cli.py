@@ -117,7 +117,7 @@ def test_recover_stores_what_kit_could_not_deliver_once(make_app, kit, kit_brows
 
 
 def test_doctor_checks_the_public_url(make_app):
-    from app.cli.doctor import public_url
+    from app.cli.checks import public_url
 
     cases = {
         ("production", "https://app.example.com"): "PASS",

@@ -23,8 +23,8 @@ from werkzeug.utils import redirect
 
 from app import mail
 from app.extensions import db
+from app.kit.outcomes import mark_needs_reconnect_in
 from app.kit.settings import KitSettings
-from app.kit.tokens import mark_needs_reconnect_in
 from app.models import KitConnection
 
 if TYPE_CHECKING:

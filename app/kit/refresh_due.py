@@ -20,8 +20,9 @@ from sqlalchemy import literal, select, tuple_
 from app.crypto import UTCDateTime
 from app.extensions import db
 from app.kit.errors import KitError, NeedsReconnect
+from app.kit.freshness import Want
 from app.kit.settings import KitSettings
-from app.kit.tokens import Want, refresh_or_wait
+from app.kit.tokens import refresh_or_wait
 from app.models import KitConnection
 
 log = logging.getLogger(__name__)
