@@ -28,8 +28,7 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import kit_cache
-from app import stored_days
+from app import kit_cache, stored_days
 from bench.common import (
     argument_parser,
     bench_app,
