@@ -7,7 +7,7 @@ sandbox), and refreshes them all, twice, each time on an identical fresh set
 
 * one process: `app.kit.refresh_due.refresh_due`, one connection after another
   (the loop `flask kit refresh-due` ran before the jobs);
-* Celery: `app.jobs.tokens.enqueue_due_refreshes(report=True)` from this
+* Celery: `app.jobs.token_refresh.enqueue_due_refreshes(report=True)` from this
   process, as `flask kit refresh-due` does now, to a real `celery -A
   app.jobs.worker worker --concurrency N` (prefork) through a real
   redis-server, waiting for every outcome.
@@ -48,7 +48,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
-from app.jobs.tokens import enqueue_due_refreshes
+from app.jobs.token_refresh import enqueue_due_refreshes
 from app.kit.refresh_due import refresh_due
 from bench.common import argument_parser, jobs_app
 from bench.connections import fresh_schema, populate, real_grants, refreshed_events

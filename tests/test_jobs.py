@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from celery import signals
 
-from app.jobs.tokens import enqueue_due_refreshes
+from app.jobs.token_refresh import enqueue_due_refreshes
 from app.models import ConnectionEvent, KitConnection
 from tests.support import connect, event_kinds, set_expiry, spent_refresh_tokens, stored
 

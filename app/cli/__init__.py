@@ -2,7 +2,7 @@
 
 - `dev`: run the app for development, with the Kit sandbox beside it in
   sandbox mode (the only place the app touches `kit_sandbox`);
-- `tokens`: `refresh-due`, `rotate-keys`;
+- `token_upkeep`: `refresh-due`, `rotate-keys`;
 - `connections`: list every connection, never a token;
 - `webhooks`: each connection's webhook endpoint at Kit (list, rotate, recover);
 - `doctor`: is this deployment ready?
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli import connections, dev, doctor, tokens
+from app.cli import connections, dev, doctor, token_upkeep
 from app.webhooks.cli import webhooks_command
 
 
@@ -25,7 +25,7 @@ kit.add_command(dev.dev)
 if dev.sandbox_command is not None:
     kit.add_command(dev.sandbox_command)
 kit.add_command(connections.connections_command)
-kit.add_command(tokens.refresh_due_command)
-kit.add_command(tokens.rotate_keys_command)
+kit.add_command(token_upkeep.refresh_due_command)
+kit.add_command(token_upkeep.rotate_keys_command)
 kit.add_command(webhooks_command)
 kit.add_command(doctor.doctor)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from app.extensions import db
 from app.jobs import enqueue
 from app.jobs.figures import backfill_figures
-from app.jobs.grants import revoke_grant
+from app.jobs.grant_revocation import revoke_grant
 from app.kit import grants
 from app.kit.oauth import TokenSet
 from app.models import RetiredGrant

@@ -13,9 +13,9 @@ from celery.schedules import crontab
 
 # The modules that define tasks; a worker imports them at start.
 TASK_MODULES = (
-    "app.jobs.tokens",
+    "app.jobs.token_refresh",
     "app.jobs.figures",
-    "app.jobs.grants",
+    "app.jobs.grant_revocation",
     "app.webhooks.tasks",
     "app.auth.tasks",
 )

@@ -4,7 +4,7 @@ A pair is retired when a reinstall replaces it, when it loses a race of two
 installs of one account, or when the install fails after the code exchange.
 `retire` writes it, encrypted, in the caller's transaction (so the pair that
 replaces it and the note to revoke it commit together); the job
-`app.jobs.grants.revoke_grant` then makes one attempt with `revoke_retired`,
+`app.jobs.grant_revocation.revoke_grant` then makes one attempt with `revoke_retired`,
 and beat's sweep (`claim_due`) re-queues whatever is due again, so a lost
 message, a dead worker or an outage only delays the revocation.
 

@@ -1,7 +1,7 @@
 """The due-sweep: renew tokens that expire soon, before a creator waits on them.
 
 The due query and the refresh of one connection live here; the jobs in
-`app.jobs.tokens` (beat's "refresh-due", and `flask --app app kit refresh-due`)
+`app.jobs.token_refresh` (beat's "refresh-due", and `flask --app app kit refresh-due`)
 fan them out, one task per due connection. Every refresh goes through the same
 claim as the web workers (`app.kit.tokens.refresh_or_wait`), so it is safe beside
 them, and twice at once.

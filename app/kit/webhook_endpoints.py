@@ -70,9 +70,10 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """One delivery in Kit's history; `payload` (the body Kit sent: a
-    `delivery_id` and its `events`) only when asked for."""
+class DeliveryRecord:
+    """Kit's record of one delivery it sent (its delivery history; the body we
+    received is `app.webhooks.delivery.Delivery`); `payload` (the body Kit
+    sent: a `delivery_id` and its `events`) only when asked for."""
 
     id: int
     status: str
@@ -83,7 +84,7 @@ class Delivery:
     payload: dict[str, Any] | None = None
 
     @classmethod
-    def from_kit(cls, body: Any) -> Delivery:
+    def from_kit(cls, body: Any) -> DeliveryRecord:
         item = _object(body)
         item = _object(item.get("delivery")) or item
         try:
@@ -169,18 +170,18 @@ def revoke_previous_secret(client: KitClient, endpoint_id: str) -> Endpoint:
 
 def deliveries(
     client: KitClient, endpoint_id: str, **filters: str
-) -> Iterator[Delivery]:
+) -> Iterator[DeliveryRecord]:
     """Kit's delivery history of the endpoint (30 days), without payloads;
     `status=` and `event_type=` filter at Kit."""
     for item in client.iterate(
         f"{PATH}/{endpoint_id}/deliveries", "deliveries", per_page=100, **filters
     ):
-        yield Delivery.from_kit(item)
+        yield DeliveryRecord.from_kit(item)
 
 
-def delivery(client: KitClient, endpoint_id: str, delivery_id: int) -> Delivery:
+def delivery(client: KitClient, endpoint_id: str, delivery_id: int) -> DeliveryRecord:
     """One delivery with its payload."""
-    return Delivery.from_kit(
+    return DeliveryRecord.from_kit(
         client.get(
             f"{PATH}/{endpoint_id}/deliveries/{delivery_id}", include_payload="true"
         )

@@ -19,7 +19,7 @@ from app.jobs import enqueue
 from app.kit import grants
 
 
-@shared_task
+@shared_task(name="app.jobs.grants.revoke_grant")
 def revoke_grant(retired_id: int) -> grants.Outcome:
     """One attempt at revoking retired pair `retired_id` at Kit; returns the
     outcome (`revoked`, `retry`, `gave_up` or `gone`). Never raises for Kit
@@ -27,7 +27,7 @@ def revoke_grant(retired_id: int) -> grants.Outcome:
     return grants.revoke_retired(retired_id, current_app.extensions["kit_settings"])
 
 
-@shared_task
+@shared_task(name="app.jobs.grants.revoke_due_grants")
 def revoke_due_grants(batch_size: int = 200) -> int:
     """Queue a `revoke_grant` for every retired pair that is due; returns how
     many. Each claimed pair is leased first, so the loop ends even when the

@@ -2,7 +2,7 @@
 
 `rotate_keys` re-encrypts every stored secret under the newest
 `TOKEN_ENCRYPTION_KEYS` key. `refresh-due` enqueues the same tasks as beat's
-"refresh-due" job (`app.jobs.tokens`) and waits for their outcomes.
+"refresh-due" job (`app/jobs/token_refresh.py`) and waits for their outcomes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import Column, Table, Text, literal, select, type_coerce, update
 from app import models  # noqa: F401 (every table in the metadata)
 from app.crypto import EncryptedText, cipher
 from app.extensions import db
-from app.jobs.tokens import enqueue_due_refreshes
+from app.jobs.token_refresh import enqueue_due_refreshes
 from app.kit import pairs, spool
 
 log = logging.getLogger(__name__)

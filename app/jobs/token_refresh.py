@@ -25,7 +25,7 @@ from app.kit import pairs
 from app.kit import refresh_due as sweep
 
 
-@shared_task(ignore_result=False)
+@shared_task(name="app.jobs.tokens.refresh_connection", ignore_result=False)
 def refresh_connection(connection_id: int, within_seconds: int) -> sweep.Outcome:
     """Refresh one connection unless it is valid for more than `within_seconds`;
     returns the outcome (see `app.kit.refresh_due.refresh_connection`)."""
@@ -36,7 +36,7 @@ def refresh_connection(connection_id: int, within_seconds: int) -> sweep.Outcome
     )
 
 
-@shared_task
+@shared_task(name="app.jobs.tokens.refresh_due")
 def refresh_due(within_seconds: int, batch_size: int = 200) -> int:
     """Enqueue a refresh of every connection that expires within
     `within_seconds`; returns how many. Does not wait for them.
