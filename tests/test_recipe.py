@@ -178,6 +178,8 @@ def missing_names(tree: Path) -> list[str]:
 def recipe_code() -> list[str]:
     """The code spans of the README's recipe, white space made single spaces."""
     text = (ROOT / "README.md").read_text()
+    for bullet in ("- **Add a Kit API call", "- **Add a page:**", "- **Writes**"):
+        assert bullet in text, f"README.md's recipe has no {bullet!r} any more"
     start = text.index("- **Add a Kit API call")
     end = text.index("\n- **", text.index("- **Writes**"))
     return [
@@ -271,8 +273,9 @@ def test_the_recipe_applied_to_a_copy_passes_lint_types_and_its_own_test(
             )
 
         tested = run(
-            copy, "-m", "pytest", "-n0", "-q", "-p", "no:cacheprovider", NEW_TEST
-        )
+            copy, "-m", "pytest", "-n0", "-q", "-p", "no:cacheprovider",
+            f"--basetemp={tmp_path / 'pytest'}", NEW_TEST,
+        )  # fmt: skip
         output = tested.stdout + tested.stderr
         assert tested.returncode == 0, (
             f"The recipe applied, its test {NEW_TEST} fails in the copy; the steps "
