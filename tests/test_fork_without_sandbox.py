@@ -1,27 +1,24 @@
 """A fork can delete the Kit sandbox: the app still imports, migrates, serves
 and tests what needs no Kit, and `flask kit` stops offering the sandbox.
 
-The tree is copied without kit_sandbox/ and tests/sandbox/, and run with
-`python -S`: site-packages is put on the path by hand, so the editable install
-of this checkout (whose finder would still find kit_sandbox/ here) stays out.
+The tree is copied without kit_sandbox/ and tests/sandbox/ (tests/copies.py),
+and run with `python -S`: site-packages is put on the path by hand, so the
+editable install of this checkout (whose finder would still find kit_sandbox/
+here) stays out.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
-import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.copies import PYTHON, copy_checkout, environment
 from tests.support import free_port, wait_until_up
 
-ROOT = Path(__file__).resolve().parent.parent
 LEFT_OUT = ("kit_sandbox", "tests/sandbox")
 # What the copy's own tests can run with no sandbox: nothing here talks to Kit.
 NO_KIT_TESTS = ["tests/test_config.py", "tests/test_redirects.py", "tests/test_logs.py"]
@@ -32,19 +29,7 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture(scope="module")
 def fork(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This checkout's tracked files, less the sandbox and its tests."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"],  # noqa: S607
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-        text=True,
-    ).stdout.split("\0")
-    copy = tmp_path_factory.mktemp("fork")
-    for name in filter(None, listed):
-        if name.startswith(LEFT_OUT) or not (ROOT / name).is_file():
-            continue
-        (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, copy / name)
+    copy = copy_checkout(tmp_path_factory.mktemp("fork"), leave_out=LEFT_OUT)
     assert (copy / "app" / "__init__.py").exists()
     assert not (copy / "kit_sandbox").exists()
     return copy
@@ -52,21 +37,11 @@ def fork(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def run(fork: Path) -> Run:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("KIT_", "FLASK_", "DATABASE_URL", "TEST_DATABASE"))
-    }
-    env.update(
-        PYTHONPATH=os.pathsep.join([str(fork), sysconfig.get_paths()["purelib"]]),
-        DATABASE_URL=f"sqlite:///{fork / 'fork.db'}",
-        APP_ENV="development",
-        PYTHONDONTWRITEBYTECODE="1",
-    )
+    env = environment(fork)
 
     def run(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603
-            [sys.executable, "-S", *args],
+            [*PYTHON, *args],
             cwd=fork,
             env={**env, **extra_env},
             capture_output=True,
@@ -105,17 +80,13 @@ def test_make_run_without_credentials_says_what_to_do(run: Run) -> None:
 def test_with_credentials_the_dev_server_serves_healthz(fork: Path, run: Run) -> None:
     assert run("-m", "flask", "--app", "app", "db", "upgrade").returncode == 0
     port = free_port()
-    env = {
-        **dict(os.environ),
-        "PYTHONPATH": os.pathsep.join([str(fork), sysconfig.get_paths()["purelib"]]),
-        "DATABASE_URL": f"sqlite:///{fork / 'fork.db'}",
-        "APP_ENV": "development",
-        "KIT_CLIENT_ID": "a-fork-of-the-starter",
-        "KIT_API_URL": "http://127.0.0.1:9",  # never called: /healthz needs no Kit
-    }
+    env = environment(
+        fork,
+        KIT_CLIENT_ID="a-fork-of-the-starter",
+        KIT_API_URL="http://127.0.0.1:9",  # never called: /healthz needs no Kit
+    )
     server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-S", "-m", "flask", "--app", "app", "kit", "dev"]
-        + ["--port", str(port)],
+        [*PYTHON, "-m", "flask", "--app", "app", "kit", "dev"] + ["--port", str(port)],
         cwd=fork,
         env=env,
         stdout=subprocess.PIPE,
