@@ -1,7 +1,8 @@
 """What the dashboard pages show, fetched from Kit and handed to the templates
 as the typed values of `app.kit.resources`, and the writes the pages make.
-How the calls are cached per connection and made at once is in `calls`; the
-overview, whose finished days come from the database, is in `figures`.
+How the calls are cached per connection and made at once is in
+`app.kit_cache`; the overview, whose finished days come from the database
+(`app.stored_days`), is in `overview`.
 """
 
 from __future__ import annotations
