@@ -143,3 +143,23 @@ def test_a_connection_made_before_zones_were_kept_shows_utc(app, client):
     page = unescape(client.get("/c/1/activity").text)
     assert "1 Jan 2026, 23:59" in page
     assert LABEL.findall(page) == ["UTC"]
+
+
+def test_the_overview_follows_a_zone_changed_in_kit(
+    app, client, kit, kit_browser, user
+):
+    """Reading the account again (the overview does) stores Kit's new zone and
+    drops the days counted in the old one; the next view stores the new days."""
+    install(client, kit_browser, account=BEN)  # London
+    zone = zone_apart_from_utc()
+    move_account(kit, BEN, zone)
+    client.get("/c/1")
+    assert (stored(app).timezone, stored(app).timezone_label) == (
+        zone.name,
+        zone.friendly_name,
+    )
+    client.get("/c/1")
+    today = local_today(zone.name)
+    assert sorted(growth_days(app)) == [
+        today - timedelta(days=n) for n in range(29, 0, -1)
+    ]
