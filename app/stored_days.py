@@ -3,11 +3,12 @@ database (`growth_days`). The overview built on them is `app/dashboard/overview.
 the install's backfill and the hourly sync (`app.jobs.figures`) fill them, and a
 disconnect drops them, so they have a room of their own outside the dashboard.
 
-A finished day (before today, in UTC, as the rest of the dashboard counts
-days) does not change any more: it is fetched from Kit once, stored in
-`growth_days`, and read from there after. So the overview asks Kit (through
-the cache) only for what still moves: the account, its email stats, the
-latest sent broadcasts and today's figures, four calls in flight at once.
+A finished day (one that has ended in the account's sending time zone: Kit
+counts its days there, KIT_PLATFORM.md section 5) does not change any more:
+it is fetched from Kit once, stored in `growth_days`, and read from there
+after. So the overview asks Kit (through the cache) only for what still
+moves: the account, its email stats, the latest sent broadcasts and today's
+figures, four calls in flight at once.
 Finished days still missing (a first view before the backfill ran, a gap the
 hourly sync has not filled yet) join that same batch and are stored on the
 way; so does, when its days are not all stored, one call for the previous
@@ -19,21 +20,27 @@ job (`app.jobs.figures`), in one batch of at most KIT_PARALLEL_CALLS calls at
 once. Storing is idempotent (`INSERT ... ON CONFLICT DO NOTHING` on the unique
 connection and day), so a view and a job, or two jobs, storing one day at
 once store it once.
+
+The zone is the one stored on the connection (read with the account at
+install): `zone_of`. When the overview reads the account and Kit says another
+zone (the creator changed it in Kit, or the row predates the column),
+`follow_zone` stores it and drops the days counted in the old one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, fields
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.kit.api import KitClient
 from app.kit.resources import GrowthStats
+from app.kit.times import AccountZone
 from app.kit_cache import answers, client_for
 from app.models import GrowthDay, KitConnection
 
@@ -51,8 +58,47 @@ def window(today: date, length: int = GROWTH_DAYS) -> list[date]:
     return [today - timedelta(days=n) for n in range(length - 1, -1, -1)]
 
 
-def today_utc() -> date:
-    return datetime.now(UTC).date()
+def zone_of(connection_id: int) -> AccountZone:
+    """The connection's stored zone (UTC when none is known): one indexed read."""
+    row = db.session.execute(
+        select(KitConnection.timezone, KitConnection.timezone_label).where(
+            KitConnection.id == connection_id
+        )
+    ).one_or_none()
+    if row is None:
+        raise LookupError(f"no connection {connection_id}")
+    return AccountZone.of(*row)
+
+
+def follow_zone(connection_id: int, columns: tuple[str, str]) -> bool:
+    """Store the zone Kit just gave with the account, `(name, label)` as
+    `Account.zone_columns` has them, if it is not the one stored; the days
+    stored under another zone's name are dropped (they are another zone's
+    days, and some were kept before they had ended here). Returns whether
+    anything changed. A zone Kit did not give (`("", "")`) changes nothing.
+
+    In a transaction of its own, as `store`: the page's session is untouched.
+    """
+    if not columns[0]:
+        return False
+    with db.engine.begin() as connection:
+        row = connection.execute(
+            select(KitConnection.timezone, KitConnection.timezone_label).where(
+                KitConnection.id == connection_id
+            )
+        ).one_or_none()
+        if row is None or tuple(row) == columns:
+            return False
+        connection.execute(
+            update(KitConnection)
+            .where(KitConnection.id == connection_id)
+            .values(timezone=columns[0], timezone_label=columns[1])
+        )
+        if row[0] != columns[0]:
+            connection.execute(
+                delete(GrowthDay).where(GrowthDay.connection_id == connection_id)
+            )
+    return True
 
 
 # --- the table ---------------------------------------------------------------------
@@ -137,7 +183,7 @@ def backfill(connection_id: int, today: date | None = None) -> int:
     Raises the Kit failure, if any, having stored nothing: all or none, the
     next run asks again for what is still missing.
     """
-    days = window(today or today_utc())[:-1]
+    days = window(today or zone_of(connection_id).today())[:-1]
     have = stored(connection_id, days)
     missing = [day for day in days if day not in have]
     if not missing:

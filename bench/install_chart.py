@@ -71,8 +71,10 @@ def days_stored(app: Flask, after_id: int, started: float, seconds: float) -> fl
     with app.app_context():
         while time.perf_counter() < deadline:
             newest = db.session.scalar(select(func.max(KitConnection.id))) or 0
-            days = stored_days.window(stored_days.today_utc())[:-1]
-            count = len(stored_days.stored(newest, days)) if newest > after_id else 0
+            count = 0
+            if newest > after_id:  # its days are its Kit account's (time zone)
+                today = stored_days.zone_of(newest).today()
+                count = len(stored_days.stored(newest, stored_days.window(today)[:-1]))
             db.session.remove()  # a new snapshot next time
             if count == FINISHED_DAYS:
                 return time.perf_counter() - started

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from html import unescape
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete
@@ -89,7 +90,9 @@ def test_events_are_listed_newest_first_in_plain_words(app, ada):
     ):
         assert line in body, line
     assert "<b>VIP</b>" not in page.text  # Kit's names are escaped
-    assert f'datetime="{NOW.isoformat()}"' in page.text
+    # On Ada's clock (New York), where Kit counts her days.
+    local = NOW.astimezone(ZoneInfo("America/New_York"))
+    assert f'datetime="{local.isoformat()}"' in page.text
     # The tab, and the page that works without JavaScript.
     assert re.search(r'href="/c/1/activity" aria-current="page">Activity<', page.text)
     assert 'href="/c/1/activity">↻ Refresh</a>' in page.text
@@ -300,29 +303,33 @@ def test_a_connection_to_reconnect_shows_the_banner_not_the_feed(app, ada):
     assert "data-poll=" not in page.text
 
 
-def test_the_overview_shows_todays_figures_from_events(app, ada):
-    yesterday = NOW - timedelta(days=1, hours=1)
-    midnight = NOW.replace(hour=0, minute=0, second=0)
+def test_the_overview_counts_the_events_of_the_accounts_day(app, ada):
+    """Today's new subscribers and unsubscribes are Kit's own count (its
+    growth stats, tests/test_figures_reconcile.py); the events line counts
+    what reached this connection since the account's midnight (New York's)."""
+    zone = ZoneInfo("America/New_York")
+    midnight = datetime.combine(NOW.astimezone(zone).date(), time(), zone)
+    set_stored(app, 1, created_at=midnight - timedelta(days=2))
     add_events(
         app,
         [
             {"type": "subscriber.created", "occurred_at": midnight},
             {"type": "subscriber.created", "occurred_at": NOW},
-            {"type": "subscriber.created", "occurred_at": NOW},
             {"type": "subscriber.unsubscribed", "occurred_at": NOW},
             {"type": "subscriber.tag_added", "occurred_at": NOW},
-            {"type": "subscriber.created", "occurred_at": yesterday},
-            {"type": "subscriber.unsubscribed", "occurred_at": yesterday},
+            {
+                "type": "subscriber.created",
+                "occurred_at": midnight - timedelta(seconds=1),
+            },
         ],
     )
     page = ada.get("/c/1")
     assert page.status_code == 200
-    assert 'id="today-new">3<' in page.text
-    assert 'id="today-unsubscribes">1<' in page.text
-    assert unescape(page.text).count("5 events today — see activity") == 1
+    assert unescape(page.text).count("4 events received today — see activity") == 1
     assert 'href="/c/1/activity">' in page.text
 
     set_endpoint(app, 1, "unavailable")
     page = unescape(ada.get("/c/1").text)
     assert "Kit has not enabled webhooks for this account" in page
-    assert "today-new" not in page
+    assert "events received" not in page
+    assert 'id="today-new">' in page  # Kit's count needs no events

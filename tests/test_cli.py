@@ -64,7 +64,8 @@ def test_connections_lists_each_connection_s_fields(app, runner, three):
             assert "creator@example.com" in line
             assert f"{row.kit_account_id} {row.account_name}" in line
             assert row.status in line
-            assert row.expires_at.strftime("%Y-%m-%d %H:%M") in line
+            expires = row.expires_at
+            assert f"{expires.day} {expires:%b %Y, %H:%M}" in line  # the pages' format
     assert "Shop" in lines[2]
     assert "needs_reconnect" in lines[1]
     assert "(in 47 h)" in lines[0]  # the sandbox's 48 h token, just issued

@@ -8,7 +8,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from html import unescape
 from typing import Any
 
@@ -31,6 +31,7 @@ from tests.support import (
     sign_up,
     stored,
 )
+from tests.zones import NEW_YORK, local_today
 
 ADA, BEN = 1001, 1002
 # One day's answer from Kit's growth_stats, every figure in it.
@@ -103,7 +104,8 @@ def traffic(kit, monkeypatch) -> Iterator[Traffic]:  # type: ignore[no-untyped-d
 
 
 def today() -> date:
-    return datetime.now(UTC).date()
+    """Ada's today: Kit's days are her account's, in New York."""
+    return local_today(NEW_YORK)
 
 
 def finished_days(count: int = KEPT) -> list[date]:
@@ -114,7 +116,7 @@ def finished_days(count: int = KEPT) -> list[date]:
 
 def seed(account, day: date) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
     """The sandbox's own figures for one day, in the table's order."""
-    stats = account.growth.stats(day, day)
+    stats = account.growth.stats(day, day, NEW_YORK)
     return (
         stats["subscribers"],
         stats["new_subscribers"],
@@ -168,14 +170,17 @@ def test_chart_and_totals_are_the_seed_figures(client, ada):
     shown = re.findall(r'<th scope="row">([^<]+)</th><td>(-?\d+)</td>', page)
     days = [*finished_days(29), today()]
     assert shown == [
-        (f"{day.day} {day:%b}", str(ada.growth.stats(day, day)["net_new_subscribers"]))
+        (
+            f"{day.day} {day:%b}",
+            str(ada.growth.stats(day, day, NEW_YORK)["net_new_subscribers"]),
+        )
         for day in days
     ]
-    month = ada.growth.stats(days[0], today())
+    month = ada.growth.stats(days[0], today(), NEW_YORK)
     for key in ("new_subscribers", "cancellations"):
         assert f">{month[key]:,}<" in page
     assert f">{month['net_new_subscribers']:+,}<" in page
-    assert f">{ada.growth.active_on(today()):,}<" in page
+    assert f">{ada.growth.stats(today(), today(), NEW_YORK)['subscribers']:,}<" in page
 
 
 def test_finished_days_are_read_from_the_table(app, client, ada):

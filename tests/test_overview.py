@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from html import unescape
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from app.dashboard.chart import scale
 from tests.support import install
+from tests.zones import NEW_YORK, local_today
 
 ADA, CHLOE = 1001, 1003  # the big account; the empty one
 OVERVIEW_CALLS = [
@@ -30,7 +32,13 @@ def ada(client, kit, kit_browser, user):  # type: ignore[no-untyped-def]
 
 
 def today() -> date:
-    return datetime.now(UTC).date()
+    """Ada's today: Kit's days are her account's, in New York."""
+    return local_today(NEW_YORK)
+
+
+def local(moment: datetime) -> datetime:
+    """On Ada's clock: the account's zone, as the pages show times."""
+    return moment.astimezone(ZoneInfo(NEW_YORK))
 
 
 def label(day: date) -> str:
@@ -40,7 +48,7 @@ def label(day: date) -> str:
 def period_stats(account, days: int, back: int = 0) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """The sandbox's totals of the `days` days ending `back` periods ago."""
     end = today() - timedelta(days=days * back)
-    return account.growth.stats(end - timedelta(days=days - 1), end)
+    return account.growth.stats(end - timedelta(days=days - 1), end, NEW_YORK)
 
 
 def values(page: str) -> list[str]:
@@ -80,14 +88,16 @@ def test_each_period_shows_its_totals_and_the_change_from_the_one_before(
         strict=True,
     ):
         change = now[key] - before[key]
+        # The total is a count at the end: its change is over these days.
+        against = "over these" if key == "subscribers" else "vs previous"
         if change:
-            assert text.startswith(f"{change:+,} vs previous {days} days")
+            assert text.startswith(f"{change:+,} {against} {days} days")
             up_is_good = key != "cancellations"
             verdict = "better" if (change > 0) == up_is_good else "worse"
             assert text.endswith(f"({verdict})")
             assert classes == f"{'up' if change > 0 else 'down'} {verdict}"
         else:
-            assert text == f"no change vs previous {days} days"
+            assert text == f"no change {against} {days} days"
     assert f'aria-current="page">{days} days</a>' in page
     assert f"Subscriber growth, last {days} days" in page
 
@@ -143,7 +153,7 @@ def test_the_chart_has_axes_and_focusable_days_with_their_figures(client, ada):
     )
     expected = []
     for day in days:
-        stats = ada.growth.stats(day, day)
+        stats = ada.growth.stats(day, day, NEW_YORK)
         expected.append(
             f"{label(day)}: {stats['net_new_subscribers']:+,} net "
             f"({stats['new_subscribers']:,} new, {stats['cancellations']:,} cancelled)"
@@ -156,7 +166,7 @@ def test_the_chart_has_axes_and_focusable_days_with_their_figures(client, ada):
     assert 3 <= len(y_ticks) <= 5
     assert "0" in y_ticks
     numbers = [int(tick.replace(",", "")) for tick in y_ticks]
-    nets = [ada.growth.stats(day, day)["net_new_subscribers"] for day in days]
+    nets = [ada.growth.stats(day, day, NEW_YORK)["net_new_subscribers"] for day in days]
     assert max(numbers) >= max(nets) and min(numbers) <= min(nets)
     x_labels = re.findall(
         r'<text class="chart-tick[^"]*"[^>]*dy="1.4em"[^>]*>([^<]+)</text>', page
@@ -204,7 +214,7 @@ def test_latest_broadcasts_are_the_sent_ones_newest_first_with_rates(client, ada
         ]
         assert cells == [
             broadcast.subject,
-            f"{broadcast.send_at.day} {broadcast.send_at:%b %Y}",
+            f"{local(broadcast.send_at).day} {local(broadcast.send_at):%b %Y}",
             f"{stats['recipients']:,}",
             f"{stats['open_rate']:.1f}%",
             f"{stats['click_rate']:.1f}%",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from html import unescape
 
 import pytest
 from markupsafe import escape
 
 from tests.support import install, sign_up, stored
+from tests.zones import NEW_YORK, local_today
 
 ADA, BEN, CHLOE = 1001, 1002, 1003
 
@@ -34,8 +35,8 @@ def test_overview_shows_totals_growth_email_stats_and_broadcasts(client, kit, ad
     body = text(page)
     active = sum(1 for s in ada.subscribers.values() if s.state == "active")
     assert f"{active:,}" in body
-    today = datetime.now(UTC).date()
-    month = ada.growth.stats(today - timedelta(days=29), today)
+    today = local_today(NEW_YORK)  # Ada's Kitchen counts New York's days
+    month = ada.growth.stats(today - timedelta(days=29), today, NEW_YORK)
     assert month["new_subscribers"] > 100  # the sandbox's launch bump
     for key in ("new_subscribers", "cancellations"):
         assert f">{month[key]:,}<" in body

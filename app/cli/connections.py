@@ -18,6 +18,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.kit import spool
 from app.kit.grants import pending_counts
+from app.kit.times import AccountZone
 from app.models import KitConnection, User
 
 STATUSES = (
@@ -191,7 +192,9 @@ def _last_refreshed(iso: str | None, now: datetime) -> str:
 
 
 def _minutes(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    # The pages' one format ("7 Dec 2026, 04:58"), here in UTC: the table
+    # lists many accounts, each with a zone of its own.
+    return AccountZone().shown(datetime.fromisoformat(iso))
 
 
 @click.command("connections", short_help="List every Kit connection (never a token).")

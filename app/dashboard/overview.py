@@ -14,14 +14,15 @@ from app.dashboard.chart import growth_chart
 from app.extensions import cache
 from app.kit.api import KitClient
 from app.kit.resources import Account, EmailStats, GrowthStats
+from app.kit.times import AccountZone
 from app.kit_cache import answers, client_for, worst
 from app.stored_days import (
     FINISHED_SECONDS,
     ask_kit,
     day_key,
+    follow_zone,
     store,
     stored,
-    today_utc,
     window,
 )
 
@@ -29,7 +30,7 @@ LATEST_BROADCASTS = 5
 
 
 def overview_data(
-    connection_id: int, length: int = period.DEFAULT_PERIOD, today: date | None = None
+    connection_id: int, zone: AccountZone, length: int = period.DEFAULT_PERIOD
 ) -> dict[str, Any]:
     """Account, the period's days one by one (and their totals against the
     previous period's), email stats, the latest sent broadcasts: at most four
@@ -39,8 +40,13 @@ def overview_data(
     Each panel stands on its own calls: one that failed leaves its panel out
     (named in `unavailable`, which the page shows as a notice), and the page
     shows the rest. A finished day that arrived is stored even when another
-    did not."""
-    today = today or today_utc()
+    did not.
+
+    Days are the account's, in its sending time zone `zone` (the connection's
+    stored one), as Kit counts them: "today" is still running there, the
+    days before it are finished. The account read here refreshes the stored
+    zone (`follow_zone`) when Kit says another."""
+    today = zone.today()
     days = window(today, length)
     earlier = period.previous_days(today, length)
     have = stored(connection_id, [*earlier, *days[:-1]])
@@ -69,8 +75,11 @@ def overview_data(
     if previous is None and PREVIOUS in found:
         previous = _keep_previous(connection_id, earlier, found[PREVIOUS])
     panels: dict[str, Any] = {"unavailable": set()}
+    if day_key(today) in found:  # Kit's own count of the account's today
+        panels["kit_today"] = GrowthStats.from_kit(found[day_key(today)])
     if "account" in found:
-        panels["account"] = Account.from_kit(found["account"])
+        panels["account"] = account = Account.from_kit(found["account"])
+        follow_zone(connection_id, account.zone_columns())
     else:
         panels["unavailable"].add("account")
     if "email_stats" in found:
@@ -96,6 +105,7 @@ def overview_data(
     return panels | {
         "totals": current,
         "kpis": period.kpis(current, previous, length),
+        "figures_note": period.figures_note(current, previous, length),
         "chart": growth_chart(daily),
     }
 

@@ -34,6 +34,9 @@ class Delta:
     change: int | None
     days: int
     up_is_good: bool = True
+    #: A count at a moment (the subscriber total), not a sum over days: its
+    #: change is how it moved over the period itself.
+    level: bool = False
 
     @property
     def direction(self) -> str:
@@ -52,9 +55,14 @@ class Delta:
     def text(self) -> str:
         if self.change is None:
             return "no earlier data"
+        against = (
+            f"over these {self.days} days"
+            if self.level
+            else f"vs previous {self.days} days"
+        )
         if self.change == 0:
-            return f"no change vs previous {self.days} days"
-        return f"{self.change:+,} vs previous {self.days} days"
+            return f"no change {against}"
+        return f"{self.change:+,} {against}"
 
 
 @dataclass(frozen=True)
@@ -69,14 +77,20 @@ def kpis(current: GrowthStats, previous: GrowthStats | None, days: int) -> list[
     period, each against the previous period (None or all zeros: no data)."""
     earlier = previous if previous is not None and any(_figures(previous)) else None
 
-    def delta(name: str, up_is_good: bool = True) -> Delta:
+    def delta(name: str, up_is_good: bool = True, level: bool = False) -> Delta:
         if earlier is None:
-            return Delta(None, days)
+            return Delta(None, days, level=level)
         change = getattr(current, name) - getattr(earlier, name)
-        return Delta(change, days, up_is_good)
+        return Delta(change, days, up_is_good, level)
 
     return [
-        Kpi("Subscribers", f"{current.subscribers:,}", delta("subscribers")),
+        # The total at the period's end against the total at the previous
+        # period's end: how it moved over these days.
+        Kpi(
+            "Subscribers",
+            f"{current.subscribers:,}",
+            delta("subscribers", level=True),
+        ),
         Kpi("New", f"{current.new_subscribers:,}", delta("new_subscribers")),
         Kpi(
             "Cancellations",
@@ -89,6 +103,31 @@ def kpis(current: GrowthStats, previous: GrowthStats | None, days: int) -> list[
             delta("net_new_subscribers"),
         ),
     ]
+
+
+def figures_note(
+    current: GrowthStats, previous: GrowthStats | None, days: int
+) -> str | None:
+    """Why the total's change and net growth differ, in words, when they do.
+
+    Both are Kit's, for the same days: net growth is Kit's new subscribers
+    less its cancellations (unsubscribes), while the total counts who is
+    active at the end. A bounce or a spam complaint takes an address out of
+    the total without being a cancellation, and a sign-up still unconfirmed
+    is new without being in the total; so the two can differ, and neither is
+    wrong. None when they agree, or when the previous period is unknown."""
+    if previous is None or not any(_figures(previous)):
+        return None
+    change = current.subscribers - previous.subscribers
+    net = current.net_new_subscribers
+    if change == net:
+        return None
+    return (
+        f"The total moved by {change:+,} over these {days} days, while net growth "
+        f"is {net:+,}. Net growth is new subscribers minus unsubscribes. The "
+        "total also drops when an address bounces or is reported as spam, and "
+        "leaves out unconfirmed sign-ups, which count as new."
+    )
 
 
 def _signed(value: int) -> str:

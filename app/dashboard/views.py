@@ -82,16 +82,23 @@ def _overview(connection: KitConnection) -> tuple[str, int]:
     # `index` passes the connection it selected from the user's own: loading
     # it again by id would cost the warm page a query.
     days = period_days(request.args.get("period"))
+    zone = connection.zone
+
+    def load() -> dict[str, Any]:
+        # "Today" is the account's day, in the zone Kit counts it in: Kit's
+        # own figures for it (the same on every connection to the account),
+        # and apart, the events that reached this connection since then.
+        midnight = zone.start_of(zone.today())
+        return overview_data(connection.id, zone, days) | {
+            "events_today": feed.today(connection.id, midnight),
+            "connected_today": connection.created_at >= midnight,
+            "event_source": feed.source(connection.id),
+        }
+
     return kit_page(
         connection,
         "dashboard/overview.html",
-        lambda: (
-            overview_data(connection.id, days)
-            | {
-                "today": feed.today(connection.id),
-                "event_source": feed.source(connection.id),
-            }
-        ),
+        load,
         reload_form=ReloadForm(),
         period_days=days,
         periods=PERIODS,
@@ -232,7 +239,11 @@ def activity_new(connection_id: int) -> tuple[Response, int]:
         count=len(found.entries),
         newest=found.newest_id,
         more=found.more,
-        html=render_template("dashboard/_activity_rows.html", entries=found.entries),
+        html=render_template(
+            "dashboard/_activity_rows.html",
+            entries=found.entries,
+            zone=connection.zone,
+        ),
     )
     response.headers["Cache-Control"] = "no-store"
     return response, 200

@@ -280,6 +280,7 @@ def _replace_tokens(
 def _set_tokens(connection: KitConnection, tokens: TokenSet, account: Account) -> None:
     connection.account_name = account.name[:255]
     connection.account_email = account.primary_email_address[:254]
+    connection.timezone, connection.timezone_label = account.zone_columns()
     connection.access_token = tokens.access_token
     connection.refresh_token = tokens.refresh_token
     connection.expires_at = tokens.expires_at

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Self
 
 from app.kit.errors import KitUnavailable
-from app.kit.times import kit_time
+from app.kit.times import AccountZone, kit_time
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -53,7 +53,10 @@ class Account:
     name: str
     primary_email_address: str
     plan_type: str = ""
+    #: The sending time zone as Kit names it to the creator.
     timezone: str = ""
+    #: Its IANA name ("America/New_York"): Kit's days are this zone's.
+    timezone_name: str = ""
 
     @classmethod
     def from_kit(cls, body: Any) -> Account:
@@ -61,13 +64,27 @@ class Account:
         account_id = _text(account.get("id"))
         if not account_id:
             raise KitUnavailable("Kit's /v4/account answer has no account id")
+        zone = _object(account.get("timezone"))
         return cls(
             id=account_id,
             name=_text(account.get("name")),
             primary_email_address=_text(account.get("primary_email_address")),
             plan_type=_text(account.get("plan_type")),
-            timezone=_text(_object(account.get("timezone")).get("friendly_name")),
+            timezone=_text(zone.get("friendly_name")),
+            timezone_name=_text(zone.get("name")),
         )
+
+    @property
+    def zone(self) -> AccountZone:
+        """The zone to count days and show times in (UTC if Kit's is unknown)."""
+        return AccountZone.of(self.timezone_name[:64], self.timezone[:100])
+
+    def zone_columns(self) -> tuple[str, str]:
+        """What a connection stores of the zone: ("", "") for none, or one
+        this machine does not know (it reads as UTC, and is asked again)."""
+        zone = self.zone
+        known = zone.name == self.timezone_name
+        return (zone.name, zone.label) if known else ("", "")
 
 
 # The rest is read by one rule, `_Record.from_kit`: each field from the key of

@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.crypto import EncryptedText, UTCDateTime
 from app.extensions import db
+from app.kit.times import AccountZone
 
 
 def utcnow() -> datetime:
@@ -99,6 +100,11 @@ class KitConnection(db.Model):
     tenant_name: Mapped[str] = mapped_column(String(255), default="")
     account_name: Mapped[str] = mapped_column(String(255), default="")
     account_email: Mapped[str] = mapped_column(String(254), default="")
+    # The account's sending time zone, as Kit gave it with the account (IANA
+    # name and Kit's label for it): Kit's days, and the times pages show, are
+    # in it. "" when not known yet (a row from before it was kept): UTC.
+    timezone: Mapped[str] = mapped_column(String(64), default="")
+    timezone_label: Mapped[str] = mapped_column(String(100), default="")
     access_token: Mapped[str | None] = mapped_column(EncryptedText)
     refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -140,6 +146,10 @@ class KitConnection(db.Model):
             and token
             and hashlib.sha256(token.encode()).hexdigest() == self.unsettled_refresh
         )
+
+    @property
+    def zone(self) -> AccountZone:
+        return AccountZone.of(self.timezone, self.timezone_label)
 
     @property
     def label(self) -> str:

@@ -18,7 +18,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, tuple_
 
@@ -260,10 +260,11 @@ def newer(
     )
 
 
-def today(connection_id: int, now: datetime | None = None) -> Today:
-    """Today's figures (UTC, as the rest of the dashboard counts days) from the
-    events Kit delivered: one query on the index."""
-    midnight = datetime.combine((now or datetime.now(UTC)).date(), time(), UTC)
+def today(connection_id: int, midnight: datetime) -> Today:
+    """The events Kit delivered since `midnight` (the start of the account's
+    day, in its time zone: the dashboard's `AccountZone.start_of`), by kind:
+    one query on the index. Only what reached this connection: Kit's own
+    count of the day is its growth stats."""
     rows = db.session.execute(
         select(WebhookEvent.type, func.count())
         .where(

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
+from ..audience import day_bounds, zone_of
 from .blueprint import bp, current_account, current_data, require_token
 from .params import ApiError, parse_day
 
@@ -22,17 +23,21 @@ def account() -> Response:
 @bp.get("/account/growth_stats")
 @require_token
 def growth_stats() -> Response:
-    """Counts for whole UTC days, ``starting`` to ``ending`` inclusive."""
-    today = datetime.now(UTC).date()
+    """Counts for whole days, ``starting`` to ``ending`` inclusive, in the
+    account's sending time zone as Kit counts them: "today" is the account's
+    today, and the dates in the answer carry the zone's offset."""
+    zone = current_account().timezone.name
+    today = datetime.now(zone_of(zone)).date()
     starting = parse_day(request.args.get("starting"), "Starting")
     ending = parse_day(request.args.get("ending"), "Ending") or today
     starting = starting or today - timedelta(days=GROWTH_DEFAULT_DAYS)
     if starting > ending:
         raise ApiError(422, "Starting must be on or before ending")
     with current_data() as data:
-        stats: dict[str, Any] = data.growth.stats(starting, ending)
-    stats["starting"] = f"{starting.isoformat()}T00:00:00Z"
-    stats["ending"] = f"{ending.isoformat()}T23:59:59Z"
+        stats: dict[str, Any] = data.growth.stats(starting, ending, zone)
+    start, end = day_bounds(starting, ending, zone)
+    stats["starting"] = start.astimezone(zone_of(zone)).isoformat()
+    stats["ending"] = (end - timedelta(seconds=1)).astimezone(zone_of(zone)).isoformat()
     return jsonify(stats=stats)
 
 

@@ -4,8 +4,8 @@ The endpoints, for the account a bearer token was issued for, register
 themselves on ``bp`` from their own modules:
 
 * ``account.py``: ``GET /v4/account``, ``GET /v4/account/growth_stats``
-  (``starting``/``ending``, ``YYYY-MM-DD``, default the last 90 days; UTC
-  days, although Kit uses the sending time zone), ``GET
+  (``starting``/``ending``, ``YYYY-MM-DD``, default the last 90 days; days
+  in the account's sending time zone, as Kit counts them), ``GET
   /v4/account/email_stats``;
 * ``subscribers.py``: ``GET``/``POST /v4/subscribers``, ``GET
   /v4/subscribers/<id>``, ``GET /v4/custom_fields``;

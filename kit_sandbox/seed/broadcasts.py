@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from ..audience import AccountData
+from ..audience import AccountData, slot
 from ..records import BroadcastRecord, BroadcastStats
 
 EMAIL_TEMPLATE = (6, "Text Only")  # Kit's default template
@@ -93,7 +93,7 @@ def _stats(
     """Plausible results: 30-60 % opens, 1-10 % clicks, a few unsubscribes."""
     if status in ("draft", "scheduled") or send_at is None:
         return BroadcastStats()
-    audience = data.growth.active_on(send_at.date())
+    audience = data.growth.active_before(slot(send_at))
     recipients = round(audience * (rng.uniform(0.15, 0.35) if targeted else 1))
     progress = {"completed": 100.0, "sending": 62.5, "aborted": 37.5}[status]
     delivered = round(recipients * progress / 100)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -14,8 +15,8 @@ from tests.sandbox.support import (
     KIT_DATE,
     LISTS,
     Api,
-    utc_today,
 )
+from tests.zones import NEW_YORK, local_today
 
 PAGINATION_KEYS = [
     "has_previous_page",
@@ -59,8 +60,13 @@ def test_growth_stats_and_email_stats_shapes(ada: Api) -> None:
         "starting",
         "ending",
     ]
-    assert stats["starting"] == f"{utc_today() - timedelta(days=90)}T00:00:00Z"
-    assert stats["ending"] == f"{utc_today()}T23:59:59Z"
+    # Whole days of Ada's sending time zone, with its offset, as Kit writes them.
+    today, zone = local_today(NEW_YORK), ZoneInfo(NEW_YORK)
+    starting = datetime.combine(today - timedelta(days=90), time(), zone)
+    assert stats["starting"] == starting.isoformat()
+    assert (
+        stats["ending"] == datetime.combine(today, time(23, 59, 59), zone).isoformat()
+    )
     assert stats["net_new_subscribers"] == (
         stats["new_subscribers"] - stats["cancellations"]
     )

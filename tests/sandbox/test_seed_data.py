@@ -17,6 +17,7 @@ from tests.sandbox.support import (
     StartSandbox,
     utc_today,
 )
+from tests.zones import NEW_YORK, day_start, local_today
 
 EMAIL = re.compile(r"[a-z]+\.[a-z]+\d+@example\.(com|net|org)")
 
@@ -87,16 +88,19 @@ def test_recent_subscribers_make_a_visible_bump(ada: Api) -> None:
 
 
 def test_growth_stats_agree_with_the_subscriber_list(ada: Api) -> None:
-    end = utc_today()
+    # Growth stats count New York's days (Ada's sending time zone); the
+    # subscriber filter takes UTC moments: the same span, both ways.
+    end = local_today(NEW_YORK)
     start = end - timedelta(days=29)
     stats = ada.ok(
         "/v4/account/growth_stats", starting=start.isoformat(), ending=end.isoformat()
     )["stats"]
+    last_second = day_start(end + timedelta(days=1), NEW_YORK) - timedelta(seconds=1)
     created = ada.ok(
         "/v4/subscribers",
         status="all",
-        created_after=start.isoformat(),
-        created_before=end.isoformat(),
+        created_after=f"{day_start(start, NEW_YORK):%Y-%m-%dT%H:%M:%SZ}",
+        created_before=f"{last_second:%Y-%m-%dT%H:%M:%SZ}",
         include_total_count="true",
     )
     assert stats["new_subscribers"] == created["total_count"] > 0
