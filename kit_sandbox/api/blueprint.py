@@ -26,8 +26,11 @@ Errors are ``{"errors": ["..."]}``: raise ``ApiError`` (``params.py``) from a
 view. Lists are paginated with Kit's cursors (``pagination.py``). Unknown
 paths, and known paths with the wrong method, are Kit-style 404s.
 
-To add an endpoint, put its data in ``seed/account_data.py`` and write a view
-in a module that ``api/__init__.py`` imports::
+To add an endpoint (the README's recipe, followed by tests/test_recipe.py): a
+record with ``to_api()`` in ``records.py``, a list of them on ``AccountData``
+and their ids' start in ``ID_STARTS`` (``audience.py``), a few in
+``seed/account_data.py``, and a view in a module that ``api/__init__.py``
+imports (``list_response`` pages a list as Kit does)::
 
     @bp.get("/segments")
     @require_token
