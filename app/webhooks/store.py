@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +28,7 @@ from app.webhooks.delivery import (
     json_bytes,
     parse_delivery,
 )
+from app.webhooks.transaction import write_transaction
 
 # Parsing lives in `app.webhooks.delivery`; callers import it from here too.
 __all__ = ["BadDelivery", "Delivery", "Event", "json_bytes", "parse_delivery"]
@@ -86,6 +85,14 @@ def _row(connection_id: int, delivery_id: int, event: Event, now: datetime) -> d
     }
 
 
+def event_rows(connection_id: int, delivery: Delivery, now: datetime) -> list[dict]:
+    """The delivery's events as rows, once each (Kit may repeat one)."""
+    rows: dict[str, dict] = {}
+    for event in delivery.events:
+        rows.setdefault(event.id, _row(connection_id, delivery.id, event, now))
+    return list(rows.values())
+
+
 def insert_events(
     connection_id: int,
     delivery: Delivery,
@@ -94,9 +101,11 @@ def insert_events(
 ) -> int:
     """Insert the delivery's events not stored yet (no commit), on `bind` (by
     default the session's connection); returns how many were new."""
-    rows: dict[str, dict] = {}
-    for event in delivery.events:
-        rows.setdefault(event.id, _row(connection_id, delivery.id, event, now))
+    return insert_rows(event_rows(connection_id, delivery, now), bind)
+
+
+def insert_rows(rows: list[dict], bind: Connection | None = None) -> int:
+    """Insert the rows of events not stored yet; returns how many were new."""
     connection = bind if bind is not None else db.session.connection()
     insert = (
         postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
@@ -111,30 +120,7 @@ def insert_events(
     # The rows as parameters of one statement (SQLAlchemy sends them as
     # multi-row VALUES batches): compiled once and cached, where a statement
     # with the 100 rows in its VALUES would be compiled for every delivery.
-    return len(connection.execute(statement, list(rows.values())).all())
-
-
-@contextmanager
-def _write_transaction() -> Iterator[Connection]:
-    """A transaction of its own that holds the write lock from its first
-    statement: on SQLite `BEGIN IMMEDIATE` (a disconnect cannot commit between
-    our check and our insert); on PostgreSQL an ordinary one, the check
-    locking the connection's row (`_still_live`)."""
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as connection:
-            yield connection
-        return
-    with engine.connect() as raw:
-        # Autocommit at the driver, so that our BEGIN IMMEDIATE is the transaction.
-        raw = raw.execution_options(isolation_level="AUTOCOMMIT")
-        raw.exec_driver_sql("BEGIN IMMEDIATE")
-        try:
-            yield raw
-        except BaseException:
-            raw.exec_driver_sql("ROLLBACK")
-            raise
-        raw.exec_driver_sql("COMMIT")
+    return len(connection.execute(statement, rows).all())
 
 
 def _still_live(connection: Connection, endpoint_id: int, connection_id: int) -> bool:
@@ -167,10 +153,11 @@ def store_delivery(
     no event outlives the disconnect that deletes the connection's events."""
     db.session.commit()  # nothing of the session's is held while we write
     now = datetime.now(UTC)
-    with _write_transaction() as connection:
+    rows = event_rows(connection_id, delivery, now)  # before the lock: it is CPU
+    with write_transaction() as connection:
         if not _still_live(connection, endpoint_id, connection_id):
             return None
-        stored = insert_events(connection_id, delivery, now, bind=connection)
+        stored = insert_rows(rows, bind=connection)
         connection.execute(
             update(WebhookEndpoint)
             .where(WebhookEndpoint.id == endpoint_id)
