@@ -68,7 +68,9 @@ def receive(key: str) -> tuple[dict[str, Any], int]:
     except BadDelivery as bad:
         log.warning("Refused a delivery to endpoint %s: bad %s", found.id, bad)
         return _answer(400, "not a Kit delivery")
-    stored = store_delivery(found.id, found.connection_id, delivery)
+    stored = store_delivery(
+        found.id, found.connection_id, delivery, found.last_delivery_at
+    )
     if stored is None:
         return _answer(410, "this connection was disconnected")
     if stored:
