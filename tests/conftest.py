@@ -4,8 +4,9 @@ The database schema comes from the real migrations (built once per run, then
 copied per test on SQLite, truncated per test on PostgreSQL). Set
 TEST_DATABASE_URL=postgresql+psycopg://... to run the suite on PostgreSQL.
 
-Plain helpers are in tests/support.py. In a fork without kit_sandbox/, the
-tests that need Kit (the `sandbox` fixture) are skipped and the rest run.
+Plain helpers are in tests/support/, one module per subject. In a fork
+without kit_sandbox/, the tests that need Kit (the `sandbox` fixture) are
+skipped and the rest run.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db, limiter
-from tests.support import (
+from tests.support.accounts import sign_up
+from tests.support.settings import (
     APP_ORIGIN,
     PG_SERVER_URL,
     PG_URL,
     app_settings,
     redis_server,
-    sign_up,
 )
 
 if TYPE_CHECKING:

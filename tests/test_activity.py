@@ -16,7 +16,10 @@ from sqlalchemy import delete
 
 from app.extensions import db
 from app.models import WebhookEndpoint
-from tests.support import add_events, install, set_endpoint, set_stored, sign_up
+from tests.support.accounts import sign_up
+from tests.support.installing import install
+from tests.support.rows import set_stored
+from tests.support.webhooks import add_events, set_endpoint
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ROW_ID = re.compile(r'data-event-id="(\d+)"')

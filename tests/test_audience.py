@@ -9,7 +9,7 @@ from html import unescape
 
 import pytest
 
-from tests.support import install
+from tests.support.installing import install
 
 ADA, CHLOE = 1001, 1003
 

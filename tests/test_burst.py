@@ -13,7 +13,9 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from tests.support import PASSWORD, expire_stored_token, install, sign_up
+from tests.support.accounts import PASSWORD, sign_up
+from tests.support.installing import install
+from tests.support.rows import expire_stored_token
 
 BURST = 32
 

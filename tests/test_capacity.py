@@ -8,7 +8,9 @@ from contextlib import ExitStack
 import pytest
 
 from app.kit_capacity import KEY, Capacity, KitBusy
-from tests.support import install, sign_up, snapshot
+from tests.support.accounts import sign_up
+from tests.support.installing import install
+from tests.support.rows import snapshot
 
 
 def test_slots_per_process_and_per_user():

@@ -13,7 +13,10 @@ import time
 import pytest
 import requests
 
-from tests.support import endpoint_of, install, sign_up, stored, stored_events
+from tests.support.accounts import sign_up
+from tests.support.installing import install
+from tests.support.rows import stored
+from tests.support.webhooks import endpoint_of, stored_events
 
 
 def kit_endpoints(kit):  # type: ignore[no-untyped-def]

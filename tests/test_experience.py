@@ -13,18 +13,10 @@ import pytest
 from flask import Flask
 
 from app.install.failures import FAILURES, InstallFailed, failure_page
-from tests.support import (
-    connections,
-    csrf_token,
-    event_kinds,
-    install,
-    kit_redirect,
-    live_grants,
-    set_stored,
-    sign_up,
-    start_install,
-    stored,
-)
+from tests.support.accounts import csrf_token, sign_up
+from tests.support.grants import live_grants
+from tests.support.installing import install, kit_redirect, start_install
+from tests.support.rows import connections, event_kinds, set_stored, stored
 
 ADA, BEN, CHLOE = 1001, 1002, 1003
 

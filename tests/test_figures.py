@@ -20,17 +20,10 @@ from app.extensions import db
 from app.jobs.figures import backfill_figures, sync_figures
 from app.kit import api
 from app.models import GrowthDay
-from tests.support import (
-    create_user,
-    delete_growth_days,
-    free_port,
-    growth_days,
-    install,
-    set_stored,
-    sign_in,
-    sign_up,
-    stored,
-)
+from tests.servers import free_port
+from tests.support.accounts import create_user, sign_in, sign_up
+from tests.support.installing import install
+from tests.support.rows import delete_growth_days, growth_days, set_stored, stored
 
 ADA, BEN = 1001, 1002
 # One day's answer from Kit's growth_stats, every figure in it.

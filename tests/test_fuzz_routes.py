@@ -21,7 +21,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.support import csrf_token, install, routes, sign_up
+from tests.support.accounts import csrf_token, sign_up
+from tests.support.installing import install
+from tests.support.routes import routes
 
 SETTINGS = settings(
     max_examples=25,

@@ -22,7 +22,10 @@ from hypothesis import strategies as st
 from werkzeug.routing import IntegerConverter
 
 from app.edge import MAX_ID, IdConverter
-from tests.support import csrf_token, install, path_of, routes, sign_up, snapshot
+from tests.support.accounts import csrf_token, sign_up
+from tests.support.installing import install
+from tests.support.routes import path_of, routes
+from tests.support.rows import snapshot
 
 # Text that likes to break things: controls, quotes, markup, separators.
 nasty = st.text(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import install, sign_up, start_install, stored
+from tests.support.accounts import sign_up
+from tests.support.installing import install, start_install
+from tests.support.rows import stored
 
 HOSTILE = [
     "é",

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from markupsafe import escape
 
-from tests.support import install, path_of, routes, sign_up, snapshot, stored
+from tests.support.accounts import sign_up
+from tests.support.installing import install
+from tests.support.routes import path_of, routes
+from tests.support.rows import snapshot, stored
 
 ADA, BEN = 1001, 1002  # the owner's Kit account, and the stranger's
 

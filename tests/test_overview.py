@@ -12,7 +12,7 @@ from html import unescape
 import pytest
 
 from app.dashboard.chart import scale
-from tests.support import install
+from tests.support.installing import install
 
 ADA, CHLOE = 1001, 1003  # the big account; the empty one
 OVERVIEW_CALLS = [

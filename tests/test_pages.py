@@ -9,7 +9,9 @@ from html import unescape
 import pytest
 from markupsafe import escape
 
-from tests.support import install, sign_up, stored
+from tests.support.accounts import sign_up
+from tests.support.installing import install
+from tests.support.rows import stored
 
 ADA, BEN, CHLOE = 1001, 1002, 1003
 

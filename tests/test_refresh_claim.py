@@ -23,20 +23,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests import workers
-from tests.support import (
-    PG_URL,
-    app_settings,
-    connected,
+from tests.support.accounts import sign_up
+from tests.support.grants import spent_refresh_tokens
+from tests.support.installing import connected, granted, install
+from tests.support.rows import (
     connections,
     event_kinds,
     expire_stored_token,
-    granted,
-    install,
     set_stored,
-    sign_up,
-    spent_refresh_tokens,
     stored,
 )
+from tests.support.settings import PG_URL, app_settings
 
 
 def until(condition: Callable[[], object], seconds: float = 30) -> None:

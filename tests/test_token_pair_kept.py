@@ -25,19 +25,10 @@ from flask import Flask
 
 from app.kit.locking import locked_connection, take_claim
 from tests import workers
-from tests.support import (
-    PG_URL,
-    TEST_ENCRYPTION_KEY,
-    app_settings,
-    connected,
-    expire_stored_token,
-    granted,
-    reads_account,
-    refresh_at_kit,
-    set_stored,
-    spent_refresh_tokens,
-    stored,
-)
+from tests.support.grants import reads_account, refresh_at_kit, spent_refresh_tokens
+from tests.support.installing import connected, granted
+from tests.support.rows import expire_stored_token, set_stored, stored
+from tests.support.settings import PG_URL, TEST_ENCRYPTION_KEY, app_settings
 
 BLAMING = "Kit no longer accepts this app's access"
 LOST = "Kit may have issued new keys we never received"

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from tests.support import (
+from tests.support.accounts import sign_up
+from tests.support.installing import install
+from tests.support.rows import stored
+from tests.support.webhooks import (
     delivery_body,
     endpoint_of,
-    install,
     kit_event,
     kit_signature,
-    sign_up,
-    stored,
     stored_events,
 )
 

@@ -21,17 +21,15 @@ from app.webhooks.tasks import (
     prune_webhook_events,
     register_endpoint,
 )
-from tests.support import (
+from tests.support.accounts import sign_up
+from tests.support.installing import first_account, install, kit_redirect
+from tests.support.rows import stored
+from tests.support.webhooks import (
     add_events,
     delivery_body,
     endpoint_of,
-    first_account,
-    install,
     kit_event,
-    kit_redirect,
     kit_signature,
-    sign_up,
-    stored,
     stored_events,
 )
 
@@ -220,7 +218,7 @@ def test_disconnect_when_the_endpoint_is_already_gone_at_kit(
 
 def test_prune_deletes_events_received_before_the_kept_days(make_app, kit):
     app = make_app(WEBHOOK_EVENTS_KEPT_DAYS=30)
-    from tests.support import add_connection
+    from tests.support.rows import add_connection
 
     add_connection(app)
     old = datetime.now(UTC) - timedelta(days=30, minutes=1)
