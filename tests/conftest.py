@@ -27,7 +27,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db, limiter
-from tests.support.accounts import sign_up
+from tests.support.accounts import create_user, sign_in
 from tests.support.settings import (
     APP_ORIGIN,
     PG_SERVER_URL,
@@ -166,9 +166,13 @@ def runner(app: Flask):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def user(client: FlaskClient) -> str:
-    """A signed-in user of the app; returns the email."""
-    sign_up(client)
+def user(app: Flask, client: FlaskClient) -> str:
+    """A signed-in user of the app; returns the email. Stored directly, then
+    signed in through the form: the tests about signing up (test_accounts.py,
+    test_auth.py, ...) go through the form and the mailed link themselves."""
+    create_user(app)
+    signed_in = sign_in(client)
+    assert signed_in.status_code == 302, signed_in.text
     return "creator@example.com"
 
 

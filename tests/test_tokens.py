@@ -12,8 +12,8 @@ import requests
 
 from app.kit.freshness import is_fresh
 from app.models import KitConnection
-from tests.support.accounts import sign_up
-from tests.support.installing import install
+from tests.support.accounts import create_user, sign_in
+from tests.support.installing import connect_with_days, install
 from tests.support.rows import event_kinds, expire_stored_token, stored
 
 # --- freshness ------------------------------------------------------------------
@@ -46,15 +46,14 @@ def test_freshness_uses_the_leeway_capped_at_half_the_lifetime(
 
 
 @pytest.mark.parametrize("kind", ["500", "timeout", "not_json"])
-def test_token_endpoint_failure_is_a_503_and_keeps_the_tokens(
-    make_app, kit, kit_browser, kind
-):
+def test_token_endpoint_failure_is_a_503_and_keeps_the_tokens(make_app, kit, kind):
     # "timeout": the sandbox answers 504 after 1.5 s, later than we wait.
     app = make_app(KIT_HTTP_TIMEOUT=0.5, KIT_TOKEN_TIMEOUT=0.5)
     kit.state.timeout_seconds = 1.5
     client = app.test_client()
-    sign_up(client)
-    install(client, kit_browser)
+    create_user(app)
+    sign_in(client)
+    connect_with_days(app, kit)
     expire_stored_token(app)
     before = stored(app)
     kit.state.add_fault("token", kind)
@@ -82,10 +81,8 @@ def test_token_endpoint_failure_is_a_503_and_keeps_the_tokens(
     assert event_kinds(app)[-1] == "refreshed"
 
 
-def test_an_outage_adds_one_failure_event_not_one_per_request(
-    app, client, kit, kit_browser, user
-):
-    install(client, kit_browser)
+def test_an_outage_adds_one_failure_event_not_one_per_request(app, client, kit, user):
+    connect_with_days(app, kit)
     expire_stored_token(app)
     kit.state.add_fault("token", "500", times=3)
     for _ in range(3):
@@ -94,9 +91,9 @@ def test_an_outage_adds_one_failure_event_not_one_per_request(
 
 
 def test_invalid_grant_marks_needs_reconnect_once_and_never_loops(
-    app, client, kit, kit_browser, user
+    app, client, kit, user
 ):
-    install(client, kit_browser)
+    connect_with_days(app, kit)
     expire_stored_token(app)
     kit.state.add_fault("token", "invalid_grant")
     page = client.get("/dashboard")
@@ -111,23 +108,20 @@ def test_invalid_grant_marks_needs_reconnect_once_and_never_loops(
     assert event_kinds(app) == ["connected", "needs_reconnect"]
 
 
-def test_401_invalid_then_a_working_refresh_recovers(
-    app, client, kit, kit_browser, user
-):
-    install(client, kit_browser)
+def test_401_invalid_then_a_working_refresh_recovers(app, client, kit, user):
+    connect_with_days(app, kit)
     kit.state.add_fault("api", "401_invalid")
     assert client.get("/dashboard").status_code == 200
     assert kit.state.stats()["refresh_requests"] == 1
     assert stored(app).status == "active"
 
 
-def test_a_401_right_after_a_refresh_does_not_mark_the_connection(
-    make_app, kit, kit_browser
-):
+def test_a_401_right_after_a_refresh_does_not_mark_the_connection(make_app, kit):
     app = make_app(KIT_CACHE_SECONDS=0)  # every page asks Kit
     client = app.test_client()
-    sign_up(client)
-    install(client, kit_browser)
+    create_user(app)
+    sign_in(client)
+    connect_with_days(app, kit)
     expire_stored_token(app)
     assert client.get("/dashboard").status_code == 200  # refreshed just now
     kit.state.add_fault("api", "401_invalid")  # one 401 out of the blue
@@ -143,10 +137,8 @@ def test_a_401_right_after_a_refresh_does_not_mark_the_connection(
     assert works.status_code == 200
 
 
-def test_401_twice_is_a_503_that_leaves_the_connection_active(
-    app, client, kit, kit_browser, user
-):
-    install(client, kit_browser)
+def test_401_twice_is_a_503_that_leaves_the_connection_active(app, client, kit, user):
+    connect_with_days(app, kit)
     kit.state.add_fault("api", "401_invalid", times=100)  # every call, retries too
     page = client.get("/dashboard")
     assert page.status_code == 503
@@ -164,11 +156,11 @@ def test_401_twice_is_a_503_that_leaves_the_connection_active(
 
 
 def test_an_uninstall_in_kit_marks_the_connection_at_the_refresh(
-    app, client, kit, kit_browser, user
+    app, client, kit, user
 ):
     """A real revoke: the API's 401 leads to a refresh, whose invalid_grant is
     the proof that marks the connection."""
-    install(client, kit_browser)
+    connect_with_days(app, kit)
     kit.state.revoke_all_for_account(int(stored(app).kit_account_id))
     page = client.get("/dashboard")
     assert "Reconnect needed" in page.text
@@ -177,10 +169,8 @@ def test_an_uninstall_in_kit_marks_the_connection_at_the_refresh(
     assert event_kinds(app) == ["connected", "needs_reconnect"]
 
 
-def test_a_token_response_without_expires_in_is_not_stored(
-    app, client, kit, kit_browser, user
-):
-    install(client, kit_browser)
+def test_a_token_response_without_expires_in_is_not_stored(app, client, kit, user):
+    connect_with_days(app, kit)
     expire_stored_token(app)
     before = stored(app)
     kit.config.refreshed_token_lifetime = 0  # the sandbox answers expires_in: 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -89,18 +90,35 @@ def create_user(
     password: str = PASSWORD,
     verified: bool = True,
 ) -> int:
-    """A user stored directly (for tests that are not about signing up)."""
+    """A user stored directly (for tests that are not about signing up). The
+    hash is the app's (werkzeug's scrypt), made once per password and process:
+    hashing is made slow on purpose, and these rows need not differ."""
     with app.app_context():
         user = User(
             email=User.normalize_email(email),
             email_verified_at=datetime.now(UTC) if verified else None,
+            password_hash=password_hash(password),
         )
-        user.set_password(password)
         db.session.add(user)
         db.session.commit()
         return user.id
 
 
-def sign_in(client: FlaskClient, email: str = "creator@example.com"):  # type: ignore[no-untyped-def]
-    """Sign in through the form with PASSWORD; returns the answer."""
-    return client.post("/login", data={"email": email, "password": PASSWORD})
+@cache
+def password_hash(password: str) -> str:
+    """`password`'s hash as User.set_password stores it (computed once)."""
+    user = User(email="")
+    user.set_password(password)
+    assert user.password_hash is not None
+    return user.password_hash
+
+
+def sign_in(  # type: ignore[no-untyped-def]
+    client: FlaskClient, email: str = "creator@example.com", csrf: bool = False
+):
+    """Sign in through the form with PASSWORD (with `csrf`, as a browser does
+    when CSRF is on); returns the answer."""
+    data = {"email": email, "password": PASSWORD}
+    if csrf:
+        data["csrf_token"] = csrf_token(client.get("/login"))
+    return client.post("/login", data=data)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.install.flow import save_connection
+from app.install.follow_up import queue_backfill
 from app.kit import api, oauth
 from app.kit.resources import Account
 from app.models import OAuthAttempt, User
@@ -86,6 +87,19 @@ def connect(
         )
         assert user is not None, f"no user {email}: sign up or create_user first"
         return save_connection(user, tenant_name, tokens, kit_account).id
+
+
+def connect_with_days(
+    app: Flask, kit: SandboxServer, account: int | None = None
+) -> int:
+    """`connect`, then the install's backfill of the stored days (run here, as
+    without REDIS_URL): an install's state without the consent round trip and
+    the webhook endpoint, for the tests about the overview and its figures.
+    Returns the connection's id."""
+    connection_id = connect(app, kit, account=account)
+    with app.app_context():
+        queue_backfill(connection_id)
+    return connection_id
 
 
 def connected(
