@@ -19,7 +19,7 @@ from app.install.follow_up import queue_backfill
 from app.kit import api, oauth
 from app.kit.resources import Account
 from app.models import OAuthAttempt, User
-from tests.support.accounts import sign_up
+from tests.support.accounts import create_user, sign_in
 from tests.support.rows import update_rows
 
 if TYPE_CHECKING:
@@ -90,39 +90,42 @@ def connect(
 
 
 def connect_with_days(
-    app: Flask, kit: SandboxServer, account: int | None = None
+    app: Flask, kit: SandboxServer, account: int | None = None, tenant_name: str = ""
 ) -> int:
     """`connect`, then the install's backfill of the stored days (run here, as
     without REDIS_URL): an install's state without the consent round trip and
     the webhook endpoint, for the tests about the overview and its figures.
     Returns the connection's id."""
-    connection_id = connect(app, kit, account=account)
+    connection_id = connect(app, kit, account=account, tenant_name=tenant_name)
     with app.app_context():
         queue_backfill(connection_id)
     return connection_id
 
 
 def connected(
-    make_app: Callable[..., Flask], kit_browser: Any, **settings: Any
+    make_app: Callable[..., Flask], kit: Any, **settings: Any
 ) -> tuple[Flask, Any]:
     """An app (Kit's answers never cached), and the signed-in client of the
-    user who installed connection 1 through Kit's consent page."""
+    user whose connection 1 is in the state an install leaves it
+    (`connect_with_days`: a real grant and the stored days, no consent round
+    trip): for the tests that open the overview and are not about installing."""
     app = make_app(KIT_CACHE_SECONDS=0, **settings)
     client = app.test_client()
-    sign_up(client)
-    install(client, kit_browser)
+    create_user(app)
+    assert sign_in(client).status_code == 302
+    connect_with_days(app, kit)
     return app, client
 
 
 def granted(
     make_app: Callable[..., Flask], kit: Any, **settings: Any
 ) -> tuple[Flask, Any]:
-    """`connected`, with connection 1 made from a real grant without the consent
-    round trip (no backfill, no webhook endpoint): for the tests that never
-    open the overview."""
+    """`connected` without the stored days (no backfill, no webhook endpoint):
+    for the tests that never open the overview."""
     app = make_app(KIT_CACHE_SECONDS=0, **settings)
     client = app.test_client()
-    sign_up(client)
+    create_user(app)
+    assert sign_in(client).status_code == 302
     connect(app, kit)
     return app, client
 
