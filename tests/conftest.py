@@ -22,6 +22,7 @@ import flask_migrate
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
@@ -125,6 +126,27 @@ def database_url(template_database: str, tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept for every test app of this process.
+    Each app has its own Jinja environment, so without this every test
+    compiled each template it rendered again (a sixth of a page test's CPU).
+    Jinja checks each template's source against its checksum, so an edited
+    template is compiled afresh."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
 @pytest.fixture
 def make_app(
     kit: SandboxServer, database_url: str, tmp_path: Path
@@ -140,8 +162,10 @@ def make_app(
         # leaves it on the in-memory fallback until its next backend check.
         # A new app starts with its store presumed alive, as a new process does.
         limiter._storage_dead = False
-        apps.append(create_app(app_settings(kit, database_url, **extra)))
-        return apps[-1]
+        built = create_app(app_settings(kit, database_url, **extra))
+        built.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+        apps.append(built)
+        return built
 
     yield make
     for built in apps:
