@@ -8,7 +8,7 @@ from contextlib import ExitStack
 import pytest
 
 from app.kit_capacity import KEY, Capacity, KitBusy
-from tests.support.accounts import sign_up
+from tests.support.accounts import signed_in
 from tests.support.installing import install
 from tests.support.rows import snapshot
 
@@ -39,7 +39,7 @@ def test_a_slot_comes_back_when_the_view_fails():
 
 @pytest.fixture
 def owner(app, client, kit, kit_browser):  # type: ignore[no-untyped-def]
-    sign_up(client)
+    signed_in(client)
     install(client, kit_browser, account=1001)
     return client
 

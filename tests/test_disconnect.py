@@ -4,7 +4,7 @@ test_disconnect_fails.py.)"""
 
 from __future__ import annotations
 
-from tests.support.accounts import sign_up
+from tests.support.accounts import signed_in
 from tests.support.installing import install
 from tests.support.rows import event_kinds, stored
 
@@ -55,7 +55,7 @@ def test_disconnect_when_kit_is_down_changes_nothing(
 def test_disconnect_needs_the_csrf_token(make_app, kit, kit_browser):
     app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
-    sign_up(client, csrf=True)  # and connect, with CSRF on
+    signed_in(client, csrf=True)  # and connect, with CSRF on
     install(client, kit_browser)
     assert client.post("/connections/1/disconnect").status_code == 400
     assert stored(app).status == "active"

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 
 from app.install.failures import FAILURES, InstallFailed, failure_page
-from tests.support.accounts import csrf_token, sign_up
+from tests.support.accounts import csrf_token, sign_up, signed_in
 from tests.support.grants import live_grants
 from tests.support.installing import install, kit_redirect, start_install
 from tests.support.rows import connections, event_kinds, set_stored, stored
@@ -133,10 +133,10 @@ def test_disconnect_asks_first_naming_the_account_and_what_it_does(
 def test_someone_elses_disconnect_question_is_not_found(make_app, kit, kit_browser):
     app = make_app()
     owner = app.test_client()
-    sign_up(owner)
+    signed_in(owner)
     install(owner, kit_browser, account=ADA)
     other = app.test_client()
-    sign_up(other, "other@example.com")
+    signed_in(other, "other@example.com")
     assert other.get("/connections/1/disconnect").status_code == 404
     assert other.get("/connections/999/disconnect").status_code == 404
 

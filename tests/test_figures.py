@@ -21,7 +21,7 @@ from app.jobs.figures import backfill_figures, sync_figures
 from app.kit import api
 from app.models import GrowthDay
 from tests.servers import free_port
-from tests.support.accounts import create_user, sign_in, sign_up
+from tests.support.accounts import create_user, sign_in, signed_in
 from tests.support.installing import connect_with_days, install
 from tests.support.rows import delete_growth_days, growth_days, set_stored, stored
 
@@ -154,7 +154,7 @@ def test_overview_asks_kit_four_things_at_once_and_nothing_when_warm(
 def test_with_the_cache_off_the_stored_days_still_count(make_app, kit, kit_browser):
     app = make_app(KIT_CACHE_SECONDS=0)
     client = app.test_client()
-    sign_up(client)
+    signed_in(client)
     install(client, kit_browser, account=ADA)
     for _ in range(2):
         start = len(kit.state.api_requests)

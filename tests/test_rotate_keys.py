@@ -10,7 +10,7 @@ from app.extensions import db
 from app.kit import grants
 from app.kit.tokens import valid_access_token
 from app.models import KitConnection, RetiredGrant, WebhookEndpoint
-from tests.support.accounts import sign_up
+from tests.support.accounts import signed_in
 from tests.support.installing import install
 from tests.support.rows import stored
 from tests.support.settings import TEST_ENCRYPTION_KEY
@@ -22,7 +22,7 @@ def test_rotate_keys_re_encrypts_everything_under_the_new_key(
 ):
     old_app = make_app()
     client = old_app.test_client()
-    sign_up(client)
+    signed_in(client)
     install(client, kit_browser)
     tokens = stored(old_app)
 
@@ -59,7 +59,7 @@ def test_rotate_keys_covers_every_encrypted_column(make_app, kit, kit_browser):
     column of the models, with no list to forget."""
     old_app = make_app()
     client = old_app.test_client()
-    sign_up(client)
+    signed_in(client)
     install(client, kit_browser)
     with old_app.app_context():
         db.session.query(WebhookEndpoint).delete()

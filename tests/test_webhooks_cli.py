@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from tests.support.accounts import sign_up
+from tests.support.accounts import signed_in
 from tests.support.installing import install
 from tests.support.rows import stored
 from tests.support.webhooks import (
@@ -23,7 +23,7 @@ def webhooks(app, *args: str):  # type: ignore[no-untyped-def]
 
 
 def installed(client, kit_browser) -> None:  # type: ignore[no-untyped-def]
-    sign_up(client)
+    signed_in(client)
     assert install(client, kit_browser).status_code == 302
 
 

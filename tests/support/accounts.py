@@ -124,3 +124,13 @@ def sign_in(  # type: ignore[no-untyped-def]
     if csrf:
         data["csrf_token"] = csrf_token(client.get("/login"))
     return client.post("/login", data=data)
+
+
+def signed_in(
+    client: FlaskClient, email: str = "creator@example.com", csrf: bool = False
+) -> None:
+    """Someone signed in, for the tests that are not about signing up: a user
+    stored directly (`create_user`), then signed in through the form."""
+    create_user(client.application, email)
+    answer = sign_in(client, email, csrf)
+    assert answer.status_code == 302, answer.text
