@@ -71,8 +71,9 @@ def connect(
     directly, exchanged with PKCE), the account read with its token, and the
     pair saved as the install callback saves it (a `connected` event; a second
     call replaces and retires the pair, like a reinstall). The install's jobs
-    do not run: no growth days backfilled (the overview fetches them), no
-    webhook endpoint registered. Returns the connection's id."""
+    do not run: no growth days backfilled (the overview fetches them;
+    `connect_with_days` runs the backfill), no webhook endpoint registered.
+    Returns the connection's id."""
     from kit_sandbox.testing import real_grant
 
     body = real_grant(kit, account)
