@@ -4,8 +4,9 @@ The database schema comes from the real migrations (built once per run, then
 copied per test on SQLite, truncated per test on PostgreSQL). Set
 TEST_DATABASE_URL=postgresql+psycopg://... to run the suite on PostgreSQL.
 
-Plain helpers are in tests/support.py. In a fork without kit_sandbox/, the
-tests that need Kit (the `sandbox` fixture) are skipped and the rest run.
+Plain helpers are in tests/support/, one module per subject. In a fork
+without kit_sandbox/, the tests that need Kit (the `sandbox` fixture) are
+skipped and the rest run.
 """
 
 from __future__ import annotations
@@ -21,18 +22,19 @@ import flask_migrate
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db, limiter
-from tests.support import (
+from tests.support.accounts import create_user, sign_in
+from tests.support.settings import (
     APP_ORIGIN,
     PG_SERVER_URL,
     PG_URL,
     app_settings,
     redis_server,
-    sign_up,
 )
 
 if TYPE_CHECKING:
@@ -124,6 +126,27 @@ def database_url(template_database: str, tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept for every test app of this process.
+    Each app has its own Jinja environment, so without this every test
+    compiled each template it rendered again (a sixth of a page test's CPU).
+    Jinja checks each template's source against its checksum, so an edited
+    template is compiled afresh."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
 @pytest.fixture
 def make_app(
     kit: SandboxServer, database_url: str, tmp_path: Path
@@ -139,8 +162,10 @@ def make_app(
         # leaves it on the in-memory fallback until its next backend check.
         # A new app starts with its store presumed alive, as a new process does.
         limiter._storage_dead = False
-        apps.append(create_app(app_settings(kit, database_url, **extra)))
-        return apps[-1]
+        built = create_app(app_settings(kit, database_url, **extra))
+        built.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+        apps.append(built)
+        return built
 
     yield make
     for built in apps:
@@ -165,9 +190,13 @@ def runner(app: Flask):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def user(client: FlaskClient) -> str:
-    """A signed-in user of the app; returns the email."""
-    sign_up(client)
+def user(app: Flask, client: FlaskClient) -> str:
+    """A signed-in user of the app; returns the email. Stored directly, then
+    signed in through the form: the tests about signing up (test_accounts.py,
+    test_auth.py, ...) go through the form and the mailed link themselves."""
+    create_user(app)
+    signed_in = sign_in(client)
+    assert signed_in.status_code == 302, signed_in.text
     return "creator@example.com"
 
 

@@ -2,7 +2,7 @@
 waiting for a server to answer, a redis-server in memory.
 
 No pytest here: bench/ imports this module too. It lives in tests/ because the
-tests are what a fork keeps (bench/ may go); tests/support.py turns a missing
+tests are what a fork keeps (bench/ may go); tests/support/settings.py turns a missing
 redis-server into a skip.
 """
 

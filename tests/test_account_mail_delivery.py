@@ -6,7 +6,8 @@ server in production."""
 from __future__ import annotations
 
 from app.extensions import db
-from tests.support import PASSWORD, create_user, free_port, outbox, sign_in
+from tests.servers import free_port
+from tests.support.accounts import PASSWORD, create_user, outbox, sign_in
 
 
 def _ask_for_reset(client, email: str = "creator@example.com"):  # type: ignore[no-untyped-def]
@@ -96,7 +97,7 @@ def test_flask_kit_dev_sends_the_mail_to_the_sandbox_outbox(kit, database_url):
     app's mail on its HTTP port + 24, and shows it in its outbox."""
     from app import create_app
     from app.cli.dev import start_sandbox
-    from tests.support import app_settings
+    from tests.support.settings import app_settings
 
     settings = app_settings(kit, database_url)
     for name in ("KIT_CLIENT_ID", "KIT_CLIENT_SECRET", "KIT_APP_URL", "KIT_API_URL"):

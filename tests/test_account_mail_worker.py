@@ -15,7 +15,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.support import PASSWORD, app_settings, create_user, outbox
+from tests.support.accounts import PASSWORD, create_user, outbox
+from tests.support.settings import app_settings
 from tests.test_celery_worker import ENVIRONMENT, ROOT, Worker, _stop
 
 ORIGIN = "https://app.example.com"

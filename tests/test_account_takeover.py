@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User
-from tests.support import PASSWORD, confirm_email, outbox, outbox_link
+from tests.support.accounts import PASSWORD, confirm_email, outbox, outbox_link
 
 VICTIM = "victim@example.com"
 ATTACKER_PASSWORD = "the attacker's own password"

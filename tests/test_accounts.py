@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from app.auth import links
 from app.extensions import db
 from app.models import User
-from tests.support import (
+from tests.support.accounts import (
     PASSWORD,
     create_user,
     outbox,

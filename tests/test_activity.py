@@ -17,16 +17,20 @@ from sqlalchemy import delete
 
 from app.extensions import db
 from app.models import WebhookEndpoint
-from tests.support import add_events, install, set_endpoint, set_stored, sign_up
+from tests.support.accounts import sign_up
+from tests.support.installing import connect
+from tests.support.rows import set_stored
+from tests.support.webhooks import add_events, set_endpoint
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ROW_ID = re.compile(r'data-event-id="(\d+)"')
 
 
 @pytest.fixture
-def ada(app, client, kit, kit_browser, user):  # type: ignore[no-untyped-def]
-    """The signed-in user with connection 1, its endpoint live at Kit."""
-    install(client, kit_browser, account=1001)
+def ada(app, client, kit, user):  # type: ignore[no-untyped-def]
+    """The signed-in user with connection 1 (a real grant, no consent round
+    trip: these pages are not about installing), its endpoint active."""
+    connect(app, kit, account=1001)
     set_endpoint(app, 1, "active")
     return client
 

@@ -9,15 +9,16 @@ from html import unescape
 
 import pytest
 
-from tests.support import install
+from tests.support.installing import connect
 
 ADA, CHLOE = 1001, 1003
 
 
 @pytest.fixture
-def ada(client, kit, kit_browser, user):  # type: ignore[no-untyped-def]
-    """The signed-in user connected to Ada's Kitchen, the big account."""
-    install(client, kit_browser, account=ADA)
+def ada(client, kit, user):  # type: ignore[no-untyped-def]
+    """The signed-in user connected to Ada's Kitchen, the big account (a real
+    grant, no consent round trip: these pages are not about installing)."""
+    connect(client.application, kit, account=ADA)
     return kit.state.account_data(ADA)
 
 

@@ -9,17 +9,17 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User
-from tests.support import (
+from tests.support.accounts import (
     PASSWORD,
     confirm_email,
     csrf_token,
-    install,
     outbox,
     outbox_link,
     sign_in,
     sign_up,
-    stored,
 )
+from tests.support.installing import install
+from tests.support.rows import stored
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -28,7 +28,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.browser_audit import PHONE_WIDTH, Audit, run_axe
-from tests.support import PASSWORD
+from tests.support.accounts import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [

@@ -13,7 +13,9 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from tests.support import PASSWORD, expire_stored_token, install, sign_up
+from tests.support.accounts import PASSWORD, signed_in
+from tests.support.installing import install
+from tests.support.rows import expire_stored_token
 
 BURST = 32
 
@@ -26,7 +28,7 @@ def served(make_app, kit, kit_browser) -> Iterator[tuple[str, dict[str, str]]]: 
     def serve(**settings: object) -> tuple[str, dict[str, str]]:
         app = make_app(KIT_CACHE_SECONDS=0, **settings)
         client = app.test_client()
-        sign_up(client)
+        signed_in(client)
         assert install(client, kit_browser, account=1001).status_code == 302
         expire_stored_token(app)
         kit.state.expire_access_tokens()
@@ -36,13 +38,13 @@ def served(make_app, kit, kit_browser) -> Iterator[tuple[str, dict[str, str]]]: 
         servers.append((server, thread))
         base = f"http://127.0.0.1:{server.server_port}"
         browser = requests.Session()  # signs in as a browser would, over HTTP
-        signed_in = browser.post(
+        login = browser.post(
             f"{base}/login",
             data={"email": "creator@example.com", "password": PASSWORD},
             allow_redirects=False,
             timeout=10,
         )
-        assert signed_in.status_code == 302, signed_in.text
+        assert login.status_code == 302, login.text
         return base, browser.cookies.get_dict()
 
     servers: list[tuple[threading.Thread, object]] = []

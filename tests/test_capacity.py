@@ -8,7 +8,9 @@ from contextlib import ExitStack
 import pytest
 
 from app.kit_capacity import KEY, Capacity, KitBusy
-from tests.support import install, sign_up, snapshot
+from tests.support.accounts import signed_in
+from tests.support.installing import install
+from tests.support.rows import snapshot
 
 
 def test_slots_per_process_and_per_user():
@@ -37,7 +39,7 @@ def test_a_slot_comes_back_when_the_view_fails():
 
 @pytest.fixture
 def owner(app, client, kit, kit_browser):  # type: ignore[no-untyped-def]
-    sign_up(client)
+    signed_in(client)
     install(client, kit_browser, account=1001)
     return client
 

@@ -29,14 +29,10 @@ from flask import Flask
 
 from app.kit.locking import locked_connection
 from app.models import ConnectionEvent
-from tests.support import (
-    app_settings,
-    event_kinds,
-    install,
-    set_expiry,
-    spent_refresh_tokens,
-    stored,
-)
+from tests.support.grants import spent_refresh_tokens
+from tests.support.installing import install
+from tests.support.rows import event_kinds, set_expiry, stored
+from tests.support.settings import app_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 REFRESH_CONNECTION = "app.jobs.tokens.refresh_connection"

@@ -1,5 +1,5 @@
 """`flask kit ...` commands: the help, `kit connections`, and `kit refresh-due`
-(its outcomes are tested in test_tokens.py)."""
+(its outcomes are tested in test_refresh_due.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from celery import signals
 from app.cli.connections import relative
 from app.extensions import db
 from app.models import KitConnection
-from tests.support import connect, set_stored
+from tests.support.installing import connect
+from tests.support.rows import set_stored
 
 
 def _stored_secrets(app) -> list[str]:  # type: ignore[no-untyped-def]

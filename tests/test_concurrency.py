@@ -21,14 +21,9 @@ from sqlalchemy.exc import OperationalError
 from app.extensions import db
 from app.models import KitConnection
 from tests import workers
-from tests.support import (
-    PG_URL,
-    app_settings,
-    connect,
-    expire_stored_token,
-    set_expiry,
-    stored,
-)
+from tests.support.installing import connect
+from tests.support.rows import expire_stored_token, set_expiry, stored
+from tests.support.settings import PG_URL, app_settings
 
 CALLERS = 20
 PROCESSES = 4

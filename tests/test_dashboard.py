@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import requests
 from markupsafe import escape
 
-from tests.support import expire_stored_token, first_account, install, stored
+from tests.support.installing import first_account, install
+from tests.support.rows import expire_stored_token, stored
 
 
 def test_dashboard_shows_the_kit_account(client, kit, kit_browser, user):

@@ -21,14 +21,11 @@ from app.cli.dev import dead_grants, mark_dead_grants, one_host, warn_dead_grant
 from app.models import KitConnection
 from kit_sandbox import SandboxConfig, SandboxServer
 from kit_sandbox.persistence import save
-from tests.support import (
-    app_settings,
-    free_port,
-    install,
-    sign_up,
-    stored,
-    wait_until_up,
-)
+from tests.servers import free_port, wait_until_up
+from tests.support.accounts import sign_up
+from tests.support.installing import install
+from tests.support.rows import stored
+from tests.support.settings import app_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = Path(sys.executable).parent / "flask"

@@ -13,7 +13,10 @@ import time
 import pytest
 import requests
 
-from tests.support import endpoint_of, install, sign_up, stored, stored_events
+from tests.support.accounts import signed_in
+from tests.support.installing import install
+from tests.support.rows import stored
+from tests.support.webhooks import endpoint_of, stored_events
 
 
 def kit_endpoints(kit):  # type: ignore[no-untyped-def]
@@ -54,7 +57,7 @@ def test_a_failed_revoke_leaves_the_connection_and_its_events_as_before(
     served_app, kit, kit_browser, short_timeouts, fault
 ):
     app, client = served_app, served_app.test_client()
-    sign_up(client)
+    signed_in(client)
     install(client, kit_browser)
     before, row = stored(app), endpoint_of(app)
     [at_kit] = kit_endpoints(kit).values()
@@ -88,7 +91,7 @@ def test_a_disconnect_revokes_first_and_the_next_grant_deletes_the_endpoint(
     served_app, kit, kit_browser
 ):
     app, client = served_app, served_app.test_client()
-    sign_up(client)
+    signed_in(client)
     install(client, kit_browser)
     row = endpoint_of(app)
     emit_subscriber(kit, stored(app).access_token, "before@example.com")

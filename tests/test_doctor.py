@@ -9,7 +9,7 @@ from email.utils import format_datetime
 from cryptography.fernet import Fernet
 
 from app.cli.doctor import clock
-from tests.support import free_port
+from tests.servers import free_port
 
 KEY = Fernet.generate_key().decode()
 

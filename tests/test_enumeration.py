@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.support import PASSWORD, create_user, outbox, outbox_link
+from tests.support.accounts import PASSWORD, create_user, outbox, outbox_link
 
 OWNER = "owner@example.com"
 _addresses = (f"10.{n // 250}.{n % 250}.1" for n in itertools.count(1))

@@ -13,18 +13,10 @@ import pytest
 from flask import Flask
 
 from app.install.failures import FAILURES, InstallFailed, failure_page
-from tests.support import (
-    connections,
-    csrf_token,
-    event_kinds,
-    install,
-    kit_redirect,
-    live_grants,
-    set_stored,
-    sign_up,
-    start_install,
-    stored,
-)
+from tests.support.accounts import csrf_token, sign_up, signed_in
+from tests.support.grants import live_grants
+from tests.support.installing import install, kit_redirect, start_install
+from tests.support.rows import connections, event_kinds, set_stored, stored
 
 ADA, BEN, CHLOE = 1001, 1002, 1003
 
@@ -141,10 +133,10 @@ def test_disconnect_asks_first_naming_the_account_and_what_it_does(
 def test_someone_elses_disconnect_question_is_not_found(make_app, kit, kit_browser):
     app = make_app()
     owner = app.test_client()
-    sign_up(owner)
+    signed_in(owner)
     install(owner, kit_browser, account=ADA)
     other = app.test_client()
-    sign_up(other, "other@example.com")
+    signed_in(other, "other@example.com")
     assert other.get("/connections/1/disconnect").status_code == 404
     assert other.get("/connections/999/disconnect").status_code == 404
 

@@ -20,17 +20,10 @@ from app.extensions import db
 from app.jobs.figures import backfill_figures, sync_figures
 from app.kit import api
 from app.models import GrowthDay
-from tests.support import (
-    create_user,
-    delete_growth_days,
-    free_port,
-    growth_days,
-    install,
-    set_stored,
-    sign_in,
-    sign_up,
-    stored,
-)
+from tests.servers import free_port
+from tests.support.accounts import create_user, sign_in, signed_in
+from tests.support.installing import connect_with_days, install
+from tests.support.rows import delete_growth_days, growth_days, set_stored, stored
 from tests.zones import NEW_YORK, local_today
 
 ADA, BEN = 1001, 1002
@@ -53,9 +46,11 @@ KEPT = 89  # finished days kept: the longest period, 90 days, less today
 
 
 @pytest.fixture
-def ada(client, kit, kit_browser, user):  # type: ignore[no-untyped-def]
-    """The signed-in user connected to Ada's Kitchen, the big account."""
-    install(client, kit_browser, account=ADA)
+def ada(client, kit, user):  # type: ignore[no-untyped-def]
+    """The signed-in user connected to Ada's Kitchen, the big account, its days
+    stored by the install's backfill (without the consent round trip: the
+    tests about installing install)."""
+    connect_with_days(client.application, kit, ADA)
     return kit.state.account_data(ADA)
 
 
@@ -133,7 +128,11 @@ def calls_since(kit, start: int) -> list[str]:  # type: ignore[no-untyped-def]
 # --- install and overview ------------------------------------------------------------
 
 
-def test_the_install_stores_the_89_finished_days_as_kit_has_them(app, ada):
+def test_the_install_stores_the_89_finished_days_as_kit_has_them(
+    app, client, kit, kit_browser, user
+):
+    install(client, kit_browser, account=ADA)
+    ada = kit.state.account_data(ADA)
     days = growth_days(app)
     assert sorted(days) == finished_days()  # today is not finished: not stored
     assert days == {day: seed(ada, day) for day in finished_days()}
@@ -157,7 +156,7 @@ def test_overview_asks_kit_four_things_at_once_and_nothing_when_warm(
 def test_with_the_cache_off_the_stored_days_still_count(make_app, kit, kit_browser):
     app = make_app(KIT_CACHE_SECONDS=0)
     client = app.test_client()
-    sign_up(client)
+    signed_in(client)
     install(client, kit_browser, account=ADA)
     for _ in range(2):
         start = len(kit.state.api_requests)
@@ -226,10 +225,8 @@ def test_reload_drops_the_cache_but_keeps_the_stored_days(
     assert growth_days(app) == kept
 
 
-def test_disconnect_deletes_the_connections_stored_days(
-    app, client, kit, kit_browser, ada
-):
-    install(client, kit_browser, account=BEN)
+def test_disconnect_deletes_the_connections_stored_days(app, client, kit, ada):
+    connect_with_days(app, kit, BEN)
     bens = growth_days(app, 2)
     assert len(bens) == KEPT
     response = client.post("/connections/1/disconnect")
@@ -354,10 +351,8 @@ def test_the_install_succeeds_when_the_job_queue_is_down(
     assert "Could not queue the backfill of connection 1" in caplog.text
 
 
-def test_sync_backfills_every_active_connection_and_only_those(
-    app, client, kit, kit_browser, ada
-):
-    install(client, kit_browser, account=BEN)
+def test_sync_backfills_every_active_connection_and_only_those(app, client, kit, ada):
+    connect_with_days(app, kit, BEN)
     delete_growth_days(app, 1)
     delete_growth_days(app, 2, days=finished_days()[-2:])
     set_stored(app, 2, status="needs_reconnect")

@@ -12,7 +12,8 @@ from html import unescape
 
 import pytest
 
-from tests.support import add_events, connect, install
+from tests.support.installing import connect, install
+from tests.support.webhooks import add_events
 from tests.zones import day_start, expected_stats, local_today
 
 ADA = 1001

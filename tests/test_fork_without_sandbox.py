@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.copies import PYTHON, copy_checkout, environment
-from tests.support import free_port, wait_until_up
+from tests.servers import free_port, wait_until_up
 
 LEFT_OUT = ("kit_sandbox", "tests/sandbox")
 # What the copy's own tests can run with no sandbox: nothing here talks to Kit.

@@ -21,7 +21,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.support import csrf_token, install, routes, sign_up
+from tests.support.accounts import create_user, csrf_token, sign_in
+from tests.support.installing import install
+from tests.support.routes import routes
 
 SETTINGS = settings(
     max_examples=25,
@@ -127,7 +129,8 @@ def clients(make_app, kit, kit_browser):  # type: ignore[no-untyped-def]
     the owner of connection 1, and one signed out; with their CSRF tokens."""
     app = make_app(WTF_CSRF_ENABLED=True, PROXY_FIX_HOPS="1")
     owner, stranger = app.test_client(), app.test_client()
-    sign_up(owner, "fuzz@example.com", csrf=True)
+    create_user(app, "fuzz@example.com")
+    assert sign_in(owner, "fuzz@example.com", csrf=True).status_code == 302
     install(owner, kit_browser, account=1001)
     return app, {
         "signed in": (owner, csrf_token(owner.get("/c/1/subscribers"))),

@@ -24,20 +24,16 @@ from app.jobs.schedule import BEAT_SCHEDULE
 from app.kit import grants
 from app.kit.grants import MAX_ATTEMPTS
 from app.models import ConnectionEvent, KitConnection, RetiredGrant
-from tests.support import (
-    PASSWORD,
-    connections,
-    event_kinds,
-    first_account,
-    install,
+from tests.support.accounts import PASSWORD
+from tests.support.grants import (
     live_grants,
     reads_account,
     refresh_at_kit,
     retired_grants,
     set_retired,
-    start_install,
-    stored,
 )
+from tests.support.installing import first_account, install, start_install
+from tests.support.rows import connections, event_kinds, stored
 
 REVOKE_GRANT = "app.jobs.grants.revoke_grant"
 SWEEP = "app.jobs.grants.revoke_due_grants"

@@ -22,7 +22,10 @@ from hypothesis import strategies as st
 from werkzeug.routing import IntegerConverter
 
 from app.edge import MAX_ID, IdConverter
-from tests.support import csrf_token, install, path_of, routes, sign_up, snapshot
+from tests.support.accounts import create_user, csrf_token, sign_in
+from tests.support.installing import install
+from tests.support.routes import path_of, routes
+from tests.support.rows import snapshot
 
 # Text that likes to break things: controls, quotes, markup, separators.
 nasty = st.text(
@@ -89,7 +92,8 @@ def owner(make_app, kit, kit_browser):  # type: ignore[no-untyped-def]
     """An app with CSRF on, and a signed-in client that owns connection 1."""
     app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
-    sign_up(client, "own@example.com", csrf=True)
+    create_user(app, "own@example.com")
+    assert sign_in(client, "own@example.com", csrf=True).status_code == 302
     install(client, kit_browser, account=1001)
     return app, client
 

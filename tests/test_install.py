@@ -14,15 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from markupsafe import escape
 
-from tests.support import (
-    PASSWORD,
-    connections,
-    first_account,
-    install,
-    kit_redirect,
-    sign_up,
-    start_install,
-)
+from tests.support.accounts import PASSWORD, sign_up
+from tests.support.installing import first_account, install, kit_redirect, start_install
+from tests.support.rows import connections
 
 
 def test_new_creator_from_kit_signs_up_connects_and_ends_on_kit(

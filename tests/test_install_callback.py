@@ -9,14 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from app.kit.oauth import token_set_from_response
-from tests.support import (
-    PASSWORD,
-    age_attempts,
-    connections,
-    install,
-    sign_up,
-    start_install,
-)
+from tests.support.accounts import PASSWORD, sign_up
+from tests.support.installing import age_attempts, install, start_install
+from tests.support.rows import connections
 
 # --- the token exchange ---------------------------------------------------------------
 

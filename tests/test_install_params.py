@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import install, sign_up, start_install, stored
+from tests.support.installing import install, start_install
+from tests.support.rows import stored
 
 HOSTILE = [
     "é",
@@ -28,9 +29,8 @@ HOSTILE = [
 
 
 @pytest.fixture
-def pending(client, kit):  # type: ignore[no-untyped-def]
+def pending(client, kit, user):  # type: ignore[no-untyped-def]
     """A signed-in user with an attempt started in this browser."""
-    sign_up(client)
     assert start_install(client).status_code == 302
     return client
 
@@ -64,8 +64,7 @@ def test_the_callback_answers_400_to_raw_non_ascii_states(pending, query):
 
 @pytest.mark.parametrize("value", HOSTILE)
 @pytest.mark.parametrize("name", ["redirect", "tenant_name"])
-def test_the_authorization_url_answers_hostile_values(client, kit, name, value):
-    sign_up(client)
+def test_the_authorization_url_answers_hostile_values(client, kit, user, name, value):
     answer = start_install(client, **{name: value})
     if answer.status_code == 302:  # taken as given: it went to Kit, quoted
         assert answer.location.startswith(kit.url)

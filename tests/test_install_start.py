@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import OAuthAttempt
-from tests.support import age_attempts, install, kit_redirect, start_install
+from tests.support.installing import age_attempts, install, kit_redirect, start_install
 
 
 def test_authorize_request_carries_state_pkce_and_tenant(client, kit, user):

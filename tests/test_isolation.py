@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from markupsafe import escape
 
-from tests.support import install, path_of, routes, sign_up, snapshot, stored
+from tests.support.accounts import signed_in
+from tests.support.installing import install
+from tests.support.routes import path_of, routes
+from tests.support.rows import snapshot, stored
 
 ADA, BEN = 1001, 1002  # the owner's Kit account, and the stranger's
 
@@ -17,9 +20,9 @@ ADA, BEN = 1001, 1002  # the owner's Kit account, and the stranger's
 def test_a_connection_answers_only_its_owner_on_every_route(make_app, kit, kit_browser):
     app = make_app()
     owner, stranger = app.test_client(), app.test_client()
-    sign_up(owner, "owner@example.com")
+    signed_in(owner, "owner@example.com")
     install(owner, kit_browser, account=ADA)  # connection 1
-    sign_up(stranger, "stranger@example.com")
+    signed_in(stranger, "stranger@example.com")
     install(stranger, kit_browser, account=BEN)  # connection 2, the stranger's own
     ada = kit.state.account_data(ADA)
     tag = next(iter(ada.tags.values()))

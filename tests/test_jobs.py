@@ -16,7 +16,9 @@ from celery import signals
 
 from app.jobs.token_refresh import enqueue_due_refreshes
 from app.models import ConnectionEvent, KitConnection
-from tests.support import connect, event_kinds, set_expiry, spent_refresh_tokens, stored
+from tests.support.grants import spent_refresh_tokens
+from tests.support.installing import connect
+from tests.support.rows import event_kinds, set_expiry, stored
 
 REFRESH_DUE = "app.jobs.tokens.refresh_due"
 REFRESH_CONNECTION = "app.jobs.tokens.refresh_connection"

@@ -14,7 +14,7 @@ from app.kit.errors import (
     KitUnavailable,
     KitValidationError,
 )
-from tests.support import connect
+from tests.support.installing import connect
 
 
 @pytest.fixture

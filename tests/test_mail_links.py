@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from app.config import ConfigError
-from tests.support import PASSWORD, create_user, outbox
+from tests.support.accounts import PASSWORD, create_user, outbox
 
 ORIGIN = "https://app.example.com"
 

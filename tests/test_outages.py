@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import abort
 
-from tests.support import PASSWORD, free_port, sign_up
+from tests.servers import free_port
+from tests.support.accounts import PASSWORD, sign_up
 
 
 def _dead_postgres() -> str:

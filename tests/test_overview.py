@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.dashboard.chart import scale
-from tests.support import install
+from tests.support.installing import connect_with_days
 from tests.zones import NEW_YORK, local_today
 
 ADA, CHLOE = 1001, 1003  # the big account; the empty one
@@ -26,8 +26,11 @@ OVERVIEW_CALLS = [
 
 
 @pytest.fixture
-def ada(client, kit, kit_browser, user):  # type: ignore[no-untyped-def]
-    install(client, kit_browser, account=ADA)
+def ada(client, kit, user):  # type: ignore[no-untyped-def]
+    """The signed-in user connected to Ada's Kitchen, its days stored as after
+    an install (a real grant and the install's backfill, without the consent
+    round trip: the overview is not about installing)."""
+    connect_with_days(client.application, kit, ADA)
     return kit.state.account_data(ADA)
 
 
@@ -182,10 +185,8 @@ def test_the_chart_has_axes_and_focusable_days_with_their_figures(client, ada):
     assert "<caption>Net new subscribers per day</caption>" in page
 
 
-def test_an_empty_account_says_what_to_do_and_draws_no_bars(
-    client, kit, kit_browser, user
-):
-    install(client, kit_browser, account=CHLOE)
+def test_an_empty_account_says_what_to_do_and_draws_no_bars(client, kit, user):
+    connect_with_days(client.application, kit, CHLOE)
     page = unescape(client.get("/dashboard").text)
     assert "No subscriber activity in the last 30 days yet." in page
     assert 'href="/c/1/forms"' in page

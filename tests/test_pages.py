@@ -9,16 +9,19 @@ from html import unescape
 import pytest
 from markupsafe import escape
 
-from tests.support import install, sign_up, stored
+from tests.support.accounts import create_user, sign_in
+from tests.support.installing import connect
+from tests.support.rows import stored
 from tests.zones import NEW_YORK, local_today
 
 ADA, BEN, CHLOE = 1001, 1002, 1003
 
 
 @pytest.fixture
-def ada(client, kit, kit_browser, user):  # type: ignore[no-untyped-def]
-    """The signed-in user connected to Ada's Kitchen, the big account."""
-    install(client, kit_browser, account=ADA)
+def ada(client, kit, user):  # type: ignore[no-untyped-def]
+    """The signed-in user connected to Ada's Kitchen, the big account (a real
+    grant, no consent round trip: these pages are not about installing)."""
+    connect(client.application, kit, account=ADA)
     return kit.state.account_data(ADA)
 
 
@@ -118,8 +121,8 @@ def test_list_pages_show_the_accounts_records(client, ada, path, records):
         assert name in page, name
 
 
-def test_an_empty_account_gets_empty_states(client, kit, kit_browser, user):
-    install(client, kit_browser, account=CHLOE)
+def test_an_empty_account_gets_empty_states(client, kit, user):
+    connect(client.application, kit, account=CHLOE)
     messages = {
         "/subscribers": "No active subscribers yet.",
         "/tags": "No tags yet.",
@@ -225,10 +228,8 @@ def test_a_forged_cursor_is_a_400_with_a_way_back(client, ada):
 # --- several accounts (nobody else's: test_isolation.py) ------------------------------
 
 
-def test_switcher_scopes_every_page_to_the_selected_account(
-    client, kit, kit_browser, ada
-):
-    install(client, kit_browser, account=BEN)
+def test_switcher_scopes_every_page_to_the_selected_account(client, kit, ada):
+    connect(client.application, kit, account=BEN)
     ben = kit.state.account_data(BEN)
     page = text(client.get("/c/2/tags"))
     ben_tags = {t.name for t in ben.tags.values()}
@@ -240,8 +241,8 @@ def test_switcher_scopes_every_page_to_the_selected_account(
     assert str(escape(kit.state.accounts[BEN].name)) in client.get("/dashboard").text
 
 
-def test_cache_is_per_connection(client, kit, kit_browser, ada):
-    install(client, kit_browser, account=BEN)
+def test_cache_is_per_connection(client, kit, ada):
+    connect(client.application, kit, account=BEN)
     ada_page = text(client.get("/c/1/forms"))
     ben_page = text(client.get("/c/2/forms"))
     assert ada_page != ben_page
@@ -297,13 +298,14 @@ def test_growth_bars_sit_on_the_zero_line_scaled_to_the_extremes():
     ],
 )
 def test_api_faults_give_a_clear_page_keep_the_tokens_and_recover(
-    make_app, kit, kit_browser, kind, status, message
+    make_app, kit, kind, status, message
 ):
     app = make_app(KIT_HTTP_TIMEOUT=0.3)
     kit.state.timeout_seconds = 0.6
     client = app.test_client()
-    sign_up(client)
-    install(client, kit_browser, account=ADA)
+    create_user(app)
+    sign_in(client)
+    connect(app, kit, account=ADA)
 
     def tokens():  # type: ignore[no-untyped-def]
         row = stored(app)

@@ -12,15 +12,17 @@ from html import unescape
 import pytest
 import requests
 
-from tests.support import install
+from tests.support.installing import connect
 
 ADA = 1001
 RETRY = re.compile(r'<a href="([^"]+)"[^>]*>Try again</a>')
 
 
 @pytest.fixture
-def ada(client, kit, kit_browser, user):  # type: ignore[no-untyped-def]
-    install(client, kit_browser, account=ADA)
+def ada(client, kit, user):  # type: ignore[no-untyped-def]
+    """The signed-in user connected to Ada's Kitchen, the big account (a real
+    grant, no consent round trip: these panels are not about installing)."""
+    connect(client.application, kit, account=ADA)
     return kit.state.account_data(ADA)
 
 

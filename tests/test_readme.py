@@ -17,7 +17,7 @@ import click
 import pytest
 
 from app import create_app
-from tests.support import TEST_ENCRYPTION_KEY
+from tests.support.settings import TEST_ENCRYPTION_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

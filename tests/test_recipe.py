@@ -140,7 +140,7 @@ NAMES = {
         ("subscriber", "app/dashboard/data.py"),
     ],
     TEST: [
-        ("granted", "tests/support.py"),
+        ("granted", "tests/support/installing.py"),
         ("make_app", "tests/conftest.py"),
         ("kit", "tests/conftest.py"),
         ("account_data", "kit_sandbox/state.py"),

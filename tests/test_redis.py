@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.support import create_user, install, sign_in
+from tests.support.accounts import create_user, sign_in
+from tests.support.installing import install
 
 
 @pytest.fixture

@@ -12,15 +12,10 @@ import time
 import pytest
 import redis
 
-from tests.support import (
-    PASSWORD,
-    create_user,
-    install,
-    outbox_link,
-    redis_server,
-    sign_in,
-    stored,
-)
+from tests.support.accounts import PASSWORD, create_user, outbox_link, sign_in
+from tests.support.installing import install
+from tests.support.rows import stored
+from tests.support.settings import redis_server
 
 
 @pytest.fixture

@@ -23,20 +23,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests import workers
-from tests.support import (
-    PG_URL,
-    app_settings,
-    connected,
+from tests.support.accounts import create_user, sign_in, sign_up
+from tests.support.grants import spent_refresh_tokens
+from tests.support.installing import connect_with_days, connected, granted, install
+from tests.support.rows import (
     connections,
     event_kinds,
     expire_stored_token,
-    granted,
-    install,
     set_stored,
-    sign_up,
-    spent_refresh_tokens,
     stored,
 )
+from tests.support.settings import PG_URL, app_settings
 
 
 def until(condition: Callable[[], object], seconds: float = 30) -> None:
@@ -83,7 +80,7 @@ def test_a_hung_refresh_does_not_block_other_database_work(make_app, kit):
     assert row.refresh_claim is None  # released
 
 
-def test_six_connections_refresh_at_once_while_kit_hangs(make_app, kit, kit_browser):
+def test_six_connections_refresh_at_once_while_kit_hangs(make_app, kit):
     """On SQLite a lock held across the call let one refresh through at a
     time, and the others failed with "database is locked" (a 500)."""
     app = make_app(
@@ -94,10 +91,11 @@ def test_six_connections_refresh_at_once_while_kit_hangs(make_app, kit, kit_brow
         KIT_REQUESTS_PER_USER=6,
     )
     client = app.test_client()
-    sign_up(client)
+    create_user(app)
+    sign_in(client)
     for account in sorted(kit.state.accounts):
-        install(client, kit_browser, account=account)
-        install(client, kit_browser, account=account, tenant_name="Shop")
+        connect_with_days(app, kit, account)
+        connect_with_days(app, kit, account, tenant_name="Shop")
     ids = [row.id for row in connections(app)]
     assert len(ids) == 6
     expire_stored_token(app)  # all of them
@@ -118,13 +116,11 @@ def test_six_connections_refresh_at_once_while_kit_hangs(make_app, kit, kit_brow
 
 
 def test_a_claim_left_by_a_dead_worker_is_waited_for_then_taken_over(
-    make_app, kit, kit_browser, database_url
+    make_app, kit, database_url
 ):
     # The page's wait is bounded by KIT_TOKEN_TIMEOUT + 1 s: 3 s here, not the
     # default 31 s (the dead worker's claim, on its own settings, outlives it).
-    app, client = connected(
-        make_app, kit_browser, KIT_HTTP_TIMEOUT=0.5, KIT_TOKEN_TIMEOUT=2
-    )
+    app, client = connected(make_app, kit, KIT_HTTP_TIMEOUT=0.5, KIT_TOKEN_TIMEOUT=2)
     expire_stored_token(app)
     spent = stored(app).refresh_token
     # A worker in another process claims the refresh and dies at Kit's door
@@ -163,8 +159,8 @@ def test_a_claim_left_by_a_dead_worker_is_waited_for_then_taken_over(
     assert event_kinds(app)[-1] == "refreshed"
 
 
-def test_a_disconnect_holds_no_lock_while_kit_revokes(make_app, kit, kit_browser):
-    app, client = connected(make_app, kit_browser, KIT_HTTP_TIMEOUT=30)
+def test_a_disconnect_holds_no_lock_while_kit_revokes(make_app, kit):
+    app, client = connected(make_app, kit, KIT_HTTP_TIMEOUT=30)
     before = stored(app)
     kit.state.add_fault("revoke", "hang")
     with ThreadPoolExecutor(1) as pool:
@@ -200,16 +196,14 @@ def test_a_disconnect_during_a_refresh_revokes_the_new_refresh_token(
     assert stored(app).status == "revoked"
 
 
-def test_a_database_lock_wait_that_gives_up_is_a_503_not_a_500(
-    make_app, kit, kit_browser
-):
+def test_a_database_lock_wait_that_gives_up_is_a_503_not_a_500(make_app, kit):
     """Someone holds the row's lock for longer than we wait: the page says
     to try again (SQLite's busy timeout, PostgreSQL's lock_timeout)."""
     from app.kit.locking import locked_connection
 
     short_wait = {"options": "-c lock_timeout=100"} if PG_URL else {"timeout": 0.1}
     app, client = connected(
-        make_app, kit_browser, SQLALCHEMY_ENGINE_OPTIONS={"connect_args": short_wait}
+        make_app, kit, SQLALCHEMY_ENGINE_OPTIONS={"connect_args": short_wait}
     )
     expire_stored_token(app)
     holding, release = threading.Event(), threading.Event()

@@ -15,7 +15,8 @@ from cryptography.fernet import Fernet
 from flask import abort
 
 from app.edge import accepts_body
-from tests.support import PASSWORD, csrf_token, install, sign_up
+from tests.support.accounts import PASSWORD, csrf_token, sign_up
+from tests.support.installing import install
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 

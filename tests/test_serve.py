@@ -23,15 +23,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import create_app
 from app.config import ConfigError
 from kit_sandbox import SandboxServer
-from tests.support import (
-    PASSWORD,
-    app_settings,
-    create_user,
-    csrf_token,
-    free_port,
-    sign_up,
-    wait_until_up,
-)
+from tests.servers import free_port, wait_until_up
+from tests.support.accounts import PASSWORD, create_user, csrf_token, sign_up
+from tests.support.settings import app_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"

@@ -13,16 +13,10 @@ from html import unescape
 import requests
 
 from kit_sandbox.testing import real_grant
-from tests.support import (
-    add_connection,
-    add_events,
-    connect,
-    growth_days,
-    install,
-    set_stored,
-    sign_in,
-    stored,
-)
+from tests.support.accounts import sign_in
+from tests.support.installing import connect, install
+from tests.support.rows import add_connection, growth_days, set_stored, stored
+from tests.support.webhooks import add_events
 from tests.zones import (
     expected_stats,
     local_today,

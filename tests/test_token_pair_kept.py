@@ -25,19 +25,10 @@ from flask import Flask
 
 from app.kit.locking import locked_connection, take_claim
 from tests import workers
-from tests.support import (
-    PG_URL,
-    TEST_ENCRYPTION_KEY,
-    app_settings,
-    connected,
-    expire_stored_token,
-    granted,
-    reads_account,
-    refresh_at_kit,
-    set_stored,
-    spent_refresh_tokens,
-    stored,
-)
+from tests.support.grants import reads_account, refresh_at_kit, spent_refresh_tokens
+from tests.support.installing import connected, granted
+from tests.support.rows import expire_stored_token, set_stored, stored
+from tests.support.settings import PG_URL, TEST_ENCRYPTION_KEY, app_settings
 
 BLAMING = "Kit no longer accepts this app's access"
 LOST = "Kit may have issued new keys we never received"
@@ -56,14 +47,10 @@ def cli(app: Flask, *args: str) -> str:
     return str(result.output)
 
 
-def test_a_token_endpoint_slower_than_api_calls_still_refreshes(
-    make_app, kit, kit_browser
-):
+def test_a_token_endpoint_slower_than_api_calls_still_refreshes(make_app, kit):
     """Kit answers the refresh after 2 s: past the API timeout (1 s), within
     the token endpoint's own (4 s)."""
-    app, client = connected(
-        make_app, kit_browser, KIT_HTTP_TIMEOUT=1, KIT_TOKEN_TIMEOUT=4
-    )
+    app, client = connected(make_app, kit, KIT_HTTP_TIMEOUT=1, KIT_TOKEN_TIMEOUT=4)
     expire_stored_token(app)
     spent = stored(app).refresh_token
     kit.state.timeout_seconds = 2
@@ -78,11 +65,9 @@ def test_a_token_endpoint_slower_than_api_calls_still_refreshes(
 
 
 def test_a_refresh_kit_never_answers_is_an_unknown_outcome_not_the_creators_fault(
-    make_app, kit, kit_browser
+    make_app, kit
 ):
-    app, client = connected(
-        make_app, kit_browser, KIT_HTTP_TIMEOUT=0.5, KIT_TOKEN_TIMEOUT=1
-    )
+    app, client = connected(make_app, kit, KIT_HTTP_TIMEOUT=0.5, KIT_TOKEN_TIMEOUT=1)
     expire_stored_token(app)
     spent = stored(app).refresh_token
     kit.state.timeout_seconds = 30
@@ -114,7 +99,7 @@ def test_a_refresh_kit_never_answers_is_an_unknown_outcome_not_the_creators_faul
 
 
 def test_a_pair_the_database_refuses_is_kept_encrypted_then_written(
-    make_app, kit, kit_browser, tmp_path
+    make_app, kit, tmp_path
 ):
     """Kit answered, but the database refuses the write for longer than the
     app retries it (a row/write lock held elsewhere; on SQLite BEGIN
@@ -123,7 +108,7 @@ def test_a_pair_the_database_refuses_is_kept_encrypted_then_written(
     short_wait = {"options": "-c lock_timeout=200"} if PG_URL else {"timeout": 0.2}
     app, client = connected(
         make_app,
-        kit_browser,
+        kit,
         KIT_HTTP_TIMEOUT=1,
         KIT_PENDING_PAIRS_DIR=str(spool),
         SQLALCHEMY_ENGINE_OPTIONS={"connect_args": short_wait},
@@ -175,14 +160,14 @@ def test_a_pair_the_database_refuses_is_kept_encrypted_then_written(
 
 
 def test_a_worker_killed_while_the_database_makes_it_wait_leaves_the_pair(
-    make_app, kit, kit_browser, tmp_path, database_url
+    make_app, kit, tmp_path, database_url
 ):
     """Kit answered; the worker waits for the database (a write lock held
     elsewhere) and is killed (SIGKILL) meanwhile. The pair is already on disk:
     the next request writes it, and the spent refresh token is never sent
     again."""
     spool = tmp_path / "pending"
-    app, client = connected(make_app, kit_browser, KIT_PENDING_PAIRS_DIR=str(spool))
+    app, client = connected(make_app, kit, KIT_PENDING_PAIRS_DIR=str(spool))
     expire_stored_token(app)
     before = stored(app)
     kit.state.timeout_seconds = 30
@@ -260,9 +245,9 @@ def test_a_pair_kept_while_the_database_was_down_is_written_by_the_sweep(
 
 
 def test_a_claim_left_by_a_killed_worker_after_kit_rotated_is_an_unknown_outcome(
-    make_app, kit, kit_browser
+    make_app, kit
 ):
-    app, client = connected(make_app, kit_browser)
+    app, client = connected(make_app, kit)
     expire_stored_token(app)
     spent = stored(app).refresh_token
     # A worker claims the refresh, Kit rotates, the worker is killed (SIGKILL)
@@ -281,8 +266,8 @@ def test_a_claim_left_by_a_killed_worker_after_kit_rotated_is_an_unknown_outcome
     assert "refresh outcome unknown" in cli(app, "connections")
 
 
-def test_a_plain_invalid_grant_still_says_the_grant_is_gone(make_app, kit, kit_browser):
-    app, client = connected(make_app, kit_browser)
+def test_a_plain_invalid_grant_still_says_the_grant_is_gone(make_app, kit):
+    app, client = connected(make_app, kit)
     expire_stored_token(app)
     kit.state.add_fault("token", "invalid_grant")
     page = client.get("/dashboard")

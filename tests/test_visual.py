@@ -13,7 +13,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from tests.support import install, set_stored, sign_up
+from tests.support.accounts import sign_up
+from tests.support.installing import install
+from tests.support.rows import set_stored
 
 ADA = 1001
 ICONS = [

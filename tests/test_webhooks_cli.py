@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from tests.support import (
+from tests.support.accounts import signed_in
+from tests.support.installing import install
+from tests.support.rows import stored
+from tests.support.webhooks import (
     delivery_body,
     endpoint_of,
-    install,
     kit_event,
     kit_signature,
-    sign_up,
-    stored,
     stored_events,
 )
 
@@ -23,7 +23,7 @@ def webhooks(app, *args: str):  # type: ignore[no-untyped-def]
 
 
 def installed(client, kit_browser) -> None:  # type: ignore[no-untyped-def]
-    sign_up(client)
+    signed_in(client)
     assert install(client, kit_browser).status_code == 302
 
 

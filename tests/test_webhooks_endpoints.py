@@ -21,17 +21,15 @@ from app.webhooks.tasks import (
     prune_webhook_events,
     register_endpoint,
 )
-from tests.support import (
+from tests.support.accounts import signed_in
+from tests.support.installing import first_account, install, kit_redirect
+from tests.support.rows import stored
+from tests.support.webhooks import (
     add_events,
     delivery_body,
     endpoint_of,
-    first_account,
-    install,
     kit_event,
-    kit_redirect,
     kit_signature,
-    sign_up,
-    stored,
     stored_events,
 )
 
@@ -60,7 +58,7 @@ def test_install_registers_an_endpoint_with_its_secret_encrypted(
 ):
     app = make_app(PUBLIC_BASE_URL=None)  # the default, not the tests' discard port
     client = app.test_client()
-    sign_up(client)
+    signed_in(client)
     assert install(client, kit_browser).status_code == 302
     row = endpoint_of(app)
     assert row is not None and row.status == "active"
@@ -85,7 +83,7 @@ def test_an_account_without_webhooks_installs_and_is_not_asked_again_today(
     app, client, kit, kit_browser
 ):
     kit.state.webhooks.set_enabled(first_account(kit).id, False)
-    sign_up(client)
+    signed_in(client)
     done = install(client, kit_browser, redirect=kit_redirect(kit))
     assert done.status_code == 302
     assert done.location == kit_redirect(kit)  # the install completed
@@ -114,7 +112,7 @@ def test_an_account_without_webhooks_installs_and_is_not_asked_again_today(
 def test_kit_down_at_registration_leaves_it_failed_and_the_upkeep_retries(
     app, client, kit, kit_browser
 ):
-    sign_up(client)
+    signed_in(client)
     install(client, kit_browser)
     [first] = kit_endpoints(kit)
     kit.state.webhooks.delete_endpoint(kit_endpoints(kit)[first])
@@ -132,7 +130,7 @@ def test_kit_down_at_registration_leaves_it_failed_and_the_upkeep_retries(
 def test_upkeep_recreates_a_deleted_endpoint_and_enables_a_disabled_one(
     app, client, kit, kit_browser
 ):
-    sign_up(client)
+    signed_in(client)
     install(client, kit_browser)
     before = endpoint_of(app)
     hub = kit.state.webhooks
@@ -157,7 +155,7 @@ def test_upkeep_recreates_a_deleted_endpoint_and_enables_a_disabled_one(
 def test_disconnect_revokes_then_forgets_events_and_the_next_grant_deletes_the_endpoint(
     app, client, kit, kit_browser
 ):
-    sign_up(client)
+    signed_in(client)
     install(client, kit_browser)
     row = endpoint_of(app)
     body = delivery_body([kit_event()])
@@ -209,7 +207,7 @@ def test_disconnect_revokes_then_forgets_events_and_the_next_grant_deletes_the_e
 def test_disconnect_when_the_endpoint_is_already_gone_at_kit(
     app, client, kit, kit_browser
 ):
-    sign_up(client)
+    signed_in(client)
     install(client, kit_browser)
     [endpoint] = kit_endpoints(kit).values()
     kit.state.webhooks.delete_endpoint(endpoint)
@@ -220,7 +218,7 @@ def test_disconnect_when_the_endpoint_is_already_gone_at_kit(
 
 def test_prune_deletes_events_received_before_the_kept_days(make_app, kit):
     app = make_app(WEBHOOK_EVENTS_KEPT_DAYS=30)
-    from tests.support import add_connection
+    from tests.support.rows import add_connection
 
     add_connection(app)
     old = datetime.now(UTC) - timedelta(days=30, minutes=1)
@@ -239,7 +237,7 @@ def test_a_live_app_stores_the_sandboxs_signed_delivery(served_app, kit, kit_bro
     """End to end: an API write at Kit emits an event, the sandbox delivers it
     signed to the app over HTTP, the app stores it."""
     app, client = served_app, served_app.test_client()
-    sign_up(client)
+    signed_in(client)
     install(client, kit_browser)
     row = endpoint_of(app)
     assert row.status == "active"

@@ -13,13 +13,12 @@ import pytest
 from app.extensions import db
 from app.models import KitConnection
 from app.webhooks import store
-from tests.support import (
-    add_connection,
+from tests.support.rows import add_connection, set_stored
+from tests.support.webhooks import (
     add_endpoint,
     delivery_body,
     kit_event,
     kit_signature,
-    set_stored,
     stored_events,
 )
 

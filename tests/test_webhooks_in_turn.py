@@ -13,8 +13,8 @@ import pytest
 
 from app.extensions import db
 from app.webhooks.transaction import lock_path
-from tests.support import (
-    add_connection,
+from tests.support.rows import add_connection
+from tests.support.webhooks import (
     add_endpoint,
     delivery_body,
     kit_event,

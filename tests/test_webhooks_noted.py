@@ -10,8 +10,8 @@ from sqlalchemy import update
 
 from app.extensions import db
 from app.models import WebhookEndpoint
-from tests.support import (
-    add_connection,
+from tests.support.rows import add_connection
+from tests.support.webhooks import (
     add_endpoint,
     delivery_body,
     endpoint_of,

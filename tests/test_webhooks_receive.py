@@ -1,6 +1,6 @@
 """Receiving Kit's deliveries: `POST /webhooks/kit/<key>`.
 
-Signed as Kit signs (tests.support.kit_signature, written from KIT_PLATFORM.md
+Signed as Kit signs (tests.support.webhooks.kit_signature, written from KIT_PLATFORM.md
 5a rather than from the app's code); every refusal is a 4xx and stores
 nothing; every event is stored once, however often and however concurrently
 it is delivered. Runs on PostgreSQL too with TEST_DATABASE_URL.
@@ -20,14 +20,13 @@ from sqlalchemy import update
 
 from app.extensions import db
 from app.models import WebhookEndpoint
-from tests.support import (
-    add_connection,
+from tests.support.rows import add_connection, set_stored
+from tests.support.webhooks import (
     add_endpoint,
     delivery_body,
     endpoint_of,
     kit_event,
     kit_signature,
-    set_stored,
     stored_events,
 )
 

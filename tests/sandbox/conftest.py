@@ -14,7 +14,9 @@ import pytest
 import requests
 
 from kit_sandbox import SandboxConfig, SandboxServer
+from kit_sandbox.testing import WebhookReceiver
 from tests.sandbox.support import ADA, Api, StartSandbox
+from tests.sandbox.webhooks import FAST_RETRIES
 
 
 @pytest.fixture
@@ -56,3 +58,22 @@ def browser() -> Iterator[requests.Session]:
 def ada(fresh_kit: SandboxServer) -> Api:
     """API v4 calls as Ada's Kitchen, the demo account with the most data."""
     return Api(fresh_kit, ADA)
+
+
+@pytest.fixture
+def hook() -> Iterator[WebhookReceiver]:
+    """A webhook receiver run by the test, on a free loopback port."""
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def fast_kit(start_sandbox: StartSandbox) -> SandboxServer:
+    """Webhook batches cut only by a flush (or at 100 events), retries at once."""
+    return start_sandbox(webhook_batch_seconds=60, webhook_retry_seconds=FAST_RETRIES)
+
+
+@pytest.fixture
+def api(fast_kit: SandboxServer) -> Api:
+    """API v4 calls as Ada's Kitchen on ``fast_kit``."""
+    return Api(fast_kit, ADA)

@@ -23,7 +23,7 @@ from tests.sandbox.support import (
     item_ids,
     utc_today,
 )
-from tests.sandbox.test_webhooks import call, flush, register
+from tests.sandbox.webhooks import call, flush, register
 
 NOT_FOUND = {"errors": ["Not Found"]}
 STATS_KEYS = ["id", "subject", "send_at", "status", "published_at", "stats"]

@@ -2,16 +2,13 @@
 (the secret shown once), list, get, update, delete, ownership per OAuth client,
 validation, the secret rotation window and the 404 of accounts without webhooks.
 
-Deliveries are in test_webhooks_delivery.py, activity in test_webhooks_activity.py;
-both use the helpers here.
+Deliveries are in test_webhooks_delivery.py and test_webhooks_retries.py,
+activity in test_webhooks_activity.py; their helpers in webhooks.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +16,8 @@ import pytest
 import requests
 
 from kit_sandbox import SandboxServer
-from kit_sandbox.testing import WebhookReceiver
 from tests.sandbox.support import ADA, BEN, KIT_DATE, Api
+from tests.sandbox.webhooks import call, control, register
 
 ENDPOINT_KEYS = [
     "id",
@@ -33,83 +30,6 @@ ENDPOINT_KEYS = [
     "previous_secret_expires_at",
 ]
 TAGS = ["tag.created"]
-FEED_EVENTS = [
-    "subscriber.created",
-    "subscriber.activated",
-    "subscriber.unsubscribed",
-    "subscriber.bounced",
-    "subscriber.complained",
-    "subscriber.subscribed_to_form",
-    "subscriber.tag_added",
-    "subscriber.tag_removed",
-]
-
-
-# -- helpers shared by the webhook tests ----------------------------------------------
-
-
-def call(api: Api, method: str, path: str, **kwargs: Any) -> requests.Response:
-    """Any method with the account's bearer token (Api has GET and POST)."""
-    return requests.request(
-        method,
-        api.kit.url + path,
-        headers={"Authorization": f"Bearer {api.token}"},
-        timeout=5,
-        **kwargs,
-    )
-
-
-def register(
-    api: Api, url: str, events: list[str] | None = None, **fields: Any
-) -> dict[str, Any]:
-    """A new endpoint for the account, with its secret."""
-    body = {"url": url, "events": events or FEED_EVENTS, **fields}
-    response = api.post("/v4/webhook_endpoints", json=body)
-    assert response.status_code == 201, response.text
-    endpoint: dict[str, Any] = response.json()["webhook_endpoint"]
-    return endpoint
-
-
-def signatures(header: str) -> tuple[int, list[str]]:
-    """``t`` and the ``v1`` values of an ``X-Kit-Signature`` header."""
-    timestamp, v1 = None, []
-    for part in header.split(","):
-        key, _, value = part.partition("=")
-        if key == "t":
-            timestamp = int(value)
-        elif key == "v1":
-            v1.append(value)
-    assert timestamp is not None, header
-    return timestamp, v1
-
-
-def signed_with(secret: str, header: str, body: bytes) -> bool:
-    """Does any ``v1`` prove ``secret`` signed this body, as §5a says:
-    HMAC-SHA256(secret, "{t}.{raw body}"), hex, compared in constant time?"""
-    timestamp, v1 = signatures(header)
-    expected = hmac.new(
-        secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
-    ).hexdigest()
-    return any(hmac.compare_digest(expected, value) for value in v1)
-
-
-def control(kit: SandboxServer, path: str, **body: Any) -> dict[str, Any]:
-    response = requests.post(f"{kit.url}/_sandbox{path}", json=body, timeout=15)
-    assert response.status_code == 200, response.text
-    answer: dict[str, Any] = response.json()
-    return answer
-
-
-def flush(kit: SandboxServer) -> list[dict[str, Any]]:
-    """Send what is queued now; the deliveries made, once first attempted."""
-    deliveries: list[dict[str, Any]] = control(kit, "/webhooks/flush")["deliveries"]
-    return deliveries
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as receiver:
-        yield receiver
 
 
 def other_client(kit: SandboxServer, account_id: int = ADA) -> Api:

@@ -4,7 +4,6 @@ Kit would send for them, through the control API and the sandbox's page."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from kit_sandbox import SandboxServer
 from kit_sandbox.testing import WebhookReceiver, forms
 from kit_sandbox.webhooks import EVENT_TYPES
 from tests.sandbox.support import ADA, BEN, CHLOE, Api, StartSandbox
-from tests.sandbox.test_webhooks import control, flush, register
+from tests.sandbox.webhooks import control, flush, register
 
 BURST = {
     "subscriber.created": 3,
@@ -33,12 +32,6 @@ BURST = {
 def quiet_kit(start_sandbox: StartSandbox) -> SandboxServer:
     """Batches cut by a flush (or at 100 events), not by the clock."""
     return start_sandbox(webhook_batch_seconds=60)
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as receiver:
-        yield receiver
 
 
 def events_by_type(hook: WebhookReceiver, deliveries: int) -> dict[str, list[dict]]:
