@@ -100,7 +100,7 @@ def main() -> None:
             KIT_REQUESTS_PER_USER="1000",
         ) as app_url,
     ):
-        browser = install_creator(app_url, kit)
+        browser = install_creator(app_url, kit, database_url)
         cookies = browser.cookies.get_dict()
         for path in args.paths:
             browser.get(f"{app_url}{path}", timeout=30)  # warm the cache once

@@ -22,7 +22,6 @@ is a failure). A benchmark: it prints figures whatever they are.
 
 from __future__ import annotations
 
-import secrets
 import tempfile
 import threading
 import time
@@ -32,60 +31,20 @@ from pathlib import Path
 
 import requests
 from sqlalchemy import create_engine, select, update
-from werkzeug.security import generate_password_hash
 
-from app.models import KitConnection, User
-from bench.common import argument_parser, gunicorn, percentile, redis_server
+from app.models import KitConnection
+from bench.common import (
+    add_creators,
+    argument_parser,
+    gunicorn,
+    percentile,
+    redis_server,
+    sign_in_and_install,
+)
 from kit_sandbox import SandboxConfig, SandboxServer, testing
 
 CREATORS = 6
 PAGES = ("/c/{id}", "/c/{id}/forms", "/c/{id}/tags")
-
-
-def add_creators(database_url: str, count: int) -> list[tuple[str, str]]:
-    """`count` accounts of this app, written straight to its database (signed
-    up and verified), so the bench does not depend on how sign-up works."""
-    engine = create_engine(database_url)
-    creators = []
-    with engine.begin() as conn:
-        for n in range(count):
-            email, password = f"slow-kit-{n}@example.com", secrets.token_urlsafe(12)
-            values = {
-                "email": email,
-                "password_hash": generate_password_hash(password),
-                "created_at": datetime.now(UTC),
-            }
-            table = User.__table__
-            for column in table.columns:
-                if column.name in values or column.nullable or column.default:
-                    continue
-                if column.name.endswith("_at"):
-                    values[column.name] = datetime.now(UTC)
-                elif column.name.endswith("token"):
-                    values[column.name] = secrets.token_urlsafe(16)
-            if "email_verified_at" in table.columns:
-                values["email_verified_at"] = datetime.now(UTC)
-            conn.execute(table.insert().values(**values))
-            creators.append((email, password))
-    engine.dispose()
-    return creators
-
-
-def sign_in_and_install(app_url: str, email: str, password: str) -> requests.Session:
-    """Sign in through the app's page, then install through Kit's consent."""
-    browser = requests.Session()
-    page = browser.get(f"{app_url}/login", timeout=10)
-    [login] = [f for f in testing.forms(page.text, page.url) if "password" in f.fields]
-    data = dict(login.fields, email=email, password=password)
-    signed_in = browser.post(login.action, data=data, timeout=10)
-    assert signed_in.ok, signed_in.status_code
-    consent = browser.get(f"{app_url}/kit/oauth", timeout=10)
-    form, button = testing.form_with_button(consent.text, consent.url, "allow")
-    back = browser.post(
-        form.action, data=dict(form.fields, **{button: "allow"}), timeout=60
-    )
-    assert back.url.startswith(f"{app_url}/dashboard"), back.url
-    return browser
 
 
 def probe(app_url: str, stop: threading.Event) -> list[tuple[str, float, int]]:
