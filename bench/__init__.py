@@ -3,7 +3,9 @@ pass or fail on speed. Run one from the repository's root as a module:
 
     .venv/bin/python -m bench.NAME --help
 
-dashboard, install_chart, load, refresh_due_celery, refresh_due_scale,
-refresh_storm, token_paths; `make bench` runs them all. What they share is in
-bench/common.py, and bench/connections.py (many connections in bulk).
+burst, crafted_input, dashboard, faults, install_chart, load,
+refresh_due_celery, refresh_due_scale, refresh_storm, slow_kit, token_paths,
+webhooks; `make bench` runs them all but faults. Every time is printed against
+a baseline measured in the same run. What they share is in bench/common.py,
+and bench/connections.py (many connections in bulk).
 """

@@ -25,7 +25,8 @@ what happened, whatever it is:
   the sandbox can be told to).
 - failed disconnect: Kit's revoke answers 500. Is the webhook endpoint at
   Kit still there?
-- Redis frozen, then stopped: the pages a creator uses, and /healthz.
+- Redis well, frozen, then stopped: the pages a creator uses, and /healthz;
+  the slowest page against the slowest with Redis well.
 
 `--app-root` serves another checkout's app/ (e.g. a worktree of an earlier
 commit) with this bench and sandbox, for before/after figures.
@@ -59,6 +60,8 @@ from sqlalchemy import create_engine, text
 from bench.common import (
     BIN,
     ROOT,
+    Baseline,
+    against,
     argument_parser,
     gunicorn,
     production_env,
@@ -322,8 +325,18 @@ def form_with_csrf(html: str, url: str) -> tuple[str, dict[str, str]]:
     return form.action, dict(form.fields)
 
 
-def pages(app_url: str, browser: Client, cid: int, email: str, password: str) -> str:
-    """The pages a creator uses, each once: statuses, and the slowest."""
+def pages(
+    app_url: str,
+    browser: Client,
+    cid: int,
+    email: str,
+    password: str,
+    newcomer: str,
+    well: list[Baseline],
+) -> str:
+    """The pages a creator uses, each once: statuses, and the slowest, against
+    the slowest of the same pages with Redis well (`well`: empty on that run,
+    which then adds its own). `newcomer` signs up."""
     seen: list[tuple[str, int, float]] = []
 
     def visit(what: str, call: Callable[[], requests.Response]) -> None:
@@ -344,7 +357,7 @@ def pages(app_url: str, browser: Client, cid: int, email: str, password: str) ->
         lambda: Client(app_url, "10.5.0.2").submit(
             "/signup",
             "confirm",
-            email="new@example.com",
+            email=newcomer,
             password="a long pass 123",  # noqa: S106
             confirm="a long pass 123",
         ),
@@ -354,8 +367,11 @@ def pages(app_url: str, browser: Client, cid: int, email: str, password: str) ->
     health = requests.get(app_url + "/healthz", timeout=30)
     worst = max(seen, key=lambda s: s[2])
     listed = ", ".join(f"{what} {status}" for what, status, _ in seen)
+    slowest = against(worst[2], *well)
+    if not well:
+        well.append(Baseline("the slowest with Redis well", worst[2]))
     return (
-        f"{listed}; slowest {worst[2]:.1f} s; /healthz {health.status_code} "
+        f"{listed}; slowest {slowest}; /healthz {health.status_code} "
         f"{health.text.strip()}"
     )
 
@@ -464,14 +480,20 @@ def run(app_url: str, kit: SandboxServer, database_url: str, redis_url: str) -> 
         "failed disconnect",
         lambda: failed_disconnect(app_url, kit, browsers[3], ids[3]),
     )
+    well: list[Baseline] = []
+
+    def creator_pages(newcomer: str) -> str:
+        return pages(app_url, browsers[2], ids[2], *creators[3], newcomer, well)
+
+    report("Redis well", lambda: creator_pages("new@example.com"))
     server = redis.Redis.from_url(redis_url)
     pid = int(server.info()["process_id"])
     os.kill(pid, signal.SIGSTOP)
-    report("Redis frozen", lambda: pages(app_url, browsers[2], ids[2], *creators[3]))
+    report("Redis frozen", lambda: creator_pages("new-frozen@example.com"))
     os.kill(pid, signal.SIGCONT)
     with suppress(redis.RedisError):
         server.shutdown(nosave=True)
-    report("Redis stopped", lambda: pages(app_url, browsers[2], ids[2], *creators[3]))
+    report("Redis stopped", lambda: creator_pages("new-stopped@example.com"))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from authlib.integrations.base_client.errors import OAuthError
@@ -52,6 +52,7 @@ from app.models import KitConnection
 from bench.common import argument_parser, gunicorn, install_creator, real_grant
 from kit_sandbox import SandboxConfig, SandboxServer
 
+T = TypeVar("T")
 OURS = "our app (claim)"
 COMMON = "Authlib OAuth2Session, no lock"
 
@@ -70,12 +71,12 @@ class Round:
         return sum(self.failures.values())
 
 
-def storm(requests: Sequence[Callable[[], str]]) -> list[str]:
+def storm(requests: Sequence[Callable[[], T]]) -> list[T]:
     """Run each request in a thread of its own, all released together."""
     ready = threading.Barrier(len(requests))
-    outcomes: list[str] = []
+    outcomes: list[T] = []
 
-    def run(request: Callable[[], str]) -> None:
+    def run(request: Callable[[], T]) -> None:
         ready.wait(timeout=60)
         outcomes.append(request())  # list.append is atomic
 
@@ -136,7 +137,7 @@ def run_ours(kit: SandboxServer, args: argparse.Namespace) -> list[Round]:
         KIT_REQUESTS_PER_WORKER="4",
         KIT_REQUESTS_PER_USER="1000",
     ) as app_url:
-        browser = install_creator(app_url, kit)
+        browser = install_creator(app_url, kit, database_url)
         with engine.connect() as conn:
             connection_id = conn.execute(select(KitConnection.id)).scalar_one()
         path = f"/c/{connection_id}/forms"

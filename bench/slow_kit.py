@@ -13,8 +13,11 @@ workers of 4 threads each, SQLite (or --database-url), a redis-server of its
 own as REDIS_URL (shared limits and cache, as production requires).
 
 Printed: for the pages that need no Kit call, p50 / p99 / max latency and
-their statuses; for the Kit pages, their statuses (a 503 is "try again", a 500
-is a failure). A benchmark: it prints figures whatever they are.
+their statuses, against the same pages' p50 / p99 from the same prober with
+Kit well (--baseline-seconds of probing before Kit hangs); for the Kit pages,
+their statuses (a 503 is "try again", a 500 is a failure) and when the last
+answered, against one Kit call made meanwhile. A benchmark: it prints figures
+whatever they are.
 
     .venv/bin/python -m bench.slow_kit [--hang-ms 10000] [--workers 2]
         [--database-url postgresql+psycopg://...]
@@ -22,70 +25,32 @@ is a failure). A benchmark: it prints figures whatever they are.
 
 from __future__ import annotations
 
-import secrets
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
 from sqlalchemy import create_engine, select, update
-from werkzeug.security import generate_password_hash
 
-from app.models import KitConnection, User
-from bench.common import argument_parser, gunicorn, percentile, redis_server
+from app.models import KitConnection
+from bench.common import (
+    Baseline,
+    add_creators,
+    against,
+    argument_parser,
+    gunicorn,
+    percentile,
+    redis_server,
+    sign_in_and_install,
+)
 from kit_sandbox import SandboxConfig, SandboxServer, testing
 
 CREATORS = 6
 PAGES = ("/c/{id}", "/c/{id}/forms", "/c/{id}/tags")
-
-
-def add_creators(database_url: str, count: int) -> list[tuple[str, str]]:
-    """`count` accounts of this app, written straight to its database (signed
-    up and verified), so the bench does not depend on how sign-up works."""
-    engine = create_engine(database_url)
-    creators = []
-    with engine.begin() as conn:
-        for n in range(count):
-            email, password = f"slow-kit-{n}@example.com", secrets.token_urlsafe(12)
-            values = {
-                "email": email,
-                "password_hash": generate_password_hash(password),
-                "created_at": datetime.now(UTC),
-            }
-            table = User.__table__
-            for column in table.columns:
-                if column.name in values or column.nullable or column.default:
-                    continue
-                if column.name.endswith("_at"):
-                    values[column.name] = datetime.now(UTC)
-                elif column.name.endswith("token"):
-                    values[column.name] = secrets.token_urlsafe(16)
-            if "email_verified_at" in table.columns:
-                values["email_verified_at"] = datetime.now(UTC)
-            conn.execute(table.insert().values(**values))
-            creators.append((email, password))
-    engine.dispose()
-    return creators
-
-
-def sign_in_and_install(app_url: str, email: str, password: str) -> requests.Session:
-    """Sign in through the app's page, then install through Kit's consent."""
-    browser = requests.Session()
-    page = browser.get(f"{app_url}/login", timeout=10)
-    [login] = [f for f in testing.forms(page.text, page.url) if "password" in f.fields]
-    data = dict(login.fields, email=email, password=password)
-    signed_in = browser.post(login.action, data=data, timeout=10)
-    assert signed_in.ok, signed_in.status_code
-    consent = browser.get(f"{app_url}/kit/oauth", timeout=10)
-    form, button = testing.form_with_button(consent.text, consent.url, "allow")
-    back = browser.post(
-        form.action, data=dict(form.fields, **{button: "allow"}), timeout=60
-    )
-    assert back.url.startswith(f"{app_url}/dashboard"), back.url
-    return browser
 
 
 def probe(app_url: str, stop: threading.Event) -> list[tuple[str, float, int]]:
@@ -118,6 +83,7 @@ def probe(app_url: str, stop: threading.Event) -> list[tuple[str, float, int]]:
 def main() -> None:
     parser = argument_parser(__name__, __doc__, workers=2, database_url=True)
     parser.add_argument("--hang-ms", type=int, default=10_000)
+    parser.add_argument("--baseline-seconds", type=float, default=3)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="slow-kit-"))
     database_url = args.database_url or f"sqlite:///{workdir}/slow.db"
@@ -136,6 +102,7 @@ def main() -> None:
     ):
         creators = add_creators(database_url, CREATORS)
         browsers = [sign_in_and_install(app_url, *c) for c in creators]
+        well = probe_for(app_url, args.baseline_seconds)
         engine = create_engine(database_url)
         with engine.begin() as conn:
             ids = list(conn.execute(select(KitConnection.id)).scalars())
@@ -146,6 +113,7 @@ def main() -> None:
             )
         engine.dispose()
         kit.state.expire_access_tokens()
+        kit_call = kit_caller(kit)
         kit.config.latency_ms = args.hang_ms
 
         statuses: Counter[str] = Counter()
@@ -169,6 +137,8 @@ def main() -> None:
             for b, i in zip(browsers, ids, strict=True)
             for p in PAGES
         ]
+        one_call: list[float] = []
+        views.append(threading.Thread(target=lambda: one_call.append(kit_call())))
         started = time.perf_counter()
         prober.start()
         time.sleep(0.3)
@@ -181,22 +151,58 @@ def main() -> None:
         prober.join()
         kit.config.latency_ms = 0
 
+    hung = Baseline("one Kit call", one_call[0])
     print(
-        f"Kit answers after {args.hang_ms} ms; {len(views)} Kit pages of "
+        f"Kit answers after {args.hang_ms} ms; {len(views) - 1} Kit pages of "
         f"{CREATORS} creators with expired tokens, gunicorn {args.workers}x4, "
         f"{'PostgreSQL' if database_url.startswith('postgresql') else 'SQLite'}"
     )
-    print(f"Kit pages: {dict(statuses)}, all answered after {kit_pages_done:.1f} s")
     print(
-        f"{'page without Kit':<14} {'n':>4} {'p50':>8} {'p99':>8} {'max':>8}  statuses"
+        f"Kit pages: {dict(statuses)}, all answered after "
+        f"{against(kit_pages_done, hung)}"
     )
+    print(
+        "pages without Kit meanwhile, against the same page with Kit well "
+        f"({args.baseline_seconds:.0f} s of probing first)"
+    )
+    print(f"{'':<12}{'n':>5}  {'p50':<32}{'p99':<32}{'max':<32}statuses")
     for what in ("/healthz", "GET /login", "POST /login"):
         times = [t for w, t, _ in probes if w == what]
+        before = [t for w, t, _ in well if w == what]
         codes = Counter(str(s) for w, _, s in probes if w == what)
+        p50 = Baseline.of("well p50", before, 0.5)
+        p99 = Baseline.of("well p99", before, 0.99)
         print(
-            f"{what:<14} {len(times):>4} {percentile(times, 0.5):>7.2f}s "
-            f"{percentile(times, 0.99):>7.2f}s {max(times):>7.2f}s  {dict(codes)}"
+            f"{what:<12}{len(times):>5}  {against(percentile(times, 0.5), p50):<32}"
+            f"{against(percentile(times, 0.99), p99):<32}"
+            f"{against(max(times), p99):<32}{dict(codes)}"
         )
+
+
+def probe_for(app_url: str, seconds: float) -> list[tuple[str, float, int]]:
+    """`probe` for `seconds`."""
+    stop = threading.Event()
+    seen: list[tuple[str, float, int]] = []
+    prober = threading.Thread(target=lambda: seen.extend(probe(app_url, stop)))
+    prober.start()
+    time.sleep(seconds)
+    stop.set()
+    prober.join()
+    return seen
+
+
+def kit_caller(kit: SandboxServer) -> Callable[[], float]:
+    """A Kit API call ready to go (its token got now), returning its seconds."""
+    session = requests.Session()
+    token = testing.real_grant(kit)["access_token"]
+    session.headers["Authorization"] = f"Bearer {token}"
+
+    def call() -> float:
+        started = time.perf_counter()
+        session.get(f"{kit.url}/v4/account", timeout=300)
+        return time.perf_counter() - started
+
+    return call
 
 
 if __name__ == "__main__":
