@@ -16,7 +16,6 @@ call to Kit, no slot.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -32,7 +31,7 @@ from werkzeug.wrappers import Response
 
 from app import kit_cache
 from app.auth.access import own_connection, selected_connection
-from app.dashboard import bp, broadcast_stats, data, query
+from app.dashboard import bp, broadcast_stats, query
 from app.dashboard.forms import ReloadForm
 from app.dashboard.overview import overview_data
 from app.dashboard.period import DEFAULT_PERIOD, PERIODS, period_days
@@ -41,7 +40,6 @@ from app.dashboard.render import (
     missing,
     stored_page,
 )
-from app.kit.api import Page
 from app.kit.errors import KitNotFound
 from app.models import KitConnection
 from app.webhooks import feed
@@ -127,31 +125,7 @@ def reload(connection_id: int) -> Response:
 # The subscribers and tags pages are in `audience`.
 
 
-# --- forms, sequences, broadcasts ---------------------------------------------
-
-
-def _list_page(
-    connection_id: int, template: str, fetch: Callable[[int, data.Cursor], Page[Any]]
-) -> tuple[str, int]:
-    connection, cursor = own_connection(connection_id), query.cursor()
-    return kit_page(
-        connection,
-        template,
-        lambda: {"page": fetch(connection.id, cursor)},
-        pager_args=query.pager_args(connection),
-    )
-
-
-@bp.get("/c/<id:connection_id>/forms")
-@login_required
-def forms(connection_id: int) -> tuple[str, int]:
-    return _list_page(connection_id, "dashboard/forms.html", data.forms)
-
-
-@bp.get("/c/<id:connection_id>/sequences")
-@login_required
-def sequences(connection_id: int) -> tuple[str, int]:
-    return _list_page(connection_id, "dashboard/sequences.html", data.sequences)
+# --- broadcasts (forms and sequences are in `lists`) ------------------------------
 
 
 @bp.get("/c/<id:connection_id>/broadcasts")
