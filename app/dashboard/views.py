@@ -21,6 +21,7 @@ from typing import Any
 from flask import (
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -31,7 +32,7 @@ from werkzeug.wrappers import Response
 
 from app import kit_cache
 from app.auth.access import own_connection, selected_connection
-from app.dashboard import bp, broadcast_stats, query
+from app.dashboard import bp, broadcast_stats, preview, query
 from app.dashboard.forms import ReloadForm
 from app.dashboard.overview import overview_data
 from app.dashboard.period import DEFAULT_PERIOD, PERIODS, period_days
@@ -40,7 +41,7 @@ from app.dashboard.render import (
     missing,
     stored_page,
 )
-from app.kit.errors import KitNotFound
+from app.kit.errors import KitError, KitNotFound
 from app.models import KitConnection
 from app.webhooks import feed
 
@@ -148,24 +149,57 @@ def broadcasts(connection_id: int) -> tuple[str, int]:
 @bp.get("/c/<id:connection_id>/broadcasts/<id:broadcast_id>")
 @login_required
 def broadcast(connection_id: int, broadcast_id: int) -> tuple[str, int]:
+    """A broadcast with its figures, link clicks and a safe preview of its
+    content (`preview`); `?images=1` is the creator's consent to its images."""
     connection = own_connection(connection_id)
+    images = request.args.get("images") == "1"
 
     def load() -> dict[str, Any]:
-        try:
-            found, stats = broadcast_stats.broadcast(connection.id, broadcast_id)
-        except KitNotFound:
-            missing(
-                f"No broadcast #{broadcast_id} in this Kit account",
-                "All broadcasts",
-                url_for("dashboard.broadcasts", connection_id=connection.id),
-            )
+        found = _broadcast_or_404(connection, broadcast_id)
+        held = preview.sanitise(found.broadcast.content, images).held_back
         return {
-            "broadcast": found,
-            "stats": stats,
-            "sent": found.status in broadcast_stats.SENT,
+            "broadcast": found.broadcast,
+            "stats": found.stats,
+            "clicks": found.clicks,
+            "sent": found.broadcast.status in broadcast_stats.SENT,
+            "held_back": held,
         }
 
-    return kit_page(connection, "dashboard/broadcast.html", load)
+    return kit_page(connection, "dashboard/broadcast.html", load, images=images)
+
+
+@bp.get("/c/<id:connection_id>/broadcasts/<id:broadcast_id>/preview")
+@login_required
+def broadcast_preview(connection_id: int, broadcast_id: int) -> Response:
+    """The broadcast's content alone, sanitised, under a policy of its own:
+    the page's <iframe sandbox> shows it (`app.dashboard.preview`)."""
+    connection = own_connection(connection_id)
+    images = request.args.get("images") == "1"
+    try:
+        content = _broadcast_or_404(connection, broadcast_id).broadcast.content
+        body, status = preview.page(content, images), 200
+    except KitError:
+        body, status = (
+            preview.page("<p>The preview is unavailable right now.</p>", False),
+            503,
+        )
+    response = make_response(body, status)
+    response.headers["Content-Security-Policy"] = preview.policy(images)
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+def _broadcast_or_404(
+    connection: KitConnection, broadcast_id: int
+) -> broadcast_stats.BroadcastPage:
+    try:
+        return broadcast_stats.broadcast(connection.id, broadcast_id)
+    except KitNotFound:
+        missing(
+            f"No broadcast #{broadcast_id} in this Kit account",
+            "All broadcasts",
+            url_for("dashboard.broadcasts", connection_id=connection.id),
+        )
 
 
 # --- activity -----------------------------------------------------------------
