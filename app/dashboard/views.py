@@ -251,6 +251,7 @@ def activity_new(connection_id: int) -> tuple[Response, int]:
             "dashboard/_activity_rows.html",
             entries=found.entries,
             zone=connection.zone,
+            connection_id=connection.id,
         ),
     )
     response.headers["Cache-Control"] = "no-store"
