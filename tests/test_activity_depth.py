@@ -112,12 +112,14 @@ def test_a_bulk_action_is_never_split_across_pages(app, ada):
     assert 'rel="next"' not in second
 
 
-def test_two_events_of_a_kind_stay_two_rows_and_deliveries_do_not_merge(app, ada):
-    add_events(app, tagged(2, delivery_id=1, tag="Buyers"))
-    add_events(app, tagged(3, delivery_id=None, tag="Buyers", start=10))
+def test_a_handful_stay_rows_and_deliveries_do_not_merge(app, ada):
+    """Nine of a kind in one delivery (sign-ups close together) stay rows;
+    events of different deliveries never merge."""
+    add_events(app, tagged(9, delivery_id=1, tag="Buyers"))
+    add_events(app, tagged(12, delivery_id=None, tag="Buyers", start=10))
     page = unescape(ada.get("/c/1/activity").text)
-    assert '<details class="event-what">' not in page  # no bulk delivery of 3+
-    assert len(ROW.findall(page)) == 5
+    assert '<details class="event-what">' not in page  # no bulk delivery of 10+
+    assert len(ROW.findall(page)) == 21
 
 
 def test_the_more_arrived_notice_sits_above_the_feed(ada):

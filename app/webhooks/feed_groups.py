@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from app.webhooks.feed import Entry
 
-#: Two events of a kind read well as two rows; three or more become one.
-MIN_GROUP = 3
+#: Kit also batches events that merely happen close together (three sign-ups
+#: in a minute): a handful still reads best as rows of their own. Ten or more
+#: of one kind in one delivery are a bulk action, and become one row.
+MIN_GROUP = 10
 #: A group never holds more than this (Kit's deliveries hold 100).
 MAX_GROUP = 1000
 
