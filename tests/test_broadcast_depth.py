@@ -197,3 +197,12 @@ def test_the_sanitiser_drops_every_way_to_run_or_load(hostile):
         html = sanitise(hostile, images).html.lower()
         for needle in ("javascript", "t.example", "url(", "onerror", "/c/1/"):
             assert needle not in html, (hostile, html)
+
+
+def test_the_preview_says_so_when_kit_fails(client, kit, ada):
+    broadcast = sent(ada)
+    kit.state.add_path_fault(f"/v4/broadcasts/{broadcast.id}", "500")
+    preview = client.get(f"/c/1/broadcasts/{broadcast.id}/preview")
+    assert preview.status_code == 503
+    assert "The preview is unavailable right now." in preview.text
+    assert "default-src 'none'" in preview.headers["Content-Security-Policy"]

@@ -1,6 +1,6 @@
-"""The forms and sequences pages: each list with its subscriber counts, and
-a page per form or sequence listing its subscribers (Kit's cursors, like the
-subscribers page). Registered on the dashboard blueprint like `views`."""
+"""A form's and a sequence's page, listing its subscribers (Kit's cursors,
+like the subscribers page). The lists of forms and sequences, with their
+counts, are in `views`. Registered on the dashboard blueprint like `views`."""
 
 from __future__ import annotations
 
@@ -15,25 +15,7 @@ from app.dashboard.memberships import Kind
 from app.dashboard.render import kit_page, missing
 from app.kit.errors import KitNotFound
 
-#: Per kind: the list's page of items, and the words of its pages.
-FETCH = {"forms": data.forms, "sequences": data.sequences}
 SINGULAR = {"forms": "form", "sequences": "sequence"}
-
-
-def _list_page(connection_id: int, kind: Kind) -> tuple[str, int]:
-    connection, cursor = own_connection(connection_id), query.cursor()
-
-    def load() -> dict[str, Any]:
-        page = FETCH[kind](connection.id, cursor)
-        ids = [item.id for item in page.items]
-        return {"page": page, "counts": memberships.counts(connection.id, kind, ids)}
-
-    return kit_page(
-        connection,
-        f"dashboard/{kind}.html",
-        load,
-        pager_args=query.pager_args(connection),
-    )
 
 
 def _members_page(connection_id: int, kind: Kind, item_id: int) -> tuple[str, int]:
@@ -60,18 +42,6 @@ def _members_page(connection_id: int, kind: Kind, item_id: int) -> tuple[str, in
         per_page=data.PER_PAGE,
         pager_args=query.pager_args(connection, item_id=str(item_id)),
     )
-
-
-@bp.get("/c/<id:connection_id>/forms")
-@login_required
-def forms(connection_id: int) -> tuple[str, int]:
-    return _list_page(connection_id, "forms")
-
-
-@bp.get("/c/<id:connection_id>/sequences")
-@login_required
-def sequences(connection_id: int) -> tuple[str, int]:
-    return _list_page(connection_id, "sequences")
 
 
 @bp.get("/c/<id:connection_id>/forms/<id:item_id>")

@@ -32,8 +32,9 @@ from werkzeug.wrappers import Response
 
 from app import kit_cache
 from app.auth.access import own_connection, selected_connection
-from app.dashboard import bp, broadcast_stats, preview, query
+from app.dashboard import bp, broadcast_stats, data, memberships, preview, query
 from app.dashboard.forms import ReloadForm
+from app.dashboard.memberships import Kind
 from app.dashboard.overview import overview_data
 from app.dashboard.period import DEFAULT_PERIOD, PERIODS, period_days
 from app.dashboard.render import (
@@ -126,7 +127,39 @@ def reload(connection_id: int) -> Response:
 # The subscribers and tags pages are in `audience`.
 
 
-# --- broadcasts (forms and sequences are in `lists`) ------------------------------
+# --- forms, sequences, broadcasts ---------------------------------------------
+# A form's and a sequence's own page (its subscribers) are in `lists`.
+
+#: Per kind: the list's page of items.
+FETCH = {"forms": data.forms, "sequences": data.sequences}
+
+
+def _list_page(connection_id: int, kind: Kind) -> tuple[str, int]:
+    connection, cursor = own_connection(connection_id), query.cursor()
+
+    def load() -> dict[str, Any]:
+        page = FETCH[kind](connection.id, cursor)
+        ids = [item.id for item in page.items]
+        return {"page": page, "counts": memberships.counts(connection.id, kind, ids)}
+
+    return kit_page(
+        connection,
+        f"dashboard/{kind}.html",
+        load,
+        pager_args=query.pager_args(connection),
+    )
+
+
+@bp.get("/c/<id:connection_id>/forms")
+@login_required
+def forms(connection_id: int) -> tuple[str, int]:
+    return _list_page(connection_id, "forms")
+
+
+@bp.get("/c/<id:connection_id>/sequences")
+@login_required
+def sequences(connection_id: int) -> tuple[str, int]:
+    return _list_page(connection_id, "sequences")
 
 
 @bp.get("/c/<id:connection_id>/broadcasts")
