@@ -143,9 +143,19 @@ class AccountData:
     forms: list[FormRecord] = field(default_factory=list)
     sequences: list[SequenceRecord] = field(default_factory=list)
     broadcasts: dict[int, BroadcastRecord] = field(default_factory=dict)
+    #: form id / sequence id -> subscriber id -> when they were added to it.
+    form_subscribers: dict[int, dict[int, datetime]] = field(default_factory=dict)
+    sequence_subscribers: dict[int, dict[int, datetime]] = field(default_factory=dict)
     growth: GrowthLedger = field(default_factory=GrowthLedger)
     _by_email: dict[str, SubscriberRecord] = field(default_factory=dict)
     _tags_by_name: dict[str, TagRecord] = field(default_factory=dict)
+
+    def __setstate__(self, saved: dict[str, object]) -> None:
+        # A state file saved before forms and sequences had subscribers still
+        # loads (they start empty) rather than failing on a missing attribute.
+        self.__dict__.update(saved)
+        self.__dict__.setdefault("form_subscribers", {})
+        self.__dict__.setdefault("sequence_subscribers", {})
 
     # -- subscribers ----------------------------------------------------------
 
@@ -265,6 +275,20 @@ class AccountData:
             (self.subscribers[subscriber_id], tagged_at)
             for subscriber_id, tagged_at in self.taggings.get(tag.id, {}).items()
             if status == "all" or self.subscribers[subscriber_id].state == status
+        ]
+
+    # -- forms and sequences --------------------------------------------------
+
+    def members(
+        self, added: dict[int, datetime], status: str
+    ) -> list[tuple[SubscriberRecord, datetime]]:
+        """A form's or sequence's subscribers in ``status`` ("all" for any),
+        with when each was added (``form_subscribers[id]`` and the like)."""
+        return [
+            (self.subscribers[subscriber_id], added_at)
+            for subscriber_id, added_at in added.items()
+            if subscriber_id in self.subscribers
+            and (status == "all" or self.subscribers[subscriber_id].state == status)
         ]
 
     # -- stats ----------------------------------------------------------------

@@ -41,8 +41,11 @@ class SubscriberRecord:
     def was_active(self) -> bool:
         return self.state != "inactive"
 
-    def to_api(self, tagged_at: datetime | None = None) -> dict[str, Any]:
-        """The subscriber; ``tagged_at`` is added in a tag's subscriber list."""
+    def to_api(
+        self, tagged_at: datetime | None = None, added_at: datetime | None = None
+    ) -> dict[str, Any]:
+        """The subscriber; ``tagged_at`` is added in a tag's subscriber list,
+        ``added_at`` in a form's or a sequence's."""
         body: dict[str, Any] = {
             "id": self.id,
             "first_name": self.first_name,
@@ -52,6 +55,8 @@ class SubscriberRecord:
         }
         if tagged_at is not None:
             body["tagged_at"] = iso(tagged_at)
+        if added_at is not None:
+            body["added_at"] = iso(added_at)
         body["fields"] = dict(self.fields)
         return body
 

@@ -60,6 +60,12 @@ PAGES = (
     "kit-unavailable",
     "rate-limited",
     "reconnect",
+    # Issue 21 §2: a form's and a sequence's subscribers, a broadcast's
+    # preview with its images (numbered after the others: screenshots keep
+    # their names).
+    "form",
+    "sequence",
+    "broadcast-images",
 )
 
 #: WCAG 2.1 A and AA, the bar in issue 13.

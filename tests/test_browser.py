@@ -328,12 +328,15 @@ def walk_account(audit: Audit, page, origin: str) -> None:  # type: ignore[no-un
 
     if audit.visit(page, "tags", tab(page, "tags")):
         audit.visit(page, "tag", link(page, 'main a[href*="/tags/"]'))
-    audit.visit(page, "forms", tab(page, "forms"))
-    audit.visit(page, "sequences", tab(page, "sequences"))
+    if audit.visit(page, "forms", tab(page, "forms")):
+        audit.visit(page, "form", link(page, 'main a[href*="/forms/"]'))
+    if audit.visit(page, "sequences", tab(page, "sequences")):
+        audit.visit(page, "sequence", link(page, 'main a[href*="/sequences/"]'))
     if audit.visit(page, "broadcasts", tab(page, "broadcasts")):
         # A sent one: its page shows the figures, a draft's has none yet.
         sent = 'main tr:has(.badge-completed) a[href*="/broadcasts/"]'
-        audit.visit(page, "broadcast", link(page, sent))
+        if audit.visit(page, "broadcast", link(page, sent)):
+            audit.visit(page, "broadcast-images", link(page, 'a:text("Load images")'))
 
     page.goto(overview)
     audit.visit(page, "accounts", link(page, 'a[href="/accounts"]'))

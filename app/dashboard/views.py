@@ -16,12 +16,12 @@ call to Kit, no slot.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import (
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -32,8 +32,9 @@ from werkzeug.wrappers import Response
 
 from app import kit_cache
 from app.auth.access import own_connection, selected_connection
-from app.dashboard import bp, broadcast_stats, data, query
+from app.dashboard import bp, broadcast_stats, data, memberships, preview, query
 from app.dashboard.forms import ReloadForm
+from app.dashboard.memberships import Kind
 from app.dashboard.overview import overview_data
 from app.dashboard.period import DEFAULT_PERIOD, PERIODS, period_days
 from app.dashboard.render import (
@@ -41,8 +42,7 @@ from app.dashboard.render import (
     missing,
     stored_page,
 )
-from app.kit.api import Page
-from app.kit.errors import KitNotFound
+from app.kit.errors import KitError, KitNotFound
 from app.models import KitConnection
 from app.webhooks import feed
 
@@ -128,16 +128,24 @@ def reload(connection_id: int) -> Response:
 
 
 # --- forms, sequences, broadcasts ---------------------------------------------
+# A form's and a sequence's own page (its subscribers) are in `lists`.
+
+#: Per kind: the list's page of items.
+FETCH = {"forms": data.forms, "sequences": data.sequences}
 
 
-def _list_page(
-    connection_id: int, template: str, fetch: Callable[[int, data.Cursor], Page[Any]]
-) -> tuple[str, int]:
+def _list_page(connection_id: int, kind: Kind) -> tuple[str, int]:
     connection, cursor = own_connection(connection_id), query.cursor()
+
+    def load() -> dict[str, Any]:
+        page = FETCH[kind](connection.id, cursor)
+        ids = [item.id for item in page.items]
+        return {"page": page, "counts": memberships.counts(connection.id, kind, ids)}
+
     return kit_page(
         connection,
-        template,
-        lambda: {"page": fetch(connection.id, cursor)},
+        f"dashboard/{kind}.html",
+        load,
         pager_args=query.pager_args(connection),
     )
 
@@ -145,13 +153,13 @@ def _list_page(
 @bp.get("/c/<id:connection_id>/forms")
 @login_required
 def forms(connection_id: int) -> tuple[str, int]:
-    return _list_page(connection_id, "dashboard/forms.html", data.forms)
+    return _list_page(connection_id, "forms")
 
 
 @bp.get("/c/<id:connection_id>/sequences")
 @login_required
 def sequences(connection_id: int) -> tuple[str, int]:
-    return _list_page(connection_id, "dashboard/sequences.html", data.sequences)
+    return _list_page(connection_id, "sequences")
 
 
 @bp.get("/c/<id:connection_id>/broadcasts")
@@ -174,24 +182,57 @@ def broadcasts(connection_id: int) -> tuple[str, int]:
 @bp.get("/c/<id:connection_id>/broadcasts/<id:broadcast_id>")
 @login_required
 def broadcast(connection_id: int, broadcast_id: int) -> tuple[str, int]:
+    """A broadcast with its figures, link clicks and a safe preview of its
+    content (`preview`); `?images=1` is the creator's consent to its images."""
     connection = own_connection(connection_id)
+    images = request.args.get("images") == "1"
 
     def load() -> dict[str, Any]:
-        try:
-            found, stats = broadcast_stats.broadcast(connection.id, broadcast_id)
-        except KitNotFound:
-            missing(
-                f"No broadcast #{broadcast_id} in this Kit account",
-                "All broadcasts",
-                url_for("dashboard.broadcasts", connection_id=connection.id),
-            )
+        found = _broadcast_or_404(connection, broadcast_id)
+        held = preview.sanitise(found.broadcast.content, images).held_back
         return {
-            "broadcast": found,
-            "stats": stats,
-            "sent": found.status in broadcast_stats.SENT,
+            "broadcast": found.broadcast,
+            "stats": found.stats,
+            "clicks": found.clicks,
+            "sent": found.broadcast.status in broadcast_stats.SENT,
+            "held_back": held,
         }
 
-    return kit_page(connection, "dashboard/broadcast.html", load)
+    return kit_page(connection, "dashboard/broadcast.html", load, images=images)
+
+
+@bp.get("/c/<id:connection_id>/broadcasts/<id:broadcast_id>/preview")
+@login_required
+def broadcast_preview(connection_id: int, broadcast_id: int) -> Response:
+    """The broadcast's content alone, sanitised, under a policy of its own:
+    the page's <iframe sandbox> shows it (`app.dashboard.preview`)."""
+    connection = own_connection(connection_id)
+    images = request.args.get("images") == "1"
+    try:
+        content = _broadcast_or_404(connection, broadcast_id).broadcast.content
+        body, status = preview.page(content, images), 200
+    except KitError:
+        body, status = (
+            preview.page("<p>The preview is unavailable right now.</p>", False),
+            503,
+        )
+    response = make_response(body, status)
+    response.headers["Content-Security-Policy"] = preview.policy(images)
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+def _broadcast_or_404(
+    connection: KitConnection, broadcast_id: int
+) -> broadcast_stats.BroadcastPage:
+    try:
+        return broadcast_stats.broadcast(connection.id, broadcast_id)
+    except KitNotFound:
+        missing(
+            f"No broadcast #{broadcast_id} in this Kit account",
+            "All broadcasts",
+            url_for("dashboard.broadcasts", connection_id=connection.id),
+        )
 
 
 # --- activity -----------------------------------------------------------------
@@ -243,6 +284,7 @@ def activity_new(connection_id: int) -> tuple[Response, int]:
             "dashboard/_activity_rows.html",
             entries=found.entries,
             zone=connection.zone,
+            connection_id=connection.id,
         ),
     )
     response.headers["Cache-Control"] = "no-store"

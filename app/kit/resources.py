@@ -159,6 +159,8 @@ class Subscriber(_Record):
     created_at: datetime | None = None
     #: In a tag's list of subscribers: when they got the tag.
     tagged_at: datetime | None = None
+    #: In a form's or a sequence's list of subscribers: when they were added.
+    added_at: datetime | None = None
 
     def matches(self, words: str) -> bool:
         """`words` (lower case) is part of the email address or first name."""
@@ -209,6 +211,7 @@ class Tag(_Record):
 class Form(_Record):
     """An item of `GET /v4/forms`."""
 
+    id: int = 0
     name: str = ""
     type: str = ""
     format: str = ""
@@ -221,6 +224,7 @@ class Form(_Record):
 class Sequence(_Record):
     """An item of `GET /v4/sequences`."""
 
+    id: int = 0
     name: str = ""
     hold: bool = False
     repeat: bool = False
@@ -233,6 +237,9 @@ class Broadcast(_Record):
 
     subject: str = ""
     preview_text: str = ""
+    #: The email's HTML as the creator wrote it: untrusted (see
+    #: `app.dashboard.preview`).
+    content: str = ""
     status: str = "draft"
     public: bool = False
     created_at: datetime | None = None
@@ -257,3 +264,15 @@ class BroadcastStats(_Stats):
     unsubscribes: int = 0
     status: str = ""
     progress: float = 0.0
+
+
+@dataclass(frozen=True)
+class LinkClick(_Record):
+    """An item of `GET /v4/broadcasts/<id>/clicks`'s `broadcast.clicks`: the
+    rates are fractions (0.006 is 0.6 % of delivered emails), unlike the
+    percentages of `BroadcastStats`."""
+
+    url: str = ""
+    unique_clicks: int = 0
+    click_to_delivery_rate: float = 0.0
+    click_to_open_rate: float = 0.0

@@ -16,84 +16,29 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 from sqlalchemy import func, select, tuple_
 
 from app.extensions import db
 from app.models import WebhookEndpoint, WebhookEvent
+from app.webhooks import feed_groups
+from app.webhooks.feed_groups import Group
+from app.webhooks.feed_words import (  # noqa: F401  (EVENTS, FILTERS re-exported)
+    EVENTS,
+    FILTERS,
+    TYPES,
+    words,
+)
 
 PAGE_SIZE = 25
 NEW_LIMIT = 50  # live updates at most; more than that asks for a reload
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_ID = 2**63 - 1
-
-# Kit's event types (KIT_PLATFORM.md 5a). Events about a subscriber read after
-# their email ("ada@example.com joined"): the filter's label, then the words
-# with the related form/tag/sequence name, then without one.
-SUBSCRIBER_EVENTS: dict[str, tuple[str, str, str]] = {
-    "subscriber.created": ("New subscribers", "joined", "joined"),
-    "subscriber.activated": (
-        "Confirmed",
-        "confirmed their subscription",
-        "confirmed their subscription",
-    ),
-    "subscriber.unsubscribed": ("Unsubscribed", "unsubscribed", "unsubscribed"),
-    "subscriber.bounced": ("Bounced", "bounced", "bounced"),
-    "subscriber.complained": (
-        "Spam complaints",
-        "marked your email as spam",
-        "marked your email as spam",
-    ),
-    "subscriber.subscribed_to_form": (
-        "Form subscriptions",
-        "subscribed through form «{}»",
-        "subscribed through a form",
-    ),
-    "subscriber.added_to_sequence": (
-        "Added to a sequence",
-        "was added to sequence «{}»",
-        "was added to a sequence",
-    ),
-    "subscriber.sequence_completed": (
-        "Sequence completed",
-        "completed sequence «{}»",
-        "completed a sequence",
-    ),
-    "subscriber.tag_added": ("Tagged", "was tagged «{}»", "was tagged"),
-    "subscriber.tag_removed": ("Untagged", "was untagged «{}»", "was untagged"),
-}
-# The events the app subscribes to at Kit (tasks.py registers them): the
-# subscriber events above, the ones the feed has words for.
-EVENTS = tuple(SUBSCRIBER_EVENTS)
-# The others are sentences of their own: "Tag «Buyers» was created".
-OTHER_EVENTS = [
-    f"{thing}.{action}"
-    for thing, actions in [
-        ("tag", ["created", "deleted"]),
-        ("sequence", ["created", "deleted", "published", "disabled"]),
-        ("broadcast", ["created", "sent", "deleted"]),
-        ("post", ["published"]),
-        ("custom_field", ["created", "deleted"]),
-    ]
-    for action in actions
-]
-
-
-def _sentences(event_type: str) -> tuple[str, str, str]:
-    thing, action = event_type.split(".")
-    noun = thing.replace("_", " ")
-    return (
-        f"{noun.capitalize()} {action}",
-        f"{noun.capitalize()} «{{}}» was {action}",
-        f"A {noun} was {action}",
-    )
-
-
-TYPES = SUBSCRIBER_EVENTS | {name: _sentences(name) for name in OTHER_EVENTS}
-FILTERS = [(name, label) for name, (label, _, _) in TYPES.items()]
 
 
 class BadQuery(ValueError):
@@ -102,18 +47,24 @@ class BadQuery(ValueError):
 
 @dataclass(frozen=True)
 class Entry:
-    """One line of the feed: `email` (may be "") then `words`."""
+    """One line of the feed: `email` (may be "") then `words`; the
+    subscriber's id at Kit when the event names one (0 when not)."""
 
+    group: ClassVar[bool] = False
     id: int
     type: str
     email: str
     words: str
     occurred_at: datetime
+    subscriber_id: int = 0
+    delivery_id: int | None = None
+    subject: str = ""
 
 
 @dataclass(frozen=True)
 class FeedPage:
-    entries: list[Entry]
+    #: A bulk action's events are one `Group` row (`feed_groups`).
+    entries: list[Entry | Group]
     older: str | None  # the cursor of the next (older) page, if any
 
     @property
@@ -124,7 +75,7 @@ class FeedPage:
 
 @dataclass(frozen=True)
 class Newer:
-    entries: list[Entry]  # newest first, as the page shows them
+    entries: list[Entry | Group]  # newest first, as the page shows them
     newest_id: int  # the next `after`
     more: bool  # more new events than returned: a reload shows them all
 
@@ -136,20 +87,6 @@ class Today:
     unsubscribes: int
 
 
-# --- words -------------------------------------------------------------------------
-
-
-def words(event_type: str, subject: str, email: str = "") -> str:
-    """The event in plain words, after the subscriber's email when there is one."""
-    known = TYPES.get(event_type)
-    if known is None:
-        # A type Kit added after this code was written: say what it is called.
-        name = f"“{event_type}”"
-        return f"had an event Kit calls {name}" if email else f"Kit sent {name}"
-    _, with_subject, without = known
-    return with_subject.format(subject) if subject else without
-
-
 def _entry(row: WebhookEvent) -> Entry:
     return Entry(
         id=row.id,
@@ -157,7 +94,22 @@ def _entry(row: WebhookEvent) -> Entry:
         email=row.subscriber_email,
         words=words(row.type, row.subject, row.subscriber_email),
         occurred_at=row.occurred_at,
+        subscriber_id=_subscriber_id(row.data),
+        delivery_id=row.delivery_id,
+        subject=row.subject,
     )
+
+
+def _subscriber_id(data: str) -> int:
+    """`data.subscriber.id` of the stored event (Kit's JSON), 0 if none."""
+    try:
+        found: Any = json.loads(data or "{}")
+        number = found.get("subscriber", {}).get("id")
+    except (ValueError, AttributeError):
+        return 0
+    if type(number) is int and 0 < number <= MAX_ID:
+        return number
+    return 0
 
 
 # --- what the URL may carry --------------------------------------------------------
@@ -217,24 +169,50 @@ def page(
     event_type: str | None = None,
     size: int = PAGE_SIZE,
 ) -> FeedPage:
-    """A page of the connection's events, newest first, starting after
-    `cursor` (the `older` of the page before). Raises BadQuery for a cursor
-    this app did not write."""
+    """A page of `size` rows of the connection's events, newest first, a bulk
+    action's run one row; starting after `cursor` (the `older` of the page
+    before). Raises BadQuery for a cursor this app did not write.
+
+    One query in the usual case; more only while the rows read end in a run
+    that may go on (a bulk action's events are never split across pages)."""
+    after = decode_cursor(cursor) if cursor else None
+    found: list[Entry] = []
+    limit = size + 1
+    while True:
+        chunk = _older(connection_id, event_type, after, limit)
+        found += [_entry(row) for row in chunk]
+        runs = feed_groups.runs(found)
+        if len(chunk) < limit:
+            shown = list(feed_groups.pieces(runs))
+            break
+        complete = list(feed_groups.pieces(runs[:-1]))
+        if len(complete) > size:
+            shown = complete
+            break
+        after, limit = (chunk[-1].occurred_at, chunk[-1].id), max(limit, 100)
+    older = None
+    if len(shown) > size:
+        last = shown[size - 1][-1]
+        older = encode_cursor(last.occurred_at, last.id)
+    return FeedPage(feed_groups.rows(shown[:size]), older)
+
+
+def _older(
+    connection_id: int,
+    event_type: str | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> list[WebhookEvent]:
     order = (WebhookEvent.occurred_at, WebhookEvent.id)
     query = select(WebhookEvent).where(WebhookEvent.connection_id == connection_id)
     if event_type is not None:
         query = query.where(WebhookEvent.type == event_type)
-    if cursor:
+    if after is not None:
         # A row value comparison: PostgreSQL and SQLite both walk the index
         # from the cursor down, instead of filtering from the newest row.
-        query = query.where(tuple_(*order) < decode_cursor(cursor))
-    query = query.order_by(*(column.desc() for column in order)).limit(size + 1)
-    rows = db.session.scalars(query).all()
-    shown = rows[:size]
-    older = None
-    if len(rows) > size:
-        older = encode_cursor(shown[-1].occurred_at, shown[-1].id)
-    return FeedPage([_entry(row) for row in shown], older)
+        query = query.where(tuple_(*order) < after)
+    query = query.order_by(*(column.desc() for column in order)).limit(limit)
+    return list(db.session.scalars(query).all())
 
 
 def newer(
@@ -254,7 +232,7 @@ def newer(
     ).all()
     shown = sorted(rows[:limit], key=lambda r: (r.occurred_at, r.id), reverse=True)
     return Newer(
-        [_entry(row) for row in shown],
+        feed_groups.rows(feed_groups.runs(map(_entry, shown))),
         max((row.id for row in shown), default=after),
         len(rows) > limit,
     )

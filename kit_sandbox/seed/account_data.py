@@ -32,6 +32,7 @@ from ..records import (
 )
 from .accounts import DEMO_ACCOUNTS
 from .broadcasts import add_broadcasts
+from .members import add_members
 from .words import (
     ADA_FORMS,
     ADA_SEQUENCES,
@@ -114,6 +115,7 @@ def _seed_ada(data: AccountData, now: datetime, emails: set[str]) -> None:
     statuses += ["draft", "draft"]
     statuses[9] = "aborted"
     add_broadcasts(data, rng, now, "ada@example.com", ADA_SUBJECTS, statuses)
+    add_members(data, now)
 
 
 def _seed_ben(data: AccountData, now: datetime, emails: set[str]) -> None:
@@ -138,6 +140,7 @@ def _seed_ben(data: AccountData, now: datetime, emails: set[str]) -> None:
     )
     statuses = ["completed", "completed", "draft"]
     add_broadcasts(data, rng, now, "ben@example.com", BEN_SUBJECTS, statuses)
+    add_members(data, now)
 
 
 def _add_subscribers(

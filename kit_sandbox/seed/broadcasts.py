@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from html import escape
 
 from ..audience import AccountData, slot
 from ..records import BroadcastRecord, BroadcastStats
@@ -64,7 +65,7 @@ def add_broadcasts(
             subject=subject,
             preview_text=preview,
             description=f"{subject} ({status})",
-            content=f"<p>Hi {{{{ subscriber.first_name }}}},</p><p>{preview}</p>",
+            content=_content(broadcast_id, subject, preview, sender),
             public=public,
             published_at=send_at if public else None,
             send_at=send_at,
@@ -80,6 +81,19 @@ def add_broadcasts(
             status=status,
             stats=_stats(data, rng, status, send_at, targeted=bool(targeted)),
         )
+
+
+def _content(broadcast_id: int, subject: str, preview: str, sender: str) -> str:
+    """The email's HTML: a greeting, the preview, an image and two links (so
+    a broadcast has link clicks, and a preview has an image to hold back)."""
+    site = sender.split("@")[0] + ".kit.example"
+    return (
+        f"<p>Hi {{{{ subscriber.first_name }}}},</p><p>{escape(preview)}</p>"
+        f'<p><img src="https://images.example/broadcasts/{broadcast_id}.jpg"'
+        f' alt="{escape(subject)}" width="600"></p>'
+        f'<p><a href="https://{site}/posts/{broadcast_id}">Read it on the site</a>'
+        f' or <a href="https://{site}/shop">visit the shop</a>.</p>'
+    )
 
 
 def _stats(
