@@ -1,0 +1,81 @@
+"""Interactions that feel finished (issue 21, section 3), where the HTML shows
+it: signing in after a signed-out POST, a stale tab's action, a double tap on
+"Create account", "Connect again" landing on another Kit account, the
+account switcher keeping the tab, "← All subscribers" keeping the search, and
+confirmations that show what Kit stored."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.support import PASSWORD, install
+
+ADA, BEN, CHLOE = 1001, 1002, 1003
+
+
+@pytest.fixture
+def ada(client, kit, kit_browser, user):  # type: ignore[no-untyped-def]
+    """The signed-in user connected to Ada's Kitchen."""
+    install(client, kit_browser, account=ADA)
+    return kit.state.account_data(ADA)
+
+
+def text(response) -> str:  # type: ignore[no-untyped-def]
+    return unescape(response.text)
+
+
+def tagged(ada):  # type: ignore[no-untyped-def]
+    for sub in sorted(ada.subscribers.values(), key=lambda s: s.id):
+        tags = [t for t in ada.tags.values() if sub.id in ada.taggings.get(t.id, {})]
+        if tags:
+            return sub, tags
+    raise AssertionError("the seed tags nobody")
+
+
+def hrefs(page: str) -> list[str]:
+    return [unescape(h) for h in re.findall(r'href="([^"]+)"', page)]
+
+
+# --- 5. signing in after a signed-out POST -------------------------------------------
+
+
+def test_signing_in_after_a_signed_out_post_returns_to_the_form_page(app, client, ada):
+    sub, tags = tagged(ada)
+    page = f"/c/1/subscribers/{sub.id}"
+    client.post("/logout")
+    # The tab still shows the subscriber; its "Remove" is a POST-only URL.
+    signed_out = client.post(
+        f"{page}/tags/{tags[0].id}/remove",
+        headers={"Referer": f"http://localhost{page}"},
+    )
+    assert signed_out.status_code == 302
+    assert urlsplit(signed_out.location).path == "/login"
+    wanted = parse_qs(urlsplit(signed_out.location).query)["next"]
+    assert wanted == [page]
+    login = client.get(signed_out.location)
+    assert "Sign in to continue." in text(login)
+    signed_in = client.post(
+        "/login",
+        data={"email": "creator@example.com", "password": PASSWORD, "next": page},
+    )
+    assert signed_in.location == page
+    assert client.get(signed_in.location).status_code == 200
+    # Nothing was removed on the way: the creator decides again on the page.
+    assert sub.id in ada.taggings[tags[0].id]
+
+
+def test_a_signed_out_post_from_elsewhere_signs_in_to_the_dashboard(client, ada):
+    client.post("/logout")
+    for referer in ({}, {"Referer": "https://elsewhere.example/c/1/tags"}):
+        answer = client.post("/c/1/tags", headers=referer)
+        assert answer.status_code == 302
+        assert "next" not in parse_qs(urlsplit(answer.location).query)
+    # A GET keeps its own address, query and all.
+    answer = client.get("/c/1/subscribers?q=ada")
+    assert parse_qs(urlsplit(answer.location).query)["next"] == [
+        "/c/1/subscribers?q=ada"
+    ]
