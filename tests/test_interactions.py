@@ -79,3 +79,21 @@ def test_a_signed_out_post_from_elsewhere_signs_in_to_the_dashboard(client, ada)
     assert parse_qs(urlsplit(answer.location).query)["next"] == [
         "/c/1/subscribers?q=ada"
     ]
+
+
+# --- 6. a stale tab's action ----------------------------------------------------------
+
+
+def test_removing_a_tag_already_removed_names_it_and_says_so(client, kit, ada):
+    sub, tags = tagged(ada)
+    tag = tags[0]
+    path = f"/c/1/subscribers/{sub.id}/tags/{tag.id}/remove"
+    first = client.post(path)
+    assert "Removed tag" in text(client.get(first.location))
+    # The same button again, from a tab opened before the first removal.
+    again = client.post(path)
+    assert again.status_code == 302
+    page = text(client.get(again.location))
+    assert f"#{tag.id}" not in page
+    assert f"Tag “{tag.name}” was already removed from {sub.email_address}." in page
+    assert f"Removed tag “{tag.name}”" not in page

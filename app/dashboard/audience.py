@@ -165,7 +165,15 @@ def remove_subscriber_tag(connection_id: int, subscriber_id: int, tag_id: int) -
         return _subscriber_page(connection, subscriber_id, 400)
     try:
         found = data.subscriber(connection.id, subscriber_id)
-        data.untag_subscriber(connection.id, tag_id, subscriber_id)
+        had = next((t for t in found.tags or [] if t.id == tag_id), None)
+        other = next((t for t in found.other_tags or [] if t.id == tag_id), None)
+        # A tab opened before the tag went (here or in Kit) still offers it:
+        # Kit's answer says it is done already, so say that, by its name.
+        gone = found.tags is not None and had is None
+        if gone and other is None and found.other_tags is not None:
+            raise KitNotFound(404, [f"No tag {tag_id}"])
+        if not gone:
+            data.untag_subscriber(connection.id, tag_id, subscriber_id)
     except KitNotFound:
         missing(
             f"No subscriber #{subscriber_id} or tag #{tag_id} in this Kit account",
@@ -175,8 +183,13 @@ def remove_subscriber_tag(connection_id: int, subscriber_id: int, tag_id: int) -
     except KitError as exc:
         flash(write_failure(exc), "error")
         return redirect(back)
-    name = next((t.name for t in found.tags or [] if t.id == tag_id), f"#{tag_id}")
-    flash(f"Removed tag “{name}” from {found.subscriber.email_address}.", "success")
+    email = found.subscriber.email_address
+    tag = had or other
+    name = tag.name if tag is not None else f"#{tag_id}"
+    if gone:
+        flash(f"Tag “{name}” was already removed from {email}.", "info")
+    else:
+        flash(f"Removed tag “{name}” from {email}.", "success")
     return redirect(back)
 
 
