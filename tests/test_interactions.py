@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.support import PASSWORD, install
+from tests.support import PASSWORD, install, outbox
 
 ADA, BEN, CHLOE = 1001, 1002, 1003
 
@@ -97,3 +97,28 @@ def test_removing_a_tag_already_removed_names_it_and_says_so(client, kit, ada):
     assert f"#{tag.id}" not in page
     assert f"Tag “{tag.name}” was already removed from {sub.email_address}." in page
     assert f"Removed tag “{tag.name}”" not in page
+
+
+# --- 7. a double tap on "Create account" ---------------------------------------------
+
+
+def test_a_double_tap_on_create_account_sends_one_mail(app, client, kit):
+    form = {"email": "twice@example.com", "password": PASSWORD, "confirm": PASSWORD}
+    for _ in range(2):
+        answer = client.post("/signup", data=form)
+        assert answer.location == "/signup/check-inbox"
+    assert len(outbox(app, "twice@example.com")) == 1
+    # The one link confirms in this browser without asking for the password.
+    link = [m for m in outbox(app, "twice@example.com")][0]["links"]
+    token = parse_qs(urlsplit(next(x for x in link if "/verify-email" in x)).query)
+    page = client.get("/verify-email", query_string={"token": token["token"][0]})
+    assert 'name="password"' not in page.text
+
+
+def test_another_password_for_a_waiting_address_still_mails_its_owner(app, kit):
+    first, second = app.test_client(), app.test_client()
+    form = {"email": "owner@example.com", "password": PASSWORD, "confirm": PASSWORD}
+    first.post("/signup", data=form)
+    other = "another password 123"
+    second.post("/signup", data={**form, "password": other, "confirm": other})
+    assert len(outbox(app, "owner@example.com")) == 2
