@@ -122,3 +122,44 @@ def test_another_password_for_a_waiting_address_still_mails_its_owner(app, kit):
     other = "another password 123"
     second.post("/signup", data={**form, "password": other, "confirm": other})
     assert len(outbox(app, "owner@example.com")) == 2
+
+
+# --- 8. "Connect again" that lands on another Kit account ----------------------------
+
+
+def _connect_again(client, kit_browser, account: int):  # type: ignore[no-untyped-def]
+    """Disconnect connection 1, then follow its "Connect again" as `account`."""
+    client.post("/connections/1/disconnect")
+    page = text(client.get("/connections/1"))
+    again = next(h for h in hrefs(page) if h.startswith("/kit/oauth"))
+    to_kit = client.get(again)
+    assert to_kit.status_code == 302
+    return client.get(kit_browser.consent(to_kit.location, "allow", str(account)))
+
+
+def test_connect_again_as_another_kit_account_says_so(client, kit, kit_browser, ada):
+    ben = kit.state.accounts[BEN].name
+    done = _connect_again(client, kit_browser, BEN)
+    assert done.status_code == 302
+    page = text(client.get(done.location, follow_redirects=True))
+    assert "Reconnected" not in page
+    assert f"Kit signed you in as {ben}, not {kit.state.accounts[ADA].name}" in page
+    assert "still disconnected" in page
+
+
+def test_connect_again_as_an_account_already_connected_is_no_reconnect(
+    client, kit, kit_browser, ada
+):
+    install(client, kit_browser, account=BEN)  # connection 2
+    done = _connect_again(client, kit_browser, BEN)
+    page = text(client.get(done.location, follow_redirects=True))
+    assert "Reconnected" not in page
+    assert f"not {kit.state.accounts[ADA].name}" in page
+
+
+def test_connect_again_as_the_same_account_is_a_reconnect(
+    client, kit, kit_browser, ada
+):
+    done = _connect_again(client, kit_browser, ADA)
+    page = text(client.get(done.location, follow_redirects=True))
+    assert f"Reconnected {kit.state.accounts[ADA].name}." in page
