@@ -163,3 +163,29 @@ def test_connect_again_as_the_same_account_is_a_reconnect(
     done = _connect_again(client, kit_browser, ADA)
     page = text(client.get(done.location, follow_redirects=True))
     assert f"Reconnected {kit.state.accounts[ADA].name}." in page
+
+
+# --- 9. the switcher keeps the tab ---------------------------------------------------
+
+
+def switcher_links(page: str) -> list[str]:
+    menu = page.split('class="switcher"', 1)[1].split("</details>", 1)[0]
+    return hrefs(menu)
+
+
+@pytest.mark.parametrize(
+    ("path", "wanted"),
+    [
+        ("/c/1/tags", "/c/2/tags"),
+        ("/c/1/activity", "/c/2/activity"),
+        ("/c/1/broadcasts", "/c/2/broadcasts"),
+        ("/c/1/subscribers/{sub}", "/c/2/subscribers"),
+        ("/c/1/tags/{tag}", "/c/2/tags"),
+        ("/c/1", "/c/2"),
+    ],
+)
+def test_switching_accounts_keeps_the_tab(client, kit_browser, ada, path, wanted):
+    install(client, kit_browser, account=CHLOE)  # connection 2
+    sub, tags = tagged(ada)
+    page = text(client.get(path.format(sub=sub.id, tag=tags[0].id)))
+    assert wanted in switcher_links(page)
