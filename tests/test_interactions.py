@@ -189,3 +189,23 @@ def test_switching_accounts_keeps_the_tab(client, kit_browser, ada, path, wanted
     sub, tags = tagged(ada)
     page = text(client.get(path.format(sub=sub.id, tag=tags[0].id)))
     assert wanted in switcher_links(page)
+
+
+# --- 10. "← All subscribers" keeps the search ----------------------------------------
+
+
+def test_all_subscribers_keeps_the_search(client, ada):
+    listing = text(client.get("/c/1/subscribers?q=a&status=bounced"))
+    first = next(
+        h for h in hrefs(listing) if re.fullmatch(r"/c/1/subscribers/\d+.*", h)
+    )
+    page = text(client.get(first))
+    back = re.search(r'<a href="([^"]+)">← All subscribers</a>', page)
+    assert back is not None
+    target = urlsplit(unescape(back.group(1)))
+    assert target.path == "/c/1/subscribers"
+    assert parse_qs(target.query) == {"q": ["a"], "status": ["bounced"]}
+    # Without a search, the way back is the plain list.
+    sub, _ = tagged(ada)
+    plain = text(client.get(f"/c/1/subscribers/{sub.id}"))
+    assert '<a href="/c/1/subscribers">← All subscribers</a>' in plain

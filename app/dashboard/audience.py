@@ -119,8 +119,18 @@ def _subscriber_page(
         add_form=add,
         remove_form=RemoveTagForm(),
         subscriber_id=subscriber_id,
+        list_args=_list_args(),
     )
     return page, max(code, status)
+
+
+def _list_args() -> dict[str, str]:
+    """The list's search, which its links carry to a subscriber's page, so
+    that "← All subscribers" goes back to the same results."""
+    words = (request.args.get("q") or "").strip()
+    status = request.args.get("status", "")
+    args = {"q": words[:254]} if words and words.isprintable() else {}
+    return args | ({"status": status} if status in STATUSES else {})
 
 
 @bp.post("/c/<id:connection_id>/subscribers/<id:subscriber_id>/tags")
