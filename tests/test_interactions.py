@@ -209,3 +209,32 @@ def test_all_subscribers_keeps_the_search(client, ada):
     sub, _ = tagged(ada)
     plain = text(client.get(f"/c/1/subscribers/{sub.id}"))
     assert '<a href="/c/1/subscribers">← All subscribers</a>' in plain
+
+
+# --- 12. confirmations show what Kit stored -------------------------------------------
+
+
+def test_saving_a_subscriber_confirms_the_stored_address(client, kit, ada):
+    saved = client.post(
+        "/c/1/subscribers", data={"email_address": "  New.Reader@Example.COM "}
+    )
+    assert saved.status_code == 302
+    page = text(client.get(saved.location))
+    assert "Saved new.reader@example.com as a subscriber." in page
+    assert ada.subscriber_by_email("new.reader@example.com").email_address == (
+        "new.reader@example.com"
+    )
+
+
+def test_tagging_by_address_confirms_the_stored_address(client, ada):
+    tag = sorted(ada.tags.values(), key=lambda t: t.id)[0]
+    sub = next(s for s in ada.subscribers.values() if s.state == "active")
+    typed = sub.email_address.upper()
+    tagged_now = client.post(
+        "/c/1/tags/subscribers",
+        data={"tag-tag_id": str(tag.id), "tag-email_address": typed},
+    )
+    assert tagged_now.status_code == 302
+    page = text(client.get(tagged_now.location))
+    assert f"Tagged {sub.email_address} with “{tag.name}”." in page
+    assert typed not in page

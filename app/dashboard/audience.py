@@ -42,14 +42,14 @@ def subscribers(connection_id: int) -> Response | tuple[str, int]:
     form = AddSubscriberForm()
     code = 200
     if form.validate_on_submit():
-        _, code = write(
+        stored, code = write(
             form.email_address,
             lambda: data.add_subscriber(
                 connection.id, form.email_address.data, form.first_name.data
             ),
         )
         if code == 200:
-            flash(f"Saved {form.email_address.data} as a subscriber.", "success")
+            flash(f"Saved {stored} as a subscriber.", "success")
             return redirect(
                 url_for("dashboard.subscribers", connection_id=connection.id)
             )
@@ -276,7 +276,7 @@ def tag_subscriber(connection_id: int) -> Response | tuple[str, int]:
         return _tags_page(connection, 503, tag=form)
     if not form.validate_on_submit():
         return _tags_page(connection, 400, tag=form)
-    _, code = write(
+    stored, code = write(
         form.email_address,
         lambda: data.tag_subscriber(
             connection.id, form.tag_id.data, form.email_address.data
@@ -285,7 +285,7 @@ def tag_subscriber(connection_id: int) -> Response | tuple[str, int]:
     if code != 200:
         return _tags_page(connection, code, tag=form)
     name = dict(form.tag_id.choices).get(form.tag_id.data, "the tag")
-    flash(f"Tagged {form.email_address.data} with “{name}”.", "success")
+    flash(f"Tagged {stored} with “{name}”.", "success")
     return redirect(url_for("dashboard.tags", connection_id=connection.id))
 
 
