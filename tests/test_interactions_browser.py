@@ -1,0 +1,98 @@
+"""Interactions that feel finished (issue 21, section 3), where only a browser
+shows it: Debian's Chromium through Playwright, at 1280 and 390 px.
+
+The menus (the account menu and the Kit account switcher, both <details>)
+close on Escape and on a click outside, and never both stay open; a
+200-character tag name wraps in its flash, the tags table and its page's
+heading; the chart's figures stay on screen at 390 px; the selected period
+shows a focus ring; a status badge ("cancelled") and an address read whole.
+Screenshots go to SCREENSHOT_DIR/interactions/ (default
+test-artifacts/screenshots)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import PASSWORD, connect, create_user
+from tests.test_browser import (  # noqa: F401  (fixtures)
+    CHROMIUM,
+    contexts,
+    live_app,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+]
+
+ADA = 1001
+LONG_TAG = "Longtagname" * 18 + "Xy"  # 200 characters, no space to break at
+
+
+@pytest.fixture
+def shots() -> Path:
+    where = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
+    folder = where / "interactions"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def signed_in(kit, make_app, live_app, contexts) -> Iterator[tuple]:  # type: ignore[type-arg] # noqa: F811
+    """A desktop and a phone page, both signed in as a creator connected to
+    Ada's Kitchen (connection 1)."""
+    app = make_app()
+    create_user(app)
+    connect(app, kit, account=ADA)
+    desktop, phone = contexts
+    page = desktop.new_page()
+    page.goto(f"{live_app}/login")
+    page.get_by_label("Email").fill("creator@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_app}/**")
+    phone.add_cookies(desktop.cookies())
+    yield page, phone.new_page(), live_app
+
+
+def open_menus(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.evaluate(
+        "[...document.querySelectorAll('details.usermenu, details.switcher')]"
+        ".filter((d) => d.open).map((d) => d.className)"
+    )
+
+
+# --- 1. menus -------------------------------------------------------------------------
+
+
+def test_menus_close_on_escape_and_outside_click_and_never_both_open(signed_in, shots):
+    page, _, origin = signed_in
+    page.goto(f"{origin}/c/1/tags")
+    usermenu = page.locator("details.usermenu > summary")
+    switcher = page.locator("details.switcher > summary")
+
+    usermenu.click()
+    assert open_menus(page) == ["usermenu"]
+    page.keyboard.press("Escape")
+    assert open_menus(page) == []
+    # Escape hands focus back to the menu's button, as a menu button does.
+    assert page.evaluate("document.activeElement.closest('details.usermenu') !== null")
+
+    switcher.click()
+    assert open_menus(page) == ["switcher"]
+    page.locator("footer").click()  # a click outside
+    assert open_menus(page) == []
+
+    switcher.click()
+    usermenu.click()  # the other menu: one open at a time
+    assert open_menus(page) == ["usermenu"]
+    page.screenshot(path=shots / "menus-one-open.png")
+    switcher.click()
+    assert open_menus(page) == ["switcher"]
+    # A click inside the open menu leaves it open.
+    page.locator("details.switcher ul").click(position={"x": 2, "y": 2})
+    assert open_menus(page) == ["switcher"]
