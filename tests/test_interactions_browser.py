@@ -96,3 +96,36 @@ def test_menus_close_on_escape_and_outside_click_and_never_both_open(signed_in, 
     # A click inside the open menu leaves it open.
     page.locator("details.switcher ul").click(position={"x": 2, "y": 2})
     assert open_menus(page) == ["switcher"]
+
+
+# --- 4. the selected period's focus ring ---------------------------------------------
+
+RING = """() => {
+  const a = document.activeElement, s = getComputedStyle(a);
+  return [s.outlineStyle, s.outlineWidth, s.outlineColor, s.backgroundColor];
+}"""
+
+
+def luminance(rgb: str) -> float:
+    parts = [int(float(x)) / 255 for x in rgb[rgb.index("(") + 1 : -1].split(",")[:3]]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in parts]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_the_selected_period_shows_a_focus_ring(signed_in, shots):
+    page, _, origin = signed_in
+    page.goto(f"{origin}/c/1?period=30")
+    selected = page.locator('.period-switch a[aria-current="page"]')
+    # Reach it by keyboard, as the ring is for: Tab from the link before it.
+    page.locator(".period-switch a").first.focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('aria-current')")
+    style, width, ring, background = page.evaluate(RING)
+    selected.screenshot(path=shots / "period-focus.png")
+    assert style != "none" and float(width[:-2]) >= 2
+    assert contrast(ring, background) >= 3, (ring, background)
