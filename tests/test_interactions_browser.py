@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser_audit import PHONE_WIDTH
 from tests.support import PASSWORD, connect, create_user
 from tests.test_browser import (  # noqa: F401  (fixtures)
     CHROMIUM,
@@ -96,6 +97,31 @@ def test_menus_close_on_escape_and_outside_click_and_never_both_open(signed_in, 
     # A click inside the open menu leaves it open.
     page.locator("details.switcher ul").click(position={"x": 2, "y": 2})
     assert open_menus(page) == ["switcher"]
+
+
+# --- 2. long names wrap ---------------------------------------------------------------
+
+
+def page_width(page) -> int:  # type: ignore[no-untyped-def]
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+def test_a_200_character_tag_name_keeps_the_page_at_phone_width(signed_in, shots):
+    _, small, origin = signed_in
+    small.goto(f"{origin}/c/1/tags")
+    small.get_by_label("Tag name").fill(LONG_TAG)
+    small.get_by_role("button", name="Create tag").click()
+    small.wait_for_url(f"{origin}/c/1/tags")
+    assert small.locator(".flash", has_text=LONG_TAG).is_visible()
+    small.screenshot(path=shots / "long-tag-flash-390.png", full_page=True)
+    assert page_width(small) <= PHONE_WIDTH  # the flash and the table
+
+    small.goto(f"{origin}/c/1/tags?page=1")
+    small.locator("a", has_text=LONG_TAG).first.click()
+    small.wait_for_url(f"{origin}/c/1/tags/*")
+    assert small.locator("h1", has_text=LONG_TAG).is_visible()
+    small.screenshot(path=shots / "long-tag-heading-390.png", full_page=True)
+    assert page_width(small) <= PHONE_WIDTH
 
 
 # --- 4. the selected period's focus ring ---------------------------------------------
