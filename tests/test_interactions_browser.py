@@ -124,6 +124,30 @@ def test_a_200_character_tag_name_keeps_the_page_at_phone_width(signed_in, shots
     assert page_width(small) <= PHONE_WIDTH
 
 
+# --- 3. the chart's figures stay on screen --------------------------------------------
+
+VALUE_BOXES = """() => [...document.querySelectorAll('.chart-day')].map((day) => {
+  day.focus();
+  const shown = [...day.querySelectorAll('.chart-value')].find(
+    (t) => getComputedStyle(t).display !== 'none');
+  const box = shown.getBoundingClientRect();
+  return [Math.floor(box.left), Math.ceil(box.right)];
+})"""
+
+
+def test_the_charts_figures_stay_on_screen_at_phone_width(signed_in, shots):
+    page, small, origin = signed_in
+    for each, period in ((page, 7), (small, 7), (small, 90)):
+        each.goto(f"{origin}/c/1?period={period}")
+        width = each.viewport_size["width"]
+        boxes = each.evaluate(VALUE_BOXES)
+        assert boxes, "no chart"
+        outside = [b for b in boxes if b[0] < 0 or b[1] > width]
+        each.locator(".chart-day").nth(len(boxes) // 2).focus()
+        each.screenshot(path=shots / f"chart-value-{width}-{period}.png")
+        assert not outside, f"{len(outside)} of {len(boxes)} days' figures off screen"
+
+
 # --- 4. the selected period's focus ring ---------------------------------------------
 
 RING = """() => {
