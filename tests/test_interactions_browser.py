@@ -179,3 +179,26 @@ def test_the_selected_period_shows_a_focus_ring(signed_in, shots):
     selected.screenshot(path=shots / "period-focus.png")
     assert style != "none" and float(width[:-2]) >= 2
     assert contrast(ring, background) >= 3, (ring, background)
+
+
+# --- 11. table columns and badges read whole ------------------------------------------
+
+CLIPPED = """() => [...document.querySelectorAll(
+    '.badge, .records th[scope=row] a, .stat-label')].filter(
+  (e) => e.scrollWidth > e.clientWidth + 1 && e.getClientRects().length
+).map((e) => e.textContent.trim())"""
+
+
+def test_badges_and_labels_read_whole_at_phone_width(signed_in, shots):
+    page, small, origin = signed_in
+    for each in (page, small):
+        for path in ("/c/1", "/c/1/subscribers?status=cancelled", "/c/1/subscribers"):
+            each.goto(f"{origin}{path}")
+            clipped = each.evaluate(CLIPPED)
+            assert not clipped, (path, each.viewport_size["width"], clipped)
+    # Narrower phones too: "CANCELLATIONS" is the longest label of the overview.
+    for width in (360, 320):
+        small.set_viewport_size({"width": width, "height": 844})
+        small.goto(f"{origin}/c/1")
+        small.screenshot(path=shots / f"overview-{width}.png")
+        assert not small.evaluate(CLIPPED), width
