@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,20 @@ def test_badges_and_labels_read_whole_at_phone_width(signed_in, shots):
         small.goto(f"{origin}/c/1")
         small.screenshot(path=shots / f"overview-{width}.png")
         assert not small.evaluate(CLIPPED), width
+
+
+WRAPPED = """() => [...document.querySelectorAll('.records th[scope=row] a')].filter(
+  (a) => new Set([...a.getClientRects()].map((r) => Math.round(r.top))).size > 1
+).map((a) => a.textContent.trim())"""
+
+
+def test_addresses_get_the_room_the_first_name_does_not_need(kit, signed_in, shots):
+    page, _, origin = signed_in
+    data = kit.state.account_data(ADA)
+    for length in range(30, 41):  # up to 40 characters, as many addresses are
+        local = "reader" + "x" * (length - 18)
+        data.upsert_subscriber(f"{local}@example.com", "Ada", datetime.now(UTC))
+    page.goto(f"{origin}/c/1/subscribers?q=readerxx")
+    page.screenshot(path=shots / "addresses-1280.png")
+    assert page.locator(".records th[scope=row] a").count() == 11
+    assert not page.evaluate(WRAPPED)
