@@ -183,7 +183,8 @@ class AccountData:
         subscriber = SubscriberRecord(
             id=self.ids.next("subscriber"),
             first_name=first_name,
-            email_address=email,
+            # Kit keeps an address in lower case, whatever was typed.
+            email_address=email.strip().lower(),
             state="active",
             created_at=now,
             fields={custom.key: None for custom in self.custom_fields},

@@ -22,8 +22,10 @@ def _every_mail(client, host: str) -> None:  # type: ignore[no-untyped-def]
         assert answer.status_code in (302, 400, 429), answer.text
 
     post("/signup", email="new@example.com", password=PASSWORD, confirm=PASSWORD)
-    # Again for the pending account: confirm or choose a password.
-    post("/signup", email="new@example.com", password=PASSWORD, confirm=PASSWORD)
+    # Again for the pending account, with another password (the same one is a
+    # double tap, and sends nothing more): confirm or choose a password.
+    other = "another password 123"
+    post("/signup", email="new@example.com", password=other, confirm=other)
     post("/signup", email="owner@example.com", password=PASSWORD, confirm=PASSWORD)
     post("/forgot-password", email="owner@example.com")
     post("/login", email="pending@example.com", password=PASSWORD)  # a fresh link

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
@@ -47,6 +49,24 @@ def register(email: str, password: str) -> tuple[User, bool]:
             select(User).where(User.email == user.email)
         ).one(), False
     return user, True
+
+
+# How long a second sign-up with the same address and password counts as the
+# first one again (a double tap, a reload of the POST): its mail is on the way.
+REPEAT_WINDOW = timedelta(minutes=1)
+
+
+def is_repeat_sign_up(user: User, password: str) -> bool:
+    """The same sign-up again: an account still unconfirmed, made minutes ago,
+    with this very password. Whoever sends it chose that password, so the
+    confirmation mail already sent serves them; a sign-up with another
+    password still mails the owner (`SIGNUP_AGAIN`). The password is checked
+    in every case, so that the answer takes as long either way."""
+    recent = (
+        user.email_verified_at is None and user.created_at > utcnow() - REPEAT_WINDOW
+    )
+    same = (user if recent else _NO_SUCH_USER).check_password(password)
+    return recent and same
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -7,14 +7,39 @@ token (sign-out, password change, reset) ends every session made before it.
 from __future__ import annotations
 
 import hmac
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, request, url_for
+from werkzeug.wrappers import Response
 
 from app.extensions import db, login_manager
 from app.models import User
+from app.redirects import safe_next
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Sign in to continue."
 login_manager.login_message_category = "info"
 login_manager.session_protection = "strong"
+
+
+@login_manager.unauthorized_handler
+def ask_to_sign_in() -> Response:
+    """To the sign-in page, and back afterwards to the page the creator was
+    on. A signed-out POST (a form in a tab left open) must not come back as
+    its URL: sign-in returns with a GET, and a POST-only URL answers 405. So
+    the way back is the page the form was on (the Referer, same origin only;
+    Referrer-Policy is same-origin), or else the dashboard."""
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(url_for("auth.login", next=_return_to()))
+
+
+def _return_to() -> str | None:
+    if request.method in ("GET", "HEAD"):
+        return safe_next(request.full_path.rstrip("?"))
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or referrer.path == request.path:
+        return None
+    return safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
 
 
 @login_manager.user_loader

@@ -29,6 +29,7 @@ from app.auth.accounts import (
     choose_new_password,
     confirm_email,
     end_sessions,
+    is_repeat_sign_up,
     register,
 )
 from app.auth.forms import (
@@ -112,6 +113,10 @@ def signup() -> str | Response | tuple[str, int]:
         if created:
             session[SIGNED_UP] = password_marker(user)
             queue_account_mail(VERIFY, user.email, form.next.data)
+        elif is_repeat_sign_up(user, form.password.data or ""):
+            # A double tap on "Create account": the first tap's mail is on its
+            # way, and this browser typed the stored password as it did.
+            session[SIGNED_UP] = password_marker(user)
         else:
             # Nothing changes, and this browser proves nothing: the owner is
             # mailed a way to confirm (with the stored password) or to choose

@@ -42,14 +42,14 @@ def subscribers(connection_id: int) -> Response | tuple[str, int]:
     form = AddSubscriberForm()
     code = 200
     if form.validate_on_submit():
-        _, code = write(
+        stored, code = write(
             form.email_address,
             lambda: data.add_subscriber(
                 connection.id, form.email_address.data, form.first_name.data
             ),
         )
         if code == 200:
-            flash(f"Saved {form.email_address.data} as a subscriber.", "success")
+            flash(f"Saved {stored} as a subscriber.", "success")
             return redirect(
                 url_for("dashboard.subscribers", connection_id=connection.id)
             )
@@ -119,8 +119,18 @@ def _subscriber_page(
         add_form=add,
         remove_form=RemoveTagForm(),
         subscriber_id=subscriber_id,
+        list_args=_list_args(),
     )
     return page, max(code, status)
+
+
+def _list_args() -> dict[str, str]:
+    """The list's search, which its links carry to a subscriber's page, so
+    that "← All subscribers" goes back to the same results."""
+    words = (request.args.get("q") or "").strip()
+    status = request.args.get("status", "")
+    args = {"q": words[:254]} if words and words.isprintable() else {}
+    return args | ({"status": status} if status in STATUSES else {})
 
 
 @bp.post("/c/<id:connection_id>/subscribers/<id:subscriber_id>/tags")
@@ -165,7 +175,15 @@ def remove_subscriber_tag(connection_id: int, subscriber_id: int, tag_id: int) -
         return _subscriber_page(connection, subscriber_id, 400)
     try:
         found = data.subscriber(connection.id, subscriber_id)
-        data.untag_subscriber(connection.id, tag_id, subscriber_id)
+        had = next((t for t in found.tags or [] if t.id == tag_id), None)
+        other = next((t for t in found.other_tags or [] if t.id == tag_id), None)
+        # A tab opened before the tag went (here or in Kit) still offers it:
+        # Kit's answer says it is done already, so say that, by its name.
+        gone = found.tags is not None and had is None
+        if gone and other is None and found.other_tags is not None:
+            raise KitNotFound(404, [f"No tag {tag_id}"])
+        if not gone:
+            data.untag_subscriber(connection.id, tag_id, subscriber_id)
     except KitNotFound:
         missing(
             f"No subscriber #{subscriber_id} or tag #{tag_id} in this Kit account",
@@ -175,8 +193,13 @@ def remove_subscriber_tag(connection_id: int, subscriber_id: int, tag_id: int) -
     except KitError as exc:
         flash(write_failure(exc), "error")
         return redirect(back)
-    name = next((t.name for t in found.tags or [] if t.id == tag_id), f"#{tag_id}")
-    flash(f"Removed tag “{name}” from {found.subscriber.email_address}.", "success")
+    email = found.subscriber.email_address
+    tag = had or other
+    name = tag.name if tag is not None else f"#{tag_id}"
+    if gone:
+        flash(f"Tag “{name}” was already removed from {email}.", "info")
+    else:
+        flash(f"Removed tag “{name}” from {email}.", "success")
     return redirect(back)
 
 
@@ -253,7 +276,7 @@ def tag_subscriber(connection_id: int) -> Response | tuple[str, int]:
         return _tags_page(connection, 503, tag=form)
     if not form.validate_on_submit():
         return _tags_page(connection, 400, tag=form)
-    _, code = write(
+    stored, code = write(
         form.email_address,
         lambda: data.tag_subscriber(
             connection.id, form.tag_id.data, form.email_address.data
@@ -262,7 +285,7 @@ def tag_subscriber(connection_id: int) -> Response | tuple[str, int]:
     if code != 200:
         return _tags_page(connection, code, tag=form)
     name = dict(form.tag_id.choices).get(form.tag_id.data, "the tag")
-    flash(f"Tagged {form.email_address.data} with “{name}”.", "success")
+    flash(f"Tagged {stored} with “{name}”.", "success")
     return redirect(url_for("dashboard.tags", connection_id=connection.id))
 
 

@@ -262,12 +262,20 @@ def _post(connection_id: int, path: str, body: dict[str, Any]) -> Any:
 
 def add_subscriber(
     connection_id: int, email_address: str, first_name: str | None
-) -> None:
-    _post(
+) -> str:
+    """The address as Kit stored it (in lower case), to confirm with."""
+    answer = _post(
         connection_id,
         "subscribers",
         {"email_address": email_address, "first_name": first_name},
     )
+    return _stored_address(answer, email_address)
+
+
+def _stored_address(answer: Any, typed: str) -> str:
+    subscriber = answer.get("subscriber") if isinstance(answer, dict) else None
+    stored = subscriber.get("email_address") if isinstance(subscriber, dict) else None
+    return stored if isinstance(stored, str) and stored else typed
 
 
 def create_tag(connection_id: int, name: str) -> tuple[Tag, bool]:
@@ -279,12 +287,14 @@ def create_tag(connection_id: int, name: str) -> tuple[Tag, bool]:
     return Tag.created(body), created
 
 
-def tag_subscriber(connection_id: int, tag_id: int, email_address: str) -> None:
-    _post(
+def tag_subscriber(connection_id: int, tag_id: int, email_address: str) -> str:
+    """The address as Kit stored it, to confirm with."""
+    answer = _post(
         connection_id,
         f"tags/{tag_id}/subscribers",
         {"email_address": email_address},
     )
+    return _stored_address(answer, email_address)
 
 
 def tag_subscriber_by_id(connection_id: int, tag_id: int, subscriber_id: int) -> None:

@@ -43,6 +43,8 @@ from app.redirects import is_kit_url
 from app.security import OAUTH_LIMIT
 
 SESSION_STATES = "kit_oauth_states"
+# state -> the connection a "Reconnect" / "Connect again" link meant to restore
+SESSION_RECONNECTS = "kit_oauth_reconnects"
 MAX_PENDING = 5  # attempts one browser may have open at once (several tabs)
 # `oauth.new_state()` makes 43 letters and digits: anything else (non-ASCII,
 # NUL, a page of text) was not made here, and is refused before it is
@@ -79,7 +81,7 @@ def start() -> Response | tuple[Any, int]:
         return redirect(url_for("auth.signup", next=request.full_path))
 
     state, verifier = begin_attempt(current_user, return_to, tenant_name)
-    _remember_state(state)
+    _remember_state(state, _reconnecting())
     return redirect(
         oauth.authorize_url(
             _settings(),
@@ -103,6 +105,7 @@ def callback() -> Response | tuple[Any, int]:
             raise InstallFailed("unknown_state")
         if not current_user.is_authenticated:
             raise InstallFailed("signed_out")
+        meant = _take_reconnect(state)
         attempt = consume_attempt(
             state,
             current_user,
@@ -117,8 +120,12 @@ def callback() -> Response | tuple[Any, int]:
     # The dashboard opens the account just connected, now (no Kit `redirect`)
     # or whenever the creator comes back from Kit.
     remember_selected(connection)
-    done = "Reconnected" if was_reconnect(connection, attempt) else "Connected"
-    flash(f"{done} {connection.label}.", "success")
+    other = _other_account(meant, connection)
+    if other is not None:
+        flash(_landed_elsewhere(other, connection), "warning")
+    else:
+        done = "Reconnected" if was_reconnect(connection, attempt) else "Connected"
+        flash(f"{done} {connection.label}.", "success")
     return redirect(attempt.return_to or url_for("dashboard.index"))
 
 
@@ -200,12 +207,61 @@ def _canonical_host_redirect() -> str | None:
     return f"{target.scheme}://{target.netloc}{request.full_path}"
 
 
-def _remember_state(state: str) -> None:
-    """This browser started the attempt: keep its state (a few, for tabs)."""
-    session[SESSION_STATES] = [
-        *session.get(SESSION_STATES, [])[-(MAX_PENDING - 1) :],
-        state,
-    ]
+def _remember_state(state: str, reconnect: int | None = None) -> None:
+    """This browser started the attempt: keep its state (a few, for tabs),
+    and which connection it means to restore, if it is a reconnect."""
+    kept = session.get(SESSION_STATES, [])[-(MAX_PENDING - 1) :]
+    session[SESSION_STATES] = [*kept, state]
+    reconnects = session.get(SESSION_RECONNECTS)
+    reconnects = reconnects if isinstance(reconnects, dict) else {}
+    reconnects = {k: v for k, v in reconnects.items() if k in kept}
+    if reconnect is not None:
+        reconnects[state] = reconnect
+    session[SESSION_RECONNECTS] = reconnects
+
+
+def _reconnecting() -> int | None:
+    """The creator's own connection named by `?reconnect=<id>` (the links
+    "Reconnect" and "Connect again" carry it), else None."""
+    wanted = request.args.get("reconnect", "")
+    if not wanted.isdigit() or len(wanted) > 12:
+        return None
+    return next((c.id for c in current_user.connections if c.id == int(wanted)), None)
+
+
+def _take_reconnect(state: str) -> int | None:
+    reconnects = session.get(SESSION_RECONNECTS)
+    if not isinstance(reconnects, dict) or state not in reconnects:
+        return None
+    meant = reconnects.pop(state)
+    session[SESSION_RECONNECTS] = reconnects
+    return meant if isinstance(meant, int) else None
+
+
+def _other_account(
+    meant: int | None, connection: KitConnection
+) -> KitConnection | None:
+    """The connection a reconnect meant to restore, when Kit's consent was
+    given for another Kit account (the creator was signed in to Kit as it):
+    that one stays as it was."""
+    if meant is None or meant == connection.id:
+        return None
+    return db.session.get(KitConnection, meant)
+
+
+def _landed_elsewhere(meant: KitConnection, connection: KitConnection) -> str:
+    still = (
+        "is still disconnected"
+        if meant.status == KitConnection.REVOKED
+        else "still needs reconnecting"
+        if meant.status == KitConnection.NEEDS_RECONNECT
+        else "is unchanged"
+    )
+    return (
+        f"Kit signed you in as {connection.label}, not {meant.label}: "
+        f"{connection.label} is connected, and {meant.label} {still}. To "
+        f"reconnect {meant.label}, sign in to Kit as that account, then reconnect."
+    )
 
 
 def _take_state_from_session(state: str) -> bool:
