@@ -16,7 +16,9 @@ import requests
 
 from app.extensions import db
 from app.models import WebhookEvent
-from tests.support import add_events, install, set_endpoint, sign_up
+from tests.support.accounts import sign_up
+from tests.support.installing import install
+from tests.support.webhooks import add_events, set_endpoint
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ROW = re.compile(r'<li class="event [^"]*" data-event-id="(\d+)"')

@@ -10,7 +10,7 @@ from html import unescape
 import pytest
 import requests
 
-from tests.support import install
+from tests.support.installing import install
 
 ADA = 1001
 

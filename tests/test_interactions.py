@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.support import PASSWORD, install, outbox
+from tests.support.accounts import PASSWORD, outbox
+from tests.support.installing import install
 
 ADA, BEN, CHLOE = 1001, 1002, 1003
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.browser_audit import PHONE_WIDTH
-from tests.support import PASSWORD, connect, create_user
+from tests.support.accounts import PASSWORD, create_user
+from tests.support.installing import connect
 from tests.test_browser import (  # noqa: F401  (fixtures)
     CHROMIUM,
     contexts,

@@ -12,7 +12,8 @@ from html import unescape
 import pytest
 import requests
 
-from tests.support import install, sign_up
+from tests.support.accounts import sign_up
+from tests.support.installing import install
 
 ADA = 1001
 
