@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__)
 
-from app.dashboard import audience, lists, views, when  # noqa: E402, F401
+from app.dashboard import audience, lists, tags, views, when  # noqa: E402, F401

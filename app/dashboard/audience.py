@@ -1,6 +1,5 @@
-"""The audience pages: subscribers (the list, search, one subscriber, its
-tags) and tags (the list with counts, one tag). Registered on the dashboard
-blueprint like `views`.
+"""The subscribers pages: the list, search, one subscriber, its tags (the
+tags pages are `tags`). Registered on the dashboard blueprint like `views`.
 
 Ids in paths go through the `id` converter (a number the database could
 hold, else 404 before any call); an id Kit does not know in this account is
@@ -16,20 +15,17 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from app.auth.access import own_connection
-from app.dashboard import bp, data, query, search
+from app.dashboard import bp, data, query, search, writes
 from app.dashboard.forms import (
     AddSubscriberForm,
     AddTagForm,
-    CreateTagForm,
     RemoveTagForm,
-    TagSubscriberForm,
 )
 from app.dashboard.render import kit_page, missing, write, write_failure
 from app.kit.errors import KitError, KitNotFound
 from app.models import KitConnection
 
 STATUSES = ("active", "inactive", "bounced", "complained", "cancelled", "all")
-TAGS_PER_PAGE = 50
 
 
 # --- subscribers --------------------------------------------------------------
@@ -44,7 +40,7 @@ def subscribers(connection_id: int) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         stored, code = write(
             form.email_address,
-            lambda: data.add_subscriber(
+            lambda: writes.add_subscriber(
                 connection.id, form.email_address.data, form.first_name.data
             ),
         )
@@ -147,7 +143,7 @@ def add_subscriber_tag(connection_id: int, subscriber_id: int) -> Any:
         return _subscriber_page(connection, subscriber_id, 400, add=form)
     _, code = write(
         form.tag_id,
-        lambda: data.tag_subscriber_by_id(
+        lambda: writes.tag_subscriber_by_id(
             connection.id, form.tag_id.data, subscriber_id
         ),
     )
@@ -183,7 +179,7 @@ def remove_subscriber_tag(connection_id: int, subscriber_id: int, tag_id: int) -
         if gone and other is None and found.other_tags is not None:
             raise KitNotFound(404, [f"No tag {tag_id}"])
         if not gone:
-            data.untag_subscriber(connection.id, tag_id, subscriber_id)
+            writes.untag_subscriber(connection.id, tag_id, subscriber_id)
     except KitNotFound:
         missing(
             f"No subscriber #{subscriber_id} or tag #{tag_id} in this Kit account",
@@ -201,116 +197,3 @@ def remove_subscriber_tag(connection_id: int, subscriber_id: int, tag_id: int) -
     else:
         flash(f"Removed tag “{name}” from {email}.", "success")
     return redirect(back)
-
-
-# --- tags ---------------------------------------------------------------------
-
-
-def _tags_page(
-    connection: KitConnection,
-    code: int = 200,
-    create: CreateTagForm | None = None,
-    tag: TagSubscriberForm | None = None,
-) -> tuple[str, int]:
-    """The tags page, with a form that did not go through (and its status)."""
-    create = create or CreateTagForm(prefix="create")
-    tag = tag or TagSubscriberForm(prefix="tag")
-    number = query.page_number()
-
-    def load() -> dict[str, Any]:
-        tags = data.tags(connection.id)
-        tag.offer(tags)
-        pages = max(1, -(-len(tags) // TAGS_PER_PAGE))
-        shown = tags[(min(number, pages) - 1) * TAGS_PER_PAGE :][:TAGS_PER_PAGE]
-        return {
-            "tags": tags,
-            "shown": shown,
-            "counts": data.tag_counts(connection.id, shown),
-            "number": min(number, pages),
-            "pages": pages,
-        }
-
-    page, status = kit_page(
-        connection, "dashboard/tags.html", load, create_form=create, tag_form=tag
-    )
-    return page, max(code, status)
-
-
-@bp.get("/c/<id:connection_id>/tags")
-@login_required
-def tags(connection_id: int) -> tuple[str, int]:
-    return _tags_page(own_connection(connection_id))
-
-
-@bp.post("/c/<id:connection_id>/tags")
-@login_required
-def create_tag(connection_id: int) -> Response | tuple[str, int]:
-    connection = own_connection(connection_id)
-    form = CreateTagForm(prefix="create")
-    if not form.validate_on_submit():
-        return _tags_page(connection, 400, create=form)
-    made, code = write(
-        form.name, lambda: data.create_tag(connection.id, form.name.data or "")
-    )
-    if made is None:
-        return _tags_page(connection, code, create=form)
-    tag, created = made
-    name = tag.name or form.name.data
-    if created:
-        flash(f"Created tag “{name}”.", "success")
-    else:
-        flash(f"Tag “{name}” already exists.", "info")
-    return redirect(url_for("dashboard.tags", connection_id=connection.id))
-
-
-@bp.post("/c/<id:connection_id>/tags/subscribers")
-@login_required
-def tag_subscriber(connection_id: int) -> Response | tuple[str, int]:
-    connection = own_connection(connection_id)
-    form = TagSubscriberForm(prefix="tag")
-    # The choices come from Kit: load them before validating the choice.
-    try:
-        form.offer(data.tags(connection.id))
-    except KitError as exc:
-        flash(write_failure(exc), "error")
-        return _tags_page(connection, 503, tag=form)
-    if not form.validate_on_submit():
-        return _tags_page(connection, 400, tag=form)
-    stored, code = write(
-        form.email_address,
-        lambda: data.tag_subscriber(
-            connection.id, form.tag_id.data, form.email_address.data
-        ),
-    )
-    if code != 200:
-        return _tags_page(connection, code, tag=form)
-    name = dict(form.tag_id.choices).get(form.tag_id.data, "the tag")
-    flash(f"Tagged {stored} with “{name}”.", "success")
-    return redirect(url_for("dashboard.tags", connection_id=connection.id))
-
-
-@bp.get("/c/<id:connection_id>/tags/<id:tag_id>")
-@login_required
-def tag(connection_id: int, tag_id: int) -> tuple[str, int]:
-    connection = own_connection(connection_id)
-    cursor = query.cursor()
-
-    def load() -> dict[str, Any]:
-        try:
-            found = data.tag(connection.id, tag_id, cursor)
-        except KitNotFound:
-            missing(
-                f"No tag #{tag_id} in this Kit account",
-                "All tags",
-                url_for("dashboard.tags", connection_id=connection.id),
-            )
-        return {"tag": found.tag, "page": found.page}
-
-    return kit_page(
-        connection,
-        "dashboard/tag.html",
-        load,
-        number=query.page_number(),
-        per_page=data.PER_PAGE,
-        pager_args=query.pager_args(connection, tag_id=str(tag_id)),
-    )
