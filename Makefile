@@ -72,7 +72,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts
 
 ## Every benchmark in bench/ but faults against the sandbox, each printing its
-## table (about 8 minutes on 2 busy cores; figures only, never a pass or fail on
+## table (about 10 minutes on 2 busy cores; figures only, never a pass or fail on
 ## speed). Each time is printed against a baseline measured in the same run
 ## (/healthz, one Kit call, one warm view, one process), never alone. Shorter
 ## than the modules' defaults where a default takes minutes (--seconds,
