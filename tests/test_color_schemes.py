@@ -16,6 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser_audit import luminance
+from tests.support.accounts import PASSWORD, create_user
+from tests.support.installing import connect
 from tests.test_browser import (  # noqa: F401  (fixtures)
     CHROMIUM,
     contexts,
@@ -189,3 +191,54 @@ def assert_follows_the_scheme(page) -> None:  # type: ignore[no-untyped-def]
     assert luminance(dark["text"]) > 0.6, dark
     assert luminance(light["background"]) > 0.8, light
     assert light["scheme"] == dark["scheme"] == "light dark"
+
+
+#: The focused element's ring and what it is drawn on: the element's own fill
+#: when the ring sits inside it (a negative offset), else the first
+#: ancestor with a background, as the ring is outside.
+RING = """() => {
+  const a = document.activeElement, s = getComputedStyle(a);
+  let under = Number.parseFloat(s.outlineOffset) < 0 ? a : a.parentElement;
+  while (under && getComputedStyle(under).backgroundColor === 'rgba(0, 0, 0, 0)') {
+    under = under.parentElement;
+  }
+  const ground = under ? getComputedStyle(under).backgroundColor
+    : getComputedStyle(document.documentElement).backgroundColor;
+  return [s.outlineStyle, Number.parseFloat(s.outlineWidth), s.outlineColor, ground];
+}"""
+
+
+def test_focus_rings_show_in_both_schemes(kit, make_app, live_app, page):  # noqa: F811
+    """Reached by keyboard (the ring is for it): the selected period (its
+    ring inside the accent fill), another period, the current tab and a link
+    on the page's ground, each with a ring 2px or wider at 3:1 against what it
+    is drawn on, light and dark."""
+    app = make_app()
+    create_user(app)
+    connect(app, kit, account=1001)
+    page.goto(f"{live_app}/login")
+    page.get_by_label("Email").fill("creator@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_app}/**")
+    page.goto(f"{live_app}/c/1?period=30")
+    targets = {
+        "selected period": '.period-switch a[aria-current="page"]',
+        "another period": ".period-switch a:not([aria-current])",
+        "current tab": '.tabs a[aria-current="page"]',
+        "link": '.account-meta a[href^="/connections/"]',
+    }
+    weak = []
+    for scheme in SCHEMES:
+        page.emulate_media(color_scheme=scheme)
+        for name, selector in targets.items():
+            # Tab onto it from the element before it, so :focus-visible applies.
+            page.locator(selector).first.focus()
+            page.keyboard.press("Shift+Tab")
+            page.keyboard.press("Tab")
+            assert page.evaluate("(s) => document.activeElement.matches(s)", selector)
+            style, width, ring, ground = page.evaluate(RING)
+            ratio = contrast(ring, ground)
+            if style == "none" or width < 2 or ratio < 3:
+                weak.append(f"{scheme} {name}: {style} {width}px {ratio:.2f}:1")
+    assert weak == []
