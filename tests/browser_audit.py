@@ -1,7 +1,13 @@
-"""What the browser test checks on every page, at every width.
+"""What the browser test checks on every page, at every width, in each colour
+scheme.
 
-``Audit.check`` saves a full-page screenshot, runs axe-core in the page, and at
-phone width measures the layout (no sideways scroll, every tab in sight).
+``Audit.check`` saves a full-page screenshot and runs axe-core in the page in
+the light scheme and again in the dark one (the page stays where it is; the
+browser's ``prefers-color-scheme`` changes under it, as when a creator's
+system switches to dark), checks that the dark page is dark, and at phone
+width measures the layout (no sideways scroll, every tab in sight).
+Screenshots: ``<SCREENSHOT_DIR>/<width>/`` (light) and
+``<SCREENSHOT_DIR>/dark/<width>/``.
 Pages that cannot be reached (a link missing, a 404 where a page should be) are
 collected as "missing" instead of stopping the walk, so one run shows
 everything that is wrong. ``Audit.write`` puts the whole record in
@@ -66,7 +72,22 @@ PAGES = (
     "form",
     "sequence",
     "broadcast-images",
+    # Issue 21 §4: the Kit sandbox's own pages, a connection after
+    # Disconnect, and the page a password reset link opens.
+    "kit-app-store",
+    "kit-consent",
+    "kit-installed",
+    "kit-outbox",
+    "kit-activity",
+    "kit-not-found",
+    "accounts-disconnected",
+    "connection-disconnected",
+    "disconnected",
+    "reset-password",
 )
+
+#: The schemes every page is checked in; the first is the one the walk browses in.
+SCHEMES = ("light", "dark")
 
 #: WCAG 2.1 A and AA, the bar in issue 13.
 AXE_OPTIONS = {
@@ -123,6 +144,23 @@ SKIPPED_HEADINGS = """() => {
 }"""
 
 
+# The page's ground (the body's background, or the root's behind a transparent
+# body; the canvas is white when neither has one) and its text colour.
+GROUND = """() => {
+  const style = (e) => getComputedStyle(e);
+  const grounds = [document.body, document.documentElement].map(
+    (e) => style(e).backgroundColor).filter((c) => c !== 'rgba(0, 0, 0, 0)');
+  return [grounds[0] || 'rgb(255, 255, 255)', style(document.body).color];
+}"""
+
+
+def luminance(rgb: str) -> float:
+    """WCAG's relative luminance of a CSS ``rgb(...)``/``rgba(...)`` colour."""
+    parts = [int(float(x)) / 255 for x in rgb[rgb.index("(") + 1 : -1].split(",")[:3]]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in parts]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
 @cache
 def axe_source() -> str:
     return (resources.files("axe_playwright_python") / "axe.min.js").read_text(
@@ -132,7 +170,8 @@ def axe_source() -> str:
 
 def run_axe(page: Any) -> dict[str, Any]:
     """axe-core's version and violations for the page the browser shows."""
-    page.evaluate(axe_source())
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(axe_source())
     result: dict[str, Any] = page.evaluate(RUN_AXE, AXE_OPTIONS)
     return result
 
@@ -147,18 +186,14 @@ class Audit:
     axe_version: str = ""
 
     def check(self, page: Any, name: str) -> None:
-        """Screenshot, axe and (at phone width) layout checks for the page the
-        browser shows now."""
+        """Screenshot and axe in each scheme, then (at phone width) the layout
+        checks, for the page the browser shows now."""
         width = page.viewport_size["width"]
-        number = PAGES.index(name) + 1
-        shot = self.shots / str(width) / f"{number:02d}-{name}.png"
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=shot, full_page=True)
-        result = run_axe(page)
-        self.axe_version = result["version"]
         where = {"page": name, "width": width, "url": page.url}
-        self.checked.append({**where, "screenshot": str(shot)})
-        self.violations += [{**where, **v} for v in result["violations"]]
+        for scheme in SCHEMES:
+            page.emulate_media(color_scheme=scheme)
+            self.check_scheme(page, name, scheme)
+        page.emulate_media(color_scheme=SCHEMES[0])
         ones = page.locator("h1").count()
         if ones != 1:
             self.page_problems.append({**where, "problem": f"{ones} <h1> (want one)"})
@@ -179,12 +214,44 @@ class Audit:
                     {**where, "problem": f"tabs out of sight {hidden}"}
                 )
 
+    def check_scheme(self, page: Any, name: str, scheme: str) -> None:
+        """The screenshot and axe in one scheme; in the dark one, the page must
+        be dark too (light text on a dark ground), not a light page that
+        merely passes axe."""
+        width = page.viewport_size["width"]
+        shot = self.folder(scheme, width) / f"{PAGES.index(name) + 1:02d}-{name}.png"
+        page.screenshot(path=shot, full_page=True)
+        result = run_axe(page)
+        self.axe_version = result["version"]
+        where = {"page": name, "width": width, "scheme": scheme, "url": page.url}
+        self.checked.append({**where, "screenshot": str(shot)})
+        self.violations += [{**where, **v} for v in result["violations"]]
+        if scheme == "dark":
+            ground, text = page.evaluate(GROUND)
+            if luminance(ground) > 0.05 or luminance(text) < 0.4:
+                self.page_problems.append(
+                    {**where, "problem": f"not dark: {text} on {ground}"}
+                )
+
+    def folder(self, scheme: str, width: int) -> Path:
+        """Where a scheme's screenshots go: the light ones where they always
+        went (the README links them), the dark ones under dark/."""
+        folder = self.shots / str(width)
+        if scheme != SCHEMES[0]:
+            folder = self.shots / scheme / str(width)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
     def first_screen(self, page: Any, name: str) -> None:
         """What a phone shows before any scrolling, for the README (a full page
         at 390 px is too long to show there): <width>/screen-<name>.png."""
         width = page.viewport_size["width"]
         if width <= PHONE_WIDTH:
-            page.screenshot(path=self.shots / str(width) / f"screen-{name}.png")
+            for scheme in SCHEMES:
+                page.emulate_media(color_scheme=scheme)
+                shot = self.folder(scheme, width) / f"screen-{name}.png"
+                page.screenshot(path=shot)
+            page.emulate_media(color_scheme=SCHEMES[0])
 
     def visit(
         self,
@@ -230,6 +297,7 @@ class Audit:
                     "axe_version": self.axe_version,
                     "rules": AXE_OPTIONS["runOnly"]["values"],
                     "widths": sorted({c["width"] for c in self.checked}, reverse=True),
+                    "schemes": list(SCHEMES),
                     "pages_checked": self.checked,
                     "violations": self.violations,
                     "missing_pages": self.missing,
@@ -245,8 +313,8 @@ class Audit:
     def problems(self) -> str:
         """Everything wrong, one line each ('' when nothing is)."""
         lines = [
-            f"axe: {v['page']} @{v['width']}: {v['rule']} ({v['impact']}) "
-            f"{', '.join(v['targets'][:5])} — {v['help']}"
+            f"axe: {v['page']} @{v['width']} {v['scheme']}: {v['rule']} "
+            f"({v['impact']}) {', '.join(v['targets'][:5])} — {v['help']}"
             for v in self.violations
         ]
         lines += [

@@ -6,11 +6,17 @@ inbox" → the confirmation link in the sandbox's outbox → Confirm → Kit con
 → Allow → Kit's "installed" page → Open the app → dashboard → the activity
 feed, where events appear live after "Make activity" in the sandbox. Then every
 page of the account, by its links, at both widths, and the empty account after
-"Connect another Kit account".
+"Connect another Kit account"; that account disconnected (the "Disconnected"
+banner), the page a password reset link opens, and the sandbox's own pages
+(tests/browser_walks.py).
 
-On each page (tests/browser_audit.py): a full-page screenshot in
-SCREENSHOT_DIR/<width>/<nn>-<page>.png, axe-core at WCAG 2.1 AA, and at phone
-width no sideways scroll and every tab in sight. The record, pass or fail, is
+On each page (tests/browser_audit.py), in the light scheme and in the dark one
+(`prefers-color-scheme`, switched on the page in place, so dark costs two more
+axe runs and screenshots per page rather than a second walk: at both widths
+the whole walk stays near two minutes): a full-page screenshot in
+SCREENSHOT_DIR/<width>/<nn>-<page>.png (dark: SCREENSHOT_DIR/dark/<width>/),
+axe-core at WCAG 2.1 AA, in dark a dark page, and at phone width no sideways
+scroll and every tab in sight. The record, pass or fail, is
 SCREENSHOT_DIR/axe-results.json. SCREENSHOT_DIR defaults to
 test-artifacts/screenshots; `make screenshots` writes the README's copies in
 docs/screenshots. Re-run: `.venv/bin/pytest -q tests/test_browser.py`.
@@ -28,6 +34,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.browser_audit import PHONE_WIDTH, Audit, run_axe
+from tests.browser_walks import link, walk_disconnected, walk_reset, walk_sandbox
 from tests.support.accounts import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -151,6 +158,7 @@ def test_every_page_at_desktop_and_phone_width(kit, live_app, contexts):
     page.get_by_role("button", name="Confirm and continue").click()
 
     page.wait_for_url(re.compile(re.escape(kit.url) + r"/v4/oauth/authorize"))
+    consent = page.url
     page.get_by_label(re.compile(re.escape(creator.name))).check()
     page.screenshot(path=shots / "3-kit-consent.png", full_page=True)
     page.get_by_role("button", name="Allow").click()
@@ -185,12 +193,17 @@ def test_every_page_at_desktop_and_phone_width(kit, live_app, contexts):
     assert page.get_by_role("heading", level=1, name=empty.name).is_visible()
     audit.check(page, "empty-overview")
     empty_overview = page.url
+    details = page.locator('.account-meta a[href^="/connections/"]')
+    empty_connection = live_app + (details.get_attribute("href") or "")
     phone.add_cookies(desktop.cookies())
     audit.visit(small, "empty-overview", lambda: small.goto(empty_overview))
     for each in (page, small):
         audit.visit(each, "empty-subscribers", tab(each, "subscribers"))
 
     walk_states(audit, kit, creator.id, (page, small), f"{live_app}/c/1")
+    walk_disconnected(audit, (page, small), live_app, empty_connection)
+    walk_sandbox(audit, (page, small), kit.url, kit.config.app_id, consent)
+    walk_reset(audit, (page, small), live_app, kit.url, "ada@example.com")
 
     report = audit.write()
     assert audit.checked, "no page was checked"
@@ -201,22 +214,6 @@ def test_every_page_at_desktop_and_phone_width(kit, live_app, contexts):
         f"(full record: {report}; re-run: .venv/bin/pytest -q tests/test_browser.py)"
         f"\n{problems}"
     )
-
-
-def link(page, selector: str):  # type: ignore[no-untyped-def]
-    """Click the first link that matches (as a creator would); a page without
-    one is missing at once rather than after a timeout."""
-
-    def click() -> None:
-        links = page.locator(selector)
-        if not links.count():
-            raise AssertionError(f"no link {selector!r} on {page.url}")
-        shown = links.filter(visible=True)
-        if not shown.count():  # in a closed menu (<details>): open it first
-            page.locator(f"details:has({selector}) > summary").first.click()
-        shown.first.click()
-
-    return click
 
 
 def tab(page, name: str):  # type: ignore[no-untyped-def]
