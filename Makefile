@@ -51,7 +51,7 @@ test-postgres: $(STAMP)
 ## 390 px in docs/screenshots/<width>/, axe-core's results in
 ## docs/screenshots/axe-results.json (written even when the test fails).
 screenshots: $(STAMP)
-	rm -rf docs/screenshots/1280 docs/screenshots/390
+	rm -rf docs/screenshots/1280 docs/screenshots/390 docs/screenshots/dark
 	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q tests/test_browser.py
 
 ## ruff (lint and format check) on the whole tree, then mypy.
