@@ -66,7 +66,15 @@ def overview_data(
         day_key(today): ask_kit(client, today),
     }
     failed: dict[str, BaseException] = {}
-    found = answers(client, calls, fresh, optional=[*calls, *fresh], failed=failed)
+    stamps: dict[str, float] = {}
+    found = answers(
+        client,
+        calls,
+        fresh,
+        optional=[*calls, *fresh],
+        failed=failed,
+        answered_at=stamps,
+    )
     if failed and not found:  # nothing arrived: Kit is down, the page says so
         raise worst(list(failed.values()))
     arrived = {day: found[day_key(day)] for day in missing if day_key(day) in found}
@@ -74,7 +82,12 @@ def overview_data(
         store(connection_id, arrived)
     if previous is None and PREVIOUS in found:
         previous = _keep_previous(connection_id, earlier, found[PREVIOUS])
-    panels: dict[str, Any] = {"unavailable": set()}
+    # When Kit gave the oldest of the answers that expire: the rendered page
+    # (`overview_cache`) is kept no longer than they are.
+    panels: dict[str, Any] = {
+        "unavailable": set(),
+        "answered_at": min(stamps.values(), default=0.0),
+    }
     if day_key(today) in found:  # Kit's own count of the account's today
         panels["kit_today"] = GrowthStats.from_kit(found[day_key(today)])
     if "account" in found:
