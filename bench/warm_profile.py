@@ -7,8 +7,9 @@ of its own, CSRF on, the session protection "strong") in this process against
 the Kit sandbox; one creator signs in and installs through the pages. Each
 path is asked --views times after one warm-up view; the CPU time of each call
 (`time.process_time`) is told against `/healthz`'s. Then the overview's views
-run under cProfile, whose --top entries by own time and by cumulative time are
-printed. The profile counts CPU time (waits on Redis and the database are not in it). `--revalidate` also asks the overview as a browser that comes back
+run under cProfile (counting CPU time: waits on Redis and the database are
+not in it), whose --top entries by own time and by cumulative time are
+printed. `--revalidate` also asks the overview as a browser that comes back
 with the page's ETag (If-None-Match). A benchmark: it prints figures, never
 fails.
 
