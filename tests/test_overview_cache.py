@@ -94,9 +94,7 @@ def test_a_connection_that_needs_reconnecting_shows_its_banner_at_once(
     assert page.headers["Cache-Control"] == "no-store"
 
 
-def test_a_browser_that_comes_back_gets_304_until_the_page_changes(
-    app, client, key
-):
+def test_a_browser_that_comes_back_gets_304_until_the_page_changes(app, client, key):
     first = client.get("/c/1")
     etag = first.headers["ETag"]
     assert first.headers["Cache-Control"] == "private, no-cache"
