@@ -115,6 +115,7 @@ def lookup(connection: KitConnection, endpoint_status: str | None, days: int) ->
         connection.timezone,
         connection.timezone_label,
         connection.created_at.isoformat(),
+        connection.unsettled_refresh,  # "checking with Kit" (a lost answer)
     )
     fingerprint = hashlib.sha256(repr(parts).encode()).hexdigest()
     if (
