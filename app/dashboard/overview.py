@@ -11,11 +11,12 @@ from typing import Any
 
 from app.dashboard import period
 from app.dashboard.chart import growth_chart
-from app.extensions import cache
+from app.extensions import cache, db
 from app.kit.api import KitClient
 from app.kit.resources import Account, EmailStats, GrowthStats
 from app.kit.times import AccountZone
 from app.kit_cache import answers, client_for, worst
+from app.models import KitConnection
 from app.stored_days import (
     FINISHED_SECONDS,
     ask_kit,
@@ -92,7 +93,8 @@ def overview_data(
         panels["kit_today"] = GrowthStats.from_kit(found[day_key(today)])
     if "account" in found:
         panels["account"] = account = Account.from_kit(found["account"])
-        follow_zone(connection_id, account.zone_columns())
+        if follow_zone(connection_id, account.zone_columns()):
+            _zone_moved(connection_id)
     else:
         panels["unavailable"].add("account")
     if "email_stats" in found:
@@ -160,3 +162,13 @@ def _keep_previous(
     if GrowthStats.complete_from_kit(answer) is not None:
         cache.set(_previous_key(connection_id, days), answer, timeout=FINISHED_SECONDS)
     return GrowthStats.from_kit(answer)
+
+
+def _zone_moved(connection_id: int) -> None:
+    """`follow_zone` wrote the row in a transaction of its own: the page's
+    copy of it (if loaded) reads the zone again."""
+    loaded = db.session.identity_map.get(
+        db.session.identity_key(KitConnection, connection_id)
+    )
+    if loaded is not None:
+        db.session.expire(loaded, ["timezone", "timezone_label"])
