@@ -46,13 +46,20 @@ def client_for(connection_id: int) -> KitClient:
 # --- cache -----------------------------------------------------------------------
 
 
+def generation_key(connection_id: int) -> str:
+    """The cache entry of the connection's generation (read with others in
+    one round trip by `app.dashboard.overview_cache`)."""
+    return f"kit:{connection_id}:generation"
+
+
 def generation(connection_id: int) -> int:
-    return cache.get(f"kit:{connection_id}:generation") or 0
+    return cache.get(generation_key(connection_id)) or 0
 
 
 def invalidate(connection_id: int) -> None:
-    """Make every cached Kit answer of this connection stale."""
-    cache.set(f"kit:{connection_id}:generation", time.time_ns(), timeout=0)
+    """Make every cached Kit answer of this connection stale (and every page
+    built from them: `app.dashboard.overview_cache`)."""
+    cache.set(generation_key(connection_id), time.time_ns(), timeout=0)
 
 
 def key(connection_id: int, generation: int, name: str, params: dict[str, Any]) -> str:
@@ -148,6 +155,7 @@ def answers(
     *,
     optional: Collection[str] = (),
     failed: dict[str, BaseException] | None = None,
+    answered_at: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Kit's answers by name: each of `cacheable` from the cache when it is
     there, the others and all of `fresh` (never cached) from Kit, at once.
@@ -159,12 +167,22 @@ def answers(
     `optional`: then it is left out of the answers (logged, and kept in
     `failed` when given), so that a page shows what arrived and says what did
     not. A needed reconnect always raises.
+
+    `answered_at`, when given, gets when Kit gave each cacheable answer (epoch
+    seconds; 0 for an entry cached without that note): a page built from them
+    and cached itself (the overview, `app.dashboard.overview_cache`) must not
+    outlive the oldest. The notes ride in the same cache round trips.
     """
     connection_id = client.connection_id
     current = generation(connection_id)
     keys = {name: key(connection_id, current, name, {}) for name in cacheable}
-    found = zip(keys, cache.get_many(*keys.values()), strict=True)
+    notes = {} if answered_at is None else {n: f"{k}:at" for n, k in keys.items()}
+    read = cache.get_many(*keys.values(), *notes.values())
+    found = zip(keys, read[: len(keys)], strict=True)
     results = {name: value for name, value in found if value is not None}
+    if answered_at is not None:
+        stamps = dict(zip(notes, read[len(keys) :], strict=True))
+        answered_at.update({name: stamps[name] or 0.0 for name in results})
     calls = {name: call for name, call in cacheable.items() if name not in results}
     calls.update(fresh or {})
     if calls:
@@ -183,8 +201,11 @@ def answers(
             )
         if failed is not None:
             failed.update(errors)
-        cache.set_many(
-            {keys[name]: answered[name] for name in keys if name in answered}
-        )
+        kept = {keys[name]: answered[name] for name in keys if name in answered}
+        if answered_at is not None:
+            now = time.time()
+            kept |= {notes[name]: now for name in keys if name in answered}
+            answered_at.update({name: now for name in keys if name in answered})
+        cache.set_many(kept)
         results.update(answered)
     return results

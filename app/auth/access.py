@@ -26,7 +26,10 @@ SELECTED = "connection_id"  # the session's key for the connection in view
 
 
 def remember_selected(connection: KitConnection) -> None:
-    session[SELECTED] = connection.id
+    # Only a change: a session written on every page is a new cookie (signed,
+    # sent) on every response.
+    if session.get(SELECTED) != connection.id:
+        session[SELECTED] = connection.id
 
 
 def selected_connection() -> KitConnection | None:

@@ -11,11 +11,12 @@ from typing import Any
 
 from app.dashboard import period
 from app.dashboard.chart import growth_chart
-from app.extensions import cache
+from app.extensions import cache, db
 from app.kit.api import KitClient
 from app.kit.resources import Account, EmailStats, GrowthStats
 from app.kit.times import AccountZone
 from app.kit_cache import answers, client_for, worst
+from app.models import KitConnection
 from app.stored_days import (
     FINISHED_SECONDS,
     ask_kit,
@@ -66,7 +67,15 @@ def overview_data(
         day_key(today): ask_kit(client, today),
     }
     failed: dict[str, BaseException] = {}
-    found = answers(client, calls, fresh, optional=[*calls, *fresh], failed=failed)
+    stamps: dict[str, float] = {}
+    found = answers(
+        client,
+        calls,
+        fresh,
+        optional=[*calls, *fresh],
+        failed=failed,
+        answered_at=stamps,
+    )
     if failed and not found:  # nothing arrived: Kit is down, the page says so
         raise worst(list(failed.values()))
     arrived = {day: found[day_key(day)] for day in missing if day_key(day) in found}
@@ -74,12 +83,18 @@ def overview_data(
         store(connection_id, arrived)
     if previous is None and PREVIOUS in found:
         previous = _keep_previous(connection_id, earlier, found[PREVIOUS])
-    panels: dict[str, Any] = {"unavailable": set()}
+    # When Kit gave the oldest of the answers that expire: the rendered page
+    # (`overview_cache`) is kept no longer than they are.
+    panels: dict[str, Any] = {
+        "unavailable": set(),
+        "answered_at": min(stamps.values(), default=0.0),
+    }
     if day_key(today) in found:  # Kit's own count of the account's today
         panels["kit_today"] = GrowthStats.from_kit(found[day_key(today)])
     if "account" in found:
         panels["account"] = account = Account.from_kit(found["account"])
-        follow_zone(connection_id, account.zone_columns())
+        if follow_zone(connection_id, account.zone_columns()):
+            _zone_moved(connection_id)
     else:
         panels["unavailable"].add("account")
     if "email_stats" in found:
@@ -147,3 +162,13 @@ def _keep_previous(
     if GrowthStats.complete_from_kit(answer) is not None:
         cache.set(_previous_key(connection_id, days), answer, timeout=FINISHED_SECONDS)
     return GrowthStats.from_kit(answer)
+
+
+def _zone_moved(connection_id: int) -> None:
+    """`follow_zone` wrote the row in a transaction of its own: the page's
+    copy of it (if loaded) reads the zone again."""
+    loaded = db.session.identity_map.get(
+        db.session.identity_key(KitConnection, connection_id)
+    )
+    if loaded is not None:
+        db.session.expire(loaded, ["timezone", "timezone_label"])

@@ -11,6 +11,7 @@ from flask import (
     abort,
     after_this_request,
     flash,
+    g,
     make_response,
     render_template,
 )
@@ -29,6 +30,7 @@ from app.kit.errors import (
     KitValidationError,
     NeedsReconnect,
 )
+from app.kit_capacity import SLOT
 from app.models import KitConnection
 from app.webhooks.feed import BadQuery
 
@@ -68,7 +70,11 @@ def kit_page(
             state, status = "bad_request", 400
         except KitError:  # any other refusal (403 on this plan, ...)
             state, status = "error", 502
-        db.session.refresh(connection)
+        # The row can only have moved under this page if it called Kit (a
+        # token refresh, written by the pool's threads in sessions of their
+        # own) or failed: a page made from cached answers skips the query.
+        if state is not None or SLOT in g:
+            db.session.refresh(connection)
         stored = _without_grant(connection)
         if state is not None and stored is not None:
             state, status = stored, 200

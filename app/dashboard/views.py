@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import (
+    abort,
     flash,
     jsonify,
     make_response,
@@ -32,11 +33,19 @@ from werkzeug.wrappers import Response
 
 from app import kit_cache
 from app.auth.access import own_connection, selected_connection
-from app.dashboard import bp, broadcast_stats, data, memberships, preview, query
+from app.dashboard import (
+    bp,
+    broadcast_stats,
+    data,
+    memberships,
+    overview_cache,
+    preview,
+    query,
+)
 from app.dashboard.forms import ReloadForm
 from app.dashboard.memberships import Kind
-from app.dashboard.overview import overview_data
-from app.dashboard.period import DEFAULT_PERIOD, PERIODS, period_days
+from app.dashboard.overview_page import overview_page
+from app.dashboard.period import DEFAULT_PERIOD, period_days
 from app.dashboard.render import (
     kit_page,
     missing,
@@ -56,12 +65,13 @@ def home() -> str | Response:
 
 @bp.get("/dashboard")
 @login_required
-def index() -> tuple[str, int]:
+def index() -> tuple[str, int] | Response:
     """The overview of the selected Kit account (or how to connect one)."""
+    endpoints = overview_cache.own_connections()
     connection = selected_connection()
     if connection is None:
         return render_template("dashboard/empty.html"), 200
-    return _overview(connection)
+    return overview_page(connection, endpoints[connection.id])
 
 
 @bp.get("/accounts")
@@ -74,35 +84,14 @@ def accounts() -> str:
 
 @bp.get("/c/<id:connection_id>")
 @login_required
-def overview(connection_id: int) -> tuple[str, int]:
-    return _overview(own_connection(connection_id))
-
-
-def _overview(connection: KitConnection) -> tuple[str, int]:
-    # `index` passes the connection it selected from the user's own: loading
-    # it again by id would cost the warm page a query.
-    days = period_days(request.args.get("period"))
-    zone = connection.zone
-
-    def load() -> dict[str, Any]:
-        # "Today" is the account's day, in the zone Kit counts it in: Kit's
-        # own figures for it (the same on every connection to the account),
-        # and apart, the events that reached this connection since then.
-        midnight = zone.start_of(zone.today())
-        return overview_data(connection.id, zone, days) | {
-            "events_today": feed.today(connection.id, midnight),
-            "connected_today": connection.created_at >= midnight,
-            "event_source": feed.source(connection.id),
-        }
-
-    return kit_page(
-        connection,
-        "dashboard/overview.html",
-        load,
-        reload_form=ReloadForm(),
-        period_days=days,
-        periods=PERIODS,
-    )
+def overview(connection_id: int) -> tuple[str, int] | Response:
+    # The user's own connections, read once: the ownership check (another
+    # user's id is a 404, before any cache or Kit) and the switcher.
+    endpoints = overview_cache.own_connections()
+    if connection_id not in endpoints:
+        abort(404)
+    [connection] = [c for c in current_user.connections if c.id == connection_id]
+    return overview_page(connection, endpoints[connection_id])
 
 
 @bp.post("/c/<id:connection_id>/reload")
