@@ -122,7 +122,9 @@ def test_sign_up_errors_are_shown_next_to_the_field(app, client, data, message):
 
 def test_sign_in_and_out(client):
     sign_up(client)
-    client.post("/logout")
+    out = client.post("/logout")
+    # The browser's kept copy of the overview goes with the session.
+    assert out.headers["Clear-Site-Data"] == '"cache"'
     assert client.get("/dashboard").status_code == 302
     wrong = client.post(
         "/login", data={"email": "creator@example.com", "password": "nope"}

@@ -183,7 +183,11 @@ def logout() -> Response:
             end_sessions(current_user)  # a copy of the cookie dies with this one
         logout_user()
         flash("You are signed out.", "info")
-    return redirect(url_for("dashboard.home"))
+    response = redirect(url_for("dashboard.home"))
+    # The overview is kept by the browser (`private, no-cache`, for its 304):
+    # signing out drops that copy, so Back cannot show it.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 # --- the links in the mail -----------------------------------------------------------
