@@ -20,6 +20,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -57,13 +58,23 @@ def run_clients(
 ) -> tuple[str, int, int, float, float, float]:
     """--clients threads on one URL for --seconds: (path, requests, errors,
     requests per second, p50 s, p99 s)."""
+    return hammer(
+        path,
+        args.clients,
+        lambda results, errors: drive(url, cookies, args.seconds, results, errors),
+    )
+
+
+def hammer(
+    label: str, count: int, client: Callable[[list[float], list[float]], None]
+) -> tuple[str, int, int, float, float, float]:
+    """`count` threads each running `client(results, errors)` (it appends the
+    time of each request to one list or the other): (label, requests, errors,
+    requests per second, p50 s, p99 s)."""
     results: list[float] = []
     errors: list[float] = []
     clients = [
-        threading.Thread(
-            target=drive, args=(url, cookies, args.seconds, results, errors)
-        )
-        for _ in range(args.clients)
+        threading.Thread(target=client, args=(results, errors)) for _ in range(count)
     ]
     started = time.perf_counter()
     for client in clients:
@@ -74,7 +85,7 @@ def run_clients(
     times = results or [0.0]
     total = len(results) + len(errors)
     return (
-        path,
+        label,
         total,
         len(errors),
         total / elapsed,

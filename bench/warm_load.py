@@ -19,9 +19,7 @@ A benchmark: it prints figures, never fails.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -33,9 +31,9 @@ from bench.common import (
     argument_parser,
     gunicorn,
     install_creator,
-    percentile,
     rate_against,
 )
+from bench.load import hammer
 from kit_sandbox import SandboxConfig, SandboxServer
 
 Row = tuple[str, int, int, float, float, float]
@@ -70,30 +68,12 @@ def drive(
 def run(
     label: str, url: str, cookies: dict, revalidate: bool, args: argparse.Namespace
 ) -> Row:
-    results: list[float] = []
-    errors: list[float] = []
-    clients = [
-        threading.Thread(
-            target=drive,
-            args=(url, cookies, args.seconds, revalidate, results, errors),
-        )
-        for _ in range(args.clients)
-    ]
-    started = time.perf_counter()
-    for client in clients:
-        client.start()
-    for client in clients:
-        client.join()
-    elapsed = time.perf_counter() - started
-    times = results or [0.0]
-    total = len(results) + len(errors)
-    return (
+    return hammer(
         label,
-        total,
-        len(errors),
-        total / elapsed,
-        statistics.median(times),
-        percentile(times, 0.99),
+        args.clients,
+        lambda results, errors: drive(
+            url, cookies, args.seconds, revalidate, results, errors
+        ),
     )
 
 
