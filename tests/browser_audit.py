@@ -176,6 +176,20 @@ def run_axe(page: Any) -> dict[str, Any]:
     return result
 
 
+def load_frames(page: Any) -> None:
+    """Bring each <iframe> (the broadcast's preview is `loading="lazy"`) into
+    view and wait for its page, so the screenshot and axe see its content,
+    not an empty frame below the fold. The page stays scrolled there: Chromium
+    paints a sandboxed frame scrolled out of view as blank in a full-page shot."""
+    for frame in page.locator("iframe").element_handles():
+        frame.scroll_into_view_if_needed()
+        content = frame.content_frame()
+        if content is not None and frame.get_attribute("src"):
+            # A lazy frame starts at about:blank and navigates once in view.
+            content.wait_for_url(lambda url: url != "about:blank", timeout=10_000)
+            content.wait_for_load_state()
+
+
 @dataclass
 class Audit:
     shots: Path
@@ -190,6 +204,7 @@ class Audit:
         checks, for the page the browser shows now."""
         width = page.viewport_size["width"]
         where = {"page": name, "width": width, "url": page.url}
+        load_frames(page)
         for scheme in SCHEMES:
             page.emulate_media(color_scheme=scheme)
             self.check_scheme(page, name, scheme)
