@@ -40,14 +40,11 @@ from typing import Any
 from flask import current_app, make_response, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import select
-from sqlalchemy.orm import defer
-from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.wrappers import Response
 
-from app.extensions import cache, db
+from app.extensions import cache
 from app.kit_cache import generation_key
-from app.models import KitConnection, WebhookEndpoint
+from app.models import KitConnection
 
 # Every template the overview is made of: a deploy that changes one of them
 # changes every fingerprint (`_templates`).
@@ -63,20 +60,9 @@ CACHE_CONTROL = "private, no-cache"  # the browser may keep it, and asks first
 
 
 def own_connections() -> dict[int, str | None]:
-    """The signed-in user's connections with their webhook endpoint's status,
-    in one query, set as `current_user.connections` (the switcher and the
-    ownership check read them from there). Their tokens are left out (read,
-    and decrypted, only by what calls Kit). Returns the statuses by id."""
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
-    rows = db.session.execute(
-        select(KitConnection, WebhookEndpoint.status)
-        .outerjoin(WebhookEndpoint, WebhookEndpoint.connection_id == KitConnection.id)
-        .where(KitConnection.user_id == user.id)
-        .order_by(KitConnection.id)
-        .options(defer(KitConnection.access_token), defer(KitConnection.refresh_token))
-    ).all()
-    set_committed_value(user, "connections", [row[0] for row in rows])
-    return {row[0].id: row[1] for row in rows}
+    """The signed-in user's connections' webhook endpoint statuses by id
+    (read with the user: `app.auth.sessions.load_user`)."""
+    return {c.id: c.webhook_status for c in current_user.connections}
 
 
 @dataclass

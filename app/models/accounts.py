@@ -14,7 +14,13 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+from sqlalchemy.orm import (
+    Mapped,
+    WriteOnlyMapped,
+    mapped_column,
+    query_expression,
+    relationship,
+)
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.crypto import EncryptedText, UTCDateTime
@@ -128,6 +134,10 @@ class KitConnection(db.Model):
     )
 
     user: Mapped[User] = relationship(back_populates="connections")
+    # Its webhook endpoint's status, read with the row where a page needs it
+    # (`app.auth.sessions.load_user`: the signed-in user's connections, in the
+    # same query as the user); None where the row was loaded without it.
+    webhook_status: Mapped[str | None] = query_expression()
     events: WriteOnlyMapped[ConnectionEvent] = relationship(
         back_populates="connection",
         order_by="ConnectionEvent.id.desc()",
