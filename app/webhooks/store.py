@@ -28,7 +28,7 @@ from app.webhooks.delivery import (
     json_bytes,
     parse_delivery,
 )
-from app.webhooks.transaction import write_transaction
+from app.webhooks.transaction import store_in_one_statement, write_transaction
 
 # Parsing lives in `app.webhooks.delivery`; callers import it from here too.
 __all__ = ["BadDelivery", "Delivery", "Event", "json_bytes", "parse_delivery"]
@@ -124,18 +124,14 @@ def insert_rows(rows: list[dict], bind: Connection | None = None) -> int:
 
 
 def _still_live(connection: Connection, endpoint_id: int, connection_id: int) -> bool:
-    """Whether the endpoint and its connection are live, read under the lock
-    the insert commits with. On PostgreSQL FOR SHARE of the connection's row:
-    a disconnect (which revokes under FOR UPDATE of that row, then forgets
-    the events) either commits before this reads, or waits until the events
-    are in and deletes them with the rest."""
+    """Whether the endpoint and its connection are live, read under the write
+    lock the insert commits with (SQLite; PostgreSQL checks in the insert's
+    own statement, `store_in_one_statement`)."""
     query = (
         select(KitConnection.status, WebhookEndpoint.status)
         .join(WebhookEndpoint, WebhookEndpoint.connection_id == KitConnection.id)
         .where(WebhookEndpoint.id == endpoint_id, KitConnection.id == connection_id)
     )
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update(read=True, of=KitConnection)
     row = connection.execute(query).one_or_none()
     return (
         row is not None
@@ -161,11 +157,16 @@ def store_delivery(
     now it stands (one statement less a delivery in a burst)."""
     now = datetime.now(UTC)
     rows = event_rows(connection_id, delivery, now)  # before the lock: it is CPU
+    note = noted_at is None or now - noted_at >= NOTED_EVERY
+    if db.engine.dialect.name == "postgresql":
+        return store_in_one_statement(
+            endpoint_id, connection_id, delivery.id, rows, now, note
+        )
     with write_transaction() as connection:
         if not _still_live(connection, endpoint_id, connection_id):
             return None
         stored = insert_rows(rows, bind=connection)
-        if noted_at is None or now - noted_at >= NOTED_EVERY:
+        if note:
             connection.execute(
                 update(WebhookEndpoint)
                 .where(WebhookEndpoint.id == endpoint_id)
