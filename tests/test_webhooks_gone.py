@@ -6,9 +6,12 @@ commits, and a key of the wrong shape is a 404 before any query (a NUL is a
 
 from __future__ import annotations
 
+import os
+import threading
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 
 from app.extensions import db
 from app.models import KitConnection
@@ -59,6 +62,46 @@ def test_a_delivery_racing_the_status_alone_is_not_stored(app, key):
     set_stored(app, 1, status=KitConnection.REVOKED)
     with app.app_context():
         assert store.store_delivery(found.id, found.connection_id, delivery) is None
+    assert stored_events(app) == []
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"),
+    reason="PostgreSQL only: set TEST_DATABASE_URL (.ci/run does)",
+)
+def test_a_delivery_waits_for_a_disconnect_in_flight_and_stores_nothing(app, key):
+    """PostgreSQL: the disconnect holds the connection's row (FOR UPDATE) and
+    has revoked it, not yet committed. The delivery's one statement waits on
+    that row, then sees it revoked: nothing stored. Without the row lock it
+    would read the status from before and insert events the disconnect has
+    already deleted."""
+    delivery = store.parse_delivery(delivery_body([kit_event()]))
+    with app.app_context():
+        found = store.receiver(key, datetime.now(UTC))
+        db.session.commit()
+    assert found is not None and not found.gone
+    result: dict[str, int | None] = {}
+
+    def deliver() -> None:
+        with app.app_context():
+            result["stored"] = store.store_delivery(
+                found.id, found.connection_id, delivery
+            )
+
+    with app.app_context(), db.engine.connect() as disconnect:
+        disconnect.execute(
+            text("SELECT id FROM kit_connections WHERE id = 1 FOR UPDATE")
+        )
+        disconnect.execute(
+            text("UPDATE kit_connections SET status = 'revoked' WHERE id = 1")
+        )
+        writer = threading.Thread(target=deliver)
+        writer.start()
+        writer.join(0.5)
+        assert writer.is_alive(), result  # waiting on the row, not done
+        disconnect.commit()
+    writer.join(10)
+    assert result == {"stored": None}
     assert stored_events(app) == []
 
 
