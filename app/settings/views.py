@@ -44,6 +44,10 @@ def kept_periods() -> dict[str, Periods]:
     return {"kept_periods": Periods.of(current_app.config)}
 
 
+def _count(number: int, word: str) -> str:
+    return f"{number:,} {word}{'' if number == 1 else 's'}"
+
+
 def _page_of(connection: KitConnection) -> str:
     return url_for("settings.page", connection=connection.id)
 
@@ -87,7 +91,9 @@ def event_kinds(connection_id: int) -> Response:
     subscribed = {kind.type for kind in kinds(connection)}
     keep = set(request.form.getlist("keep")) & subscribed
     deleted = set_not_kept(connection.id, subscribed - keep)
-    note = f" {deleted} kept events of the kinds off were deleted." if deleted else ""
+    note = (
+        f" Deleted {_count(deleted, 'kept event')} of those kinds." if deleted else ""
+    )
     flash(
         f"Saved: {len(keep)} of {len(subscribed)} kinds of events are kept for "
         f"{connection.label}.{note}",
@@ -145,8 +151,9 @@ def delete(connection_id: int) -> Response:
         return redirect(back)
     erased = delete_kit_data(connection.id, "Deleted by you on the settings page")
     flash(
-        f"Deleted the data kept for {connection.label}: {erased.events} events and "
-        f"{erased.days} days of figures.",
+        f"Deleted the data kept for {connection.label}: "
+        f"{_count(erased.events, 'event')} and "
+        f"{_count(erased.days, 'day')} of figures.",
         "success",
     )
     return redirect(back)
