@@ -44,7 +44,7 @@ class Kept:
     """What is stored for a connection right now."""
 
     events: int
-    oldest_event: datetime | None
+    oldest_event: datetime | None  # when it happened at Kit
     newest_event: datetime | None
     days: int
     first_day: date | None
@@ -54,13 +54,13 @@ class Kept:
 
 
 def kept(connection_id: int) -> Kept:
-    """Counts and spans, one aggregate query per table (the events' on the
-    (connection, received) order is an index scan of this connection only)."""
+    """Counts and spans, one aggregate query per table; the events' reads the
+    feed's index on (connection, occurred_at) for this connection only."""
     events, oldest, newest = db.session.execute(
         select(
             func.count(),
-            func.min(WebhookEvent.received_at),
-            func.max(WebhookEvent.received_at),
+            func.min(WebhookEvent.occurred_at),
+            func.max(WebhookEvent.occurred_at),
         ).where(WebhookEvent.connection_id == connection_id)
     ).one()
     days, first, last = db.session.execute(
