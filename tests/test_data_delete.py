@@ -25,7 +25,7 @@ from tests.support.rows import (
     growth_days,
     stored,
 )
-from tests.support.webhooks import add_events, stored_events
+from tests.support.webhooks import add_endpoint, add_events, endpoint_of, stored_events
 
 
 def run(app, task, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -159,12 +159,21 @@ def test_the_data_of_a_connection_that_lost_access_goes_after_the_grace(make_app
         )
     for connection_id in (lost_long_ago, lost_lately, active):
         with_data(app, connection_id)
+        add_endpoint(
+            app, connection_id, "whsec-lost", key=f"key-of-{connection_id}-xxxxxxxx"
+        )
 
     assert run(app, forget_lost_access) == 1
     assert stored_events(app, lost_long_ago) == []
     assert growth_days(app, lost_long_ago) == {}
     assert event_kinds(app, lost_long_ago)[-1] == "data_deleted"
     assert stored(app, lost_long_ago).status == "needs_reconnect"  # still listed
+    # Its endpoint as a disconnect leaves it: Kit's deliveries get 410.
+    assert (
+        endpoint_of(app, lost_long_ago).status,
+        endpoint_of(app, lost_long_ago).secret,
+    ) == ("gone", None)
+    assert endpoint_of(app, lost_lately).status == "active"
     for connection_id in (lost_lately, active):
         assert len(stored_events(app, connection_id)) == 3
         assert len(growth_days(app, connection_id)) == 2

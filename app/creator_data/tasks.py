@@ -9,7 +9,8 @@ domain's (`app.webhooks.tasks.prune_webhook_events`).
   which the app learns at the next token refresh, as Kit sends no uninstall
   event) is deleted once it has stayed so for RECONNECT_GRACE_DAYS. The
   grace is for a grant lost otherwise (a refresh whose answer never came):
-  reconnecting within it keeps the history of figures and activity.
+  reconnecting within it keeps the history of figures and activity. Its
+  webhook endpoint is then left as a disconnect leaves it.
 
 Both are idempotent and safe twice at once: each is a DELETE of what is
 due, and a second run finds nothing left.
@@ -28,6 +29,7 @@ from app.creator_data.erase import delete_kit_data
 from app.creator_data.kept import FIGURES_KEPT_DAYS
 from app.extensions import db
 from app.models import ConnectionEvent, GrowthDay, KitConnection, WebhookEvent
+from app.webhooks import store as webhook_store
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,9 @@ def forget_lost_access(now: datetime | None = None) -> int:
         erased = delete_kit_data(
             connection_id, f"Kit ended the app's access {days}+ days ago"
         )
+        # As a disconnect leaves it: deliveries get 410 and store nothing, so
+        # no event comes back to be deleted again; a reconnect registers anew.
+        webhook_store.forget(connection_id)
         log.info(
             "Deleted the Kit data of connection %s (%s events, %s days): access "
             "lost %s+ days ago",
