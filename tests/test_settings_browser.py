@@ -147,3 +147,25 @@ def test_settings_switch_a_kind_off_download_and_delete(creator, shots, tmp_path
     ), "the settings page scrolls sideways at phone width"
     no_violations(phone)
     phone.screenshot(path=shots / "4-settings-phone.png", full_page=True)
+
+
+def test_before_consent_the_sign_up_page_says_what_is_kept(
+    live_app,  # noqa: F811
+    contexts,  # noqa: F811
+    shots,
+):
+    """Signed out, Kit's Install opens our Authorization URL: the sign-up page
+    it leads to says what will be kept before anything is sent to Kit."""
+    desktop, phone = contexts
+    for name, context in (("desktop", desktop), ("phone", phone)):
+        page = context.new_page()
+        page.goto(f"{live_app}/kit/oauth")
+        page.wait_for_url(f"{live_app}/signup?next=**")
+        notice = page.get_by_role("note", name="What this app keeps")
+        assert "each event carries the subscriber's email address" in (
+            notice.inner_text()
+        )
+        assert "90 days" in notice.inner_text()
+        no_violations(page)
+        page.screenshot(path=shots / f"5-before-consent-{name}.png", full_page=True)
+        page.close()
