@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 from flask.cli import with_appcontext
 from sqlalchemy import text
 
@@ -26,6 +26,7 @@ from app.cli.checks import (
     shared_store,
     weak,
 )
+from app.config import public_base_url
 from app.extensions import db
 from app.kit.probe import Probe, clock_skew, probe_endpoints
 
@@ -38,6 +39,7 @@ def run_checks(app: Flask) -> list[Check]:
         encryption_keys,
         redirect_uri,
         public_url,
+        settings_url,
         cookies,
         shared_store,
         outgoing_mail,
@@ -50,6 +52,19 @@ def run_checks(app: Flask) -> list[Check]:
         outcome = check(app)
         results.extend(outcome if isinstance(outcome, list) else [outcome])
     return results
+
+
+def settings_url(app: Flask) -> Check:
+    """The "App settings URL" to paste into the app's details at Kit."""
+    base = public_base_url(app.config)
+    with app.test_request_context():
+        path = url_for("settings.page")
+    if not base:
+        return Check("app settings URL", "FAIL", f"no public origin for {path}")
+    url = f"{base}{path}"
+    if not url.startswith("https://"):
+        return weak(app, "app settings URL", url, "Kit links to https URLs only")
+    return Check("app settings URL", "PASS", f"{url} (paste into Kit's app details)")
 
 
 def database(app: Flask) -> list[Check]:

@@ -86,6 +86,7 @@ SETTINGS = (
     "KIT_CACHE_SECONDS",
     "KIT_PARALLEL_CALLS",
     "WEBHOOK_EVENTS_KEPT_DAYS",
+    "RECONNECT_GRACE_DAYS",
     "LOG_LEVEL",
     "PROXY_FIX_HOPS",
     "ALLOWED_HOSTS",
@@ -208,6 +209,11 @@ def _kit(text: Text, sandbox: bool, instance: Path, secret_key: str) -> dict[str
         # Kit's webhook events are kept this long (by when they arrived).
         "WEBHOOK_EVENTS_KEPT_DAYS": count(
             "WEBHOOK_EVENTS_KEPT_DAYS", text("WEBHOOK_EVENTS_KEPT_DAYS"), 90
+        ),
+        # A connection that lost its access (uninstalled in Kit) keeps its
+        # Kit data this long, for a reconnect; then a daily job deletes it.
+        "RECONNECT_GRACE_DAYS": count(
+            "RECONNECT_GRACE_DAYS", text("RECONNECT_GRACE_DAYS"), 30
         ),
     }
 

@@ -18,6 +18,7 @@ TASK_MODULES = (
     "app.jobs.grant_revocation",
     "app.webhooks.tasks",
     "app.auth.tasks",
+    "app.creator_data.tasks",
 )
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
@@ -46,5 +47,15 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "prune-webhook-events": {
         "task": "app.jobs.webhooks.prune_webhook_events",
         "schedule": crontab(hour=3, minute=30),  # daily
+    },
+    # Stored days older than the overview reads; the Kit data of connections
+    # that lost their access RECONNECT_GRACE_DAYS ago (app/creator_data).
+    "prune-growth-days": {
+        "task": "app.creator_data.tasks.prune_growth_days",
+        "schedule": crontab(hour=3, minute=40),  # daily
+    },
+    "forget-lost-access": {
+        "task": "app.creator_data.tasks.forget_lost_access",
+        "schedule": crontab(hour=3, minute=50),  # daily
     },
 }

@@ -128,6 +128,9 @@ class KitConnection(db.Model):
     # silent past KIT_TOKEN_TIMEOUT, a worker killed mid-call): Kit may have
     # rotated it. Tied to that token, so a new pair (refresh, reinstall) ends it.
     unsettled_refresh: Mapped[str | None] = mapped_column(String(64))
+    # Kit's event types the creator does not want kept (space-separated, set
+    # on the settings page): their deliveries are acknowledged, not stored.
+    events_not_kept: Mapped[str] = mapped_column(String(2048), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow
@@ -156,6 +159,10 @@ class KitConnection(db.Model):
             and token
             and hashlib.sha256(token.encode()).hexdigest() == self.unsettled_refresh
         )
+
+    @property
+    def kinds_not_kept(self) -> frozenset[str]:
+        return frozenset(self.events_not_kept.split())
 
     @property
     def zone(self) -> AccountZone:
@@ -214,6 +221,7 @@ class ConnectionEvent(db.Model):
     REFRESH_FAILED = "refresh_failed"
     NEEDS_RECONNECT = "needs_reconnect"
     DISCONNECTED = "disconnected"
+    DATA_DELETED = "data_deleted"  # the stored Kit data, by the creator or a job
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int] = mapped_column(

@@ -187,6 +187,8 @@ class Receiver:
     gone: bool
     secrets: list[str]
     last_delivery_at: datetime | None = None
+    # The event types the creator does not want kept (the settings page).
+    not_kept: frozenset[str] = frozenset()
 
 
 def receiver(key: str, now: datetime) -> Receiver | None:
@@ -194,13 +196,13 @@ def receiver(key: str, now: datetime) -> Receiver | None:
     was disconnected (or its grant revoked). The previous secret counts only
     while its window is open."""
     row = db.session.execute(
-        select(WebhookEndpoint, KitConnection.status)
+        select(WebhookEndpoint, KitConnection.status, KitConnection.events_not_kept)
         .join(KitConnection, KitConnection.id == WebhookEndpoint.connection_id)
         .where(WebhookEndpoint.key == key)
     ).one_or_none()
     if row is None:
         return None
-    endpoint, connection_status = row
+    endpoint, connection_status, not_kept = row
     gone = (
         endpoint.status == WebhookEndpoint.GONE
         or connection_status == KitConnection.REVOKED
@@ -210,7 +212,12 @@ def receiver(key: str, now: datetime) -> Receiver | None:
     if endpoint.previous_secret and expires is not None and expires > now:
         keys.append(endpoint.previous_secret)
     return Receiver(
-        endpoint.id, endpoint.connection_id, gone, keys, endpoint.last_delivery_at
+        endpoint.id,
+        endpoint.connection_id,
+        gone,
+        keys,
+        endpoint.last_delivery_at,
+        frozenset(not_kept.split()),
     )
 
 

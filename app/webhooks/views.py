@@ -12,7 +12,9 @@ it. In this order, and nothing is stored unless every step passes:
 3. the JSON is validated strictly: 400;
 4. the events are inserted once each and the delivery noted, in one
    transaction that checks again that the connection is live (410 if a
-   disconnect came in between), and only then acknowledged (200).
+   disconnect came in between), and only then acknowledged (200). Events of
+   a type the creator switched off (`app.creator_data.kinds`) are
+   acknowledged and never stored.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from app.extensions import csrf, limiter
 from app.kit_cache import invalidate
 from app.webhooks import bp
 from app.webhooks.signature import BadSignature, verify
-from app.webhooks.store import BadDelivery, parse_delivery, receiver, store_delivery
+from app.webhooks.store import (
+    BadDelivery,
+    Delivery,
+    parse_delivery,
+    receiver,
+    store_delivery,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +76,14 @@ def receive(key: str) -> tuple[dict[str, Any], int]:
     except BadDelivery as bad:
         log.warning("Refused a delivery to endpoint %s: bad %s", found.id, bad)
         return _answer(400, "not a Kit delivery")
+    wanted = [e for e in delivery.events if e.type not in found.not_kept]
+    if not wanted:
+        return {"received": len(delivery.events), "stored": 0}, 200
     stored = store_delivery(
-        found.id, found.connection_id, delivery, found.last_delivery_at
+        found.id,
+        found.connection_id,
+        Delivery(delivery.id, wanted),
+        found.last_delivery_at,
     )
     if stored is None:
         return _answer(410, "this connection was disconnected")

@@ -155,3 +155,33 @@ def delete_growth_days(
     with app.app_context():
         db.session.execute(statement)
         db.session.commit()
+
+
+def add_growth_days(app: Flask, connection_id: int, days: list[date]) -> None:
+    """Store figures for these days of the connection, as the sync would."""
+    with app.app_context():
+        db.session.add_all(
+            GrowthDay(
+                connection_id=connection_id,
+                day=day,
+                subscribers=100 + n,
+                new_subscribers=2,
+                cancellations=1,
+                net_new_subscribers=1,
+            )
+            for n, day in enumerate(days)
+        )
+        db.session.commit()
+
+
+def add_history(
+    app: Flask, connection_id: int, kind: str, at: datetime, reason: str = ""
+) -> None:
+    """An entry of the connection's audit trail, made `at`."""
+    with app.app_context():
+        db.session.add(
+            ConnectionEvent(
+                connection_id=connection_id, kind=kind, reason=reason, created_at=at
+            )
+        )
+        db.session.commit()
