@@ -257,6 +257,14 @@ def start_sandbox(app: Flask, origin: str, state_file: Path | None = None) -> An
         authorization_url=f"{origin}/kit/oauth",
         app_name=app.config["APP_NAME"],
     )
+    # The app's own host may be a return_to (Kit's allow-list for its install
+    # link), and the app uses that link as it would with Kit: "Connect a Kit
+    # account" goes through the sandbox's install link and back, so the dev
+    # journey is the production one (docs/app-store.md).
+    app_host = urlsplit(origin).hostname
+    if app_host and app_host not in config.return_to_domains:
+        config.return_to_domains.append(app_host)
+    app.config["KIT_APP_ID"] = str(config.app_id)
     app.config["KIT_CLIENT_ID"] = config.client_id
     app.config["KIT_CLIENT_SECRET"] = config.client_secret
     app.extensions["kit_settings"] = KitSettings.from_config(app.config)
