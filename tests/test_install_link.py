@@ -36,17 +36,9 @@ def query(url: str) -> dict[str, str]:
 
 def through_kit(kit, client, kit_browser, link: str) -> requests.Response:  # type: ignore[no-untyped-def]
     """From Kit's install link to the end, as the creator's browser goes:
-    Kit's install page → Install → our Authorization URL → Kit's consent →
+    Kit's install link → our Authorization URL → Kit's consent →
     our callback → Kit, which answers with where it sends the creator."""
-    page = kit_browser.http.get(link, timeout=5)
-    assert page.status_code == 200, page.text
-    assert "Install" in page.text
-    install = kit_browser.http.get(
-        f"{kit.url}/apps/{kit.config.app_id}/install",
-        params={"return_to": query(link)["return_to"]},
-        allow_redirects=False,
-        timeout=5,
-    )
+    install = kit_browser.http.get(link, allow_redirects=False, timeout=5)
     assert install.status_code == 302, install.text
     to_authorize = client.get(install.headers["Location"])
     assert to_authorize.status_code == 302, to_authorize.text
@@ -158,12 +150,7 @@ def test_a_signed_out_visitor_goes_to_kit_first_then_signs_up(make_app, kit):
     answer = client.get("/kit/oauth", headers={"Referer": "http://localhost/"})
     assert answer.location.startswith(f"{kit.url}/apps/4242/install?")
     assert query(answer.location)["return_to"] == f"{PUBLIC}/"
-    install = requests.get(
-        f"{kit.url}/apps/4242/install",
-        params={"return_to": f"{PUBLIC}/"},
-        allow_redirects=False,
-        timeout=5,
-    )
+    install = requests.get(answer.location, allow_redirects=False, timeout=5)
     from_kit = client.get(install.headers["Location"])
     assert from_kit.status_code == 302
     assert from_kit.location.startswith("/signup?next=")

@@ -54,12 +54,11 @@ def app_store(app_id: int) -> Response | tuple[str, int] | str:
 
 
 @bp.get("/apps/<int:app_id>/install")
-def install(app_id: int) -> Response | tuple[str, int] | str:
-    """Send the browser to the app's Authorization URL, as Kit's Install does.
-
-    With ``k_app_id`` (the install link an app puts on its own site), first
-    the app's App Store page, whose Install carries ``return_to`` on. The
-    ``return_to`` must be on one of the app's allow-listed domains.
+def install(app_id: int) -> Response | tuple[str, int]:
+    """Send the browser to the app's Authorization URL, as Kit's Install does;
+    also the app's install link (``?k_app_id=k_<id>``, for installs started on
+    the app's own site), whose ``return_to`` must be on one of the app's
+    allow-listed domains: the "installed" step then sends the creator there.
     """
     config = current_state().config
     if app_id != config.app_id:
@@ -68,18 +67,11 @@ def install(app_id: int) -> Response | tuple[str, int] | str:
     if return_to is not None and not return_to_allowed(config, return_to):
         return _return_to_refused(return_to)
     k_app_id = request.args.get("k_app_id")
-    if k_app_id is not None:
-        if k_app_id != f"k_{app_id}":
-            return error_page(
-                "This install link is broken",
-                f"Its k_app_id is {k_app_id[:40]!r}; for this app it is k_{app_id}.",
-                400,
-            )
-        return render_template(
-            "sandbox/app_store.html",
-            config=config,
-            permission=PERMISSION,
-            return_to=return_to,
+    if k_app_id is not None and k_app_id != f"k_{app_id}":
+        return error_page(
+            "This install link is broken",
+            f"Its k_app_id is {k_app_id[:40]!r}; for this app it is k_{app_id}.",
+            400,
         )
     back_to_kit = url_for(
         "store.app_store",
