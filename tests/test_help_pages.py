@@ -115,7 +115,7 @@ def test_configured_addresses_replace_the_pages_and_the_footer_links(make_app):
         "Support": urls["SUPPORT_URL"],
         "Privacy": urls["PRIVACY_URL"],
     }
-    for path, url in zip(("/help", "/support", "/privacy"), urls.values()):
+    for path, url in zip(("/help", "/support", "/privacy"), urls.values(), strict=True):
         answer = client.get(path)
         assert (answer.status_code, answer.location) == (302, url)
 
