@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 try:
     import kit_sandbox
+    from kit_sandbox import testing as sandbox_testing  # doctor --review's journeys
     from kit_sandbox.cli import default_smtp_port
     from kit_sandbox.cli import sandbox as sandbox_command
     from kit_sandbox.persistence import forget as forget_sandbox_state
@@ -39,6 +40,7 @@ except ModuleNotFoundError as missing:
     if missing.name != "kit_sandbox":
         raise  # the sandbox is there but broken: say so, don't hide it
     kit_sandbox = None  # type: ignore[assignment]
+    sandbox_testing = None  # type: ignore[assignment]
     sandbox_command = None  # type: ignore[assignment]
     default_smtp_port = None  # type: ignore[assignment]
     forget_sandbox_state = None  # type: ignore[assignment]
