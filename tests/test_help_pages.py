@@ -84,6 +84,8 @@ def test_the_privacy_page_lists_every_table_with_its_retention(make_app):
     connections = page.text[page.text.index('id="table-kit_connections"') :]
     assert "Encrypted:</strong> access_token, refresh_token" in connections
     assert "deleted after 24 hours" in page.text  # OAuth attempts
+    users = page.text[page.text.index('id="table-users"') :]
+    assert "Email addresses:</strong> email</p>" in users  # not email_verified_at
 
 
 def test_every_table_says_in_words_what_it_holds(app):

@@ -17,8 +17,10 @@ from app.crypto import EncryptedText
 from app.extensions import db
 from app.install.flow import ATTEMPTS_KEPT
 
-# Columns whose name says they hold an email address (a person's data).
-EMAIL_MARKERS = ("email",)
+
+def holds_email(column: str) -> bool:
+    """The column's name says it holds an email address (a person's data)."""
+    return column == "email" or column.endswith("_email")
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def what_is_stored(config: Mapping[str, Any]) -> list[StoredTable]:
                 encrypted=[
                     c.name for c in table.columns if isinstance(c.type, EncryptedText)
                 ],
-                emails=[c for c in columns if any(m in c for m in EMAIL_MARKERS)],
+                emails=[c for c in columns if holds_email(c)],
             )
         )
     return found
