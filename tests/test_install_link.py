@@ -84,7 +84,12 @@ def test_the_page_of_a_dashboard_tab_is_where_the_creator_comes_back(linked, kit
     )
     assert query(answer.location)["return_to"] == f"{PUBLIC}/c/1/tags?page=2"
     # No Referer, or one from another site: the Kit accounts page.
-    for referrer in ({}, {"Referer": "https://elsewhere.example/accounts"}):
+    for referrer in (
+        {},
+        {"Referer": "https://elsewhere.example/accounts"},
+        {"Referer": "http://[::1/accounts"},  # not a URL at all
+        {"Referer": "http://localhost//evil.example/x"},
+    ):
         answer = client.get("/kit/oauth", headers=referrer)
         assert query(answer.location)["return_to"] == f"{PUBLIC}/accounts"
 

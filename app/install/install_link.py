@@ -53,7 +53,10 @@ def through_kit(tenant_name: str, reconnect: int | None) -> Response | tuple[Any
 def _clicked_from() -> str | None:
     """The page of ours the creator clicked Connect on (the Referer, same host:
     Referrer-Policy is same-origin), not the Authorization URL itself."""
-    referrer = urlsplit(request.referrer or "")
+    try:
+        referrer = urlsplit(request.referrer or "")
+    except ValueError:  # "http://[" and the like: no page of ours
+        return None
     if referrer.netloc != request.host or referrer.path == request.path:
         return None
     return referrer.path + (f"?{referrer.query}" if referrer.query else "")
