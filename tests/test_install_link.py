@@ -199,3 +199,23 @@ def test_the_sandbox_allows_subdomains_of_an_allow_listed_domain(kit):
 def test_an_app_id_that_is_not_a_number_is_refused_at_start(make_app, app_id):
     with pytest.raises(ConfigError, match="KIT_APP_ID"):
         make_app(KIT_APP_ID=app_id)
+
+
+@pytest.mark.parametrize(
+    "crafted",
+    [
+        "http://[",
+        "\x00",
+        "a" * 5000,
+        "http://127.0.0.1:99999/",
+        "/x\r\nSet-Cookie: a=b",
+    ],
+)
+def test_a_hostile_return_to_or_referrer_is_never_a_500(linked, crafted):
+    _, client = linked
+    answer = client.get("/kit/oauth", query_string={"return_to": crafted})
+    assert answer.status_code == 400, answer.text
+    if crafted.isprintable():  # a header cannot carry the others
+        referrer = {"Referer": f"http://localhost{crafted}"}
+        answer = client.get("/kit/oauth", headers=referrer)
+        assert answer.status_code == 302, answer.text
