@@ -64,7 +64,7 @@ def test_a_misconfigured_production_app_fails_with_what_to_fix(make_app, kit):
         "shared store": "no REDIS_URL with 3 workers",
         "mail": "no MAIL_SERVER",
         "https everywhere": "Authorization URL http://app.example.com/kit/oauth",
-        "redirect URI exact": "set KIT_REDIRECT_URI=http://app.example.com/kit/oauth",
+        "redirect URI exact": "set KIT_REDIRECT_URI=https://app.example.com/kit/oauth",
         "install link": "set KIT_APP_ID",
         "support contact": "set SUPPORT_EMAIL",
     }

@@ -109,7 +109,10 @@ def redirect_uri_exact(app: Flask) -> Check:
     with app.test_request_context():
         path = url_for("install.callback")
     expected = f"{base}{path}"
-    fix = f"set KIT_REDIRECT_URI={expected} and register exactly that at Kit"
+    # Kit wants https: the fix names the https form even while the base is not.
+    wanted = "https://" + expected.removeprefix("http://").removeprefix("https://")
+    fix = f"set KIT_REDIRECT_URI={wanted} (and PUBLIC_BASE_URL to its origin); "
+    fix += "register exactly that at Kit"
     if not configured:
         return Check("redirect URI exact", "FAIL", "taken from each request", fix)
     if configured != expected:
