@@ -219,3 +219,19 @@ def test_a_hostile_return_to_or_referrer_is_never_a_500(linked, crafted):
         referrer = {"Referer": f"http://localhost{crafted}"}
         answer = client.get("/kit/oauth", headers=referrer)
         assert answer.status_code == 302, answer.text
+
+
+def test_the_dev_server_uses_the_sandboxs_install_link(make_app, kit):
+    """`make run`: the app gets the sandbox's app id, and the sandbox allows
+    the app's host as a return_to, so the dev journey is the production one."""
+    from app.cli.dev import start_sandbox
+    from tests.servers import free_port
+
+    app = make_app(KIT_SANDBOX_URL=f"http://127.0.0.1:{free_port()}")
+    app.config["KIT_REDIRECT_URI"] = "http://devbox.test:5000/kit/oauth/callback"
+    sandbox = start_sandbox(app, "http://devbox.test:5000")
+    try:
+        assert app.config["KIT_APP_ID"] == str(sandbox.config.app_id)
+        assert "devbox.test" in sandbox.config.return_to_domains
+    finally:
+        sandbox.stop()
