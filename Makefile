@@ -49,10 +49,14 @@ test-postgres: $(STAMP)
 
 ## Refresh the README's screenshots from the browser test: every page at 1280 and
 ## 390 px in docs/screenshots/<width>/, axe-core's results in
-## docs/screenshots/axe-results.json (written even when the test fails).
+## docs/screenshots/axe-results.json (written even when the test fails); the help
+## page's copies in static/help/ (tests/test_help_pages.py compares them).
 screenshots: $(STAMP)
 	rm -rf docs/screenshots/1280 docs/screenshots/390 docs/screenshots/dark
 	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q tests/test_browser.py
+	cp docs/screenshots/[1-4]-kit-*.png docs/screenshots/2-sign-up.png static/help/
+	cp docs/screenshots/1280/07-overview.png static/help/5-overview.png
+	cp docs/screenshots/1280/21-accounts.png static/help/6-accounts.png
 
 ## ruff (lint and format check) on the whole tree, then mypy.
 lint: $(STAMP)

@@ -92,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
         health,
         install,
         kit_capacity,
+        pages,
         settings,
         webhooks,
     )
@@ -103,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)  # Kit's deliveries
     app.register_blueprint(settings.bp)  # the App settings URL Kit links to
+    app.register_blueprint(pages.bp)  # help, support, privacy
     # Browsers ask for /favicon.ico whatever the page links to.
     app.add_url_rule(
         "/favicon.ico",

@@ -5,6 +5,8 @@ Also offered as `flask --app app kit sandbox` while this package is there.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import click
 
 from .persistence import forget
@@ -89,6 +91,9 @@ def sandbox(
         app_name=app_name,
         latency_ms=latency_ms,
     )
+    app_host = urlsplit(app_url).hostname
+    if app_host and app_host not in config.return_to_domains:
+        config.return_to_domains.append(app_host)
     if token_lifetime:
         config.access_token_lifetime = config.refreshed_token_lifetime = token_lifetime
     smtp_port = default_smtp_port(port) if smtp_port is None else smtp_port
@@ -102,7 +107,8 @@ def sandbox(
     secret = "" if public else " and KIT_CLIENT_SECRET (the --client-secret value)"
     click.echo(
         f" * Point the app at it: KIT_CLIENT_ID={client_id}{secret}, "
-        f"KIT_APP_URL={server_url}, KIT_API_URL={server_url}"
+        f"KIT_APP_URL={server_url}, KIT_API_URL={server_url}, "
+        f"KIT_APP_ID={config.app_id} (installs from the app's site use its link)"
     )
     click.echo(
         f" * Outbox: SMTP on {host}:{smtp_port} (the app's MAIL_SERVER={host}, "

@@ -43,6 +43,12 @@ class SandboxConfig:
         "latest broadcasts, in one dashboard."
     )
     app_id: int = 4242
+    #: The app's allow-listed ``return_to`` domains (Kit's app settings, since
+    #: October 2025): the install link refuses a ``return_to`` on any other
+    #: host. A domain also allows its subdomains.
+    return_to_domains: list[str] = field(
+        default_factory=lambda: ["127.0.0.1", "localhost"]
+    )
     #: ``expires_in`` after a code exchange (Kit documents 48 h).
     access_token_lifetime: int = 172800
     #: ``expires_in`` after a refresh (Kit documents 2 h).

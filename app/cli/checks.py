@@ -17,12 +17,12 @@ from app.config import public_base_url
 @dataclass(frozen=True)
 class Check:
     name: str
-    status: str  # PASS | WARN | FAIL
+    status: str  # PASS | WARN | FAIL (| SKIP: `doctor --review`, not run)
     detail: str
     fix: str = ""
 
     def line(self) -> str:
-        fix = f" → {self.fix}" if self.fix and self.status != "PASS" else ""
+        fix = f" → {self.fix}" if self.fix and self.status in ("WARN", "FAIL") else ""
         return f"{self.status:<4} {self.name}: {self.detail}{fix}"
 
 

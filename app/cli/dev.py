@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 try:
     import kit_sandbox
+    from kit_sandbox import testing as sandbox_testing  # doctor --review's journeys
     from kit_sandbox.cli import default_smtp_port
     from kit_sandbox.cli import sandbox as sandbox_command
     from kit_sandbox.persistence import forget as forget_sandbox_state
@@ -39,6 +40,7 @@ except ModuleNotFoundError as missing:
     if missing.name != "kit_sandbox":
         raise  # the sandbox is there but broken: say so, don't hide it
     kit_sandbox = None  # type: ignore[assignment]
+    sandbox_testing = None  # type: ignore[assignment]
     sandbox_command = None  # type: ignore[assignment]
     default_smtp_port = None  # type: ignore[assignment]
     forget_sandbox_state = None  # type: ignore[assignment]
@@ -257,6 +259,14 @@ def start_sandbox(app: Flask, origin: str, state_file: Path | None = None) -> An
         authorization_url=f"{origin}/kit/oauth",
         app_name=app.config["APP_NAME"],
     )
+    # The app's own host may be a return_to (Kit's allow-list for its install
+    # link), and the app uses that link as it would with Kit: "Connect a Kit
+    # account" goes through the sandbox's install link and back, so the dev
+    # journey is the production one (docs/app-store.md).
+    app_host = urlsplit(origin).hostname
+    if app_host and app_host not in config.return_to_domains:
+        config.return_to_domains.append(app_host)
+    app.config["KIT_APP_ID"] = str(config.app_id)
     app.config["KIT_CLIENT_ID"] = config.client_id
     app.config["KIT_CLIENT_SECRET"] = config.client_secret
     app.extensions["kit_settings"] = KitSettings.from_config(app.config)

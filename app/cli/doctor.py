@@ -147,18 +147,42 @@ def clock(kit_date: str | None) -> Check:
 
 
 @click.command()
+@click.option(
+    "--review",
+    is_flag=True,
+    help="Kit's App Store review checklist: every line PASS or FAIL, the "
+    "OAuth paths reviewers try, and the values for Kit's app details page.",
+)
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="With --review: try the OAuth paths against the Kit sandbox even "
+    "outside sandbox mode.",
+)
 @with_appcontext
-def doctor() -> None:
+def doctor(review: bool, sandbox: bool) -> None:
     """Check this deployment: secrets, redirect URI, cookies, database, Kit.
 
     One PASS / WARN / FAIL line per check, with the fix. WARN is fine for
     development and wrong for production (where it counts as FAIL). Exits 1
-    if anything failed. Changes nothing.
+    if anything failed. Changes nothing. With --review, Kit's App Store
+    review checklist too (app/cli/review.py), where a WARN is a FAIL.
     """
-    results = run_checks(current_app._get_current_object())  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    results = run_checks(app)
+    if review:
+        from app.cli.review import paste_values, review_checks, strict
+        from app.cli.review_journeys import oauth_paths
+
+        results = strict([*results, *review_checks(app)])
+        results += oauth_paths(app, sandbox)
     for check in results:
         click.echo(check.line())
     failed = sum(check.status == "FAIL" for check in results)
     click.echo(f"{len(results)} checks, {failed} failed")
+    if review:
+        click.echo("\nPaste into your app's details at Kit:")
+        for label, value in paste_values(app).items():
+            click.echo(f"  {label + ':':<22} {value}")
     if failed:
         raise SystemExit(1)

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app.config.listing import listing_config
 from app.config.values import (
     DEFAULT_DEV_ORIGIN,
     LOOPBACK_HOSTS,
@@ -75,6 +76,11 @@ SETTINGS = (
     "KIT_REVOKE_URL",
     "KIT_REDIRECT_URI",
     "PUBLIC_BASE_URL",
+    "KIT_APP_ID",
+    "HELP_URL",
+    "SUPPORT_URL",
+    "SUPPORT_EMAIL",
+    "PRIVACY_URL",
     "KIT_SANDBOX_URL",
     "KIT_HTTP_TIMEOUT",
     "KIT_TOKEN_TIMEOUT",
@@ -134,6 +140,7 @@ def load_config(
         **_kit(text, sandbox, instance, secret_key),
         **_processes(text),
         **_requests(production),
+        **listing_config(text, production),
     }
     config["ALLOWED_HOSTS"] = allowed_hosts(text("ALLOWED_HOSTS"), config)
     config.update(_kit_slots(text, config["GUNICORN_THREADS"]))

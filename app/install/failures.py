@@ -43,6 +43,14 @@ FAILURES: dict[str, Failure] = {
         "app's page in Kit's App Store: Open Kit takes you there.",
         ("open_kit",),
     ),
+    "return_to_not_ours": Failure(
+        400,
+        "This link would send you away from this site",
+        "The link that opened this page asks Kit to send you to another site "
+        "after the install, so we stopped here. Nothing was connected: press "
+        "Connect Kit to start again.",
+        ("connect",),
+    ),
     "bad_tenant_name": Failure(
         400,
         "That account label cannot be used",

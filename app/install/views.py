@@ -35,6 +35,7 @@ from app.install.flow import (
     was_reconnect,
 )
 from app.install.forms import DisconnectForm
+from app.install.install_link import take_intent, through_kit
 from app.kit import oauth
 from app.kit.errors import KitUnavailable
 from app.kit.settings import KitSettings
@@ -76,12 +77,22 @@ def start() -> Response | tuple[Any, int]:
         return failure_page(InstallFailed("bad_tenant_name"))
     if other_host := _canonical_host_redirect():
         return redirect(other_host)
+    reconnect = request.args.get("reconnect", "")
+    if "redirect" not in request.args and current_app.config["KIT_APP_ID"]:
+        meant = _reconnecting(reconnect) if current_user.is_authenticated else None
+        return through_kit(tenant_name, meant)
+    if "redirect" in request.args and not (tenant_name or reconnect):
+        # Back from Kit's install link: what the creator asked for here.
+        tenant_name, kept = take_intent(
+            session, current_app.config["OAUTH_ATTEMPT_TTL"]
+        )
+        reconnect = str(kept or "")
     if not current_user.is_authenticated:
         flash("Create an account, or sign in, to connect your Kit account.", "info")
         return redirect(url_for("auth.signup", next=request.full_path))
 
     state, verifier = begin_attempt(current_user, return_to, tenant_name)
-    _remember_state(state, _reconnecting())
+    _remember_state(state, _reconnecting(reconnect))
     return redirect(
         oauth.authorize_url(
             _settings(),
@@ -220,10 +231,9 @@ def _remember_state(state: str, reconnect: int | None = None) -> None:
     session[SESSION_RECONNECTS] = reconnects
 
 
-def _reconnecting() -> int | None:
-    """The creator's own connection named by `?reconnect=<id>` (the links
+def _reconnecting(wanted: str) -> int | None:
+    """The creator's own connection named by `reconnect=<id>` (the links
     "Reconnect" and "Connect again" carry it), else None."""
-    wanted = request.args.get("reconnect", "")
     if not wanted.isdigit() or len(wanted) > 12:
         return None
     return next((c.id for c in current_user.connections if c.id == int(wanted)), None)
