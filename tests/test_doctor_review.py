@@ -6,7 +6,7 @@ the sandbox, and the values to paste into Kit's app details."""
 from __future__ import annotations
 
 from cryptography.fernet import Fernet
-from flask import Blueprint, Flask
+from flask import Flask
 
 from app.config import ConfigError
 
@@ -34,16 +34,6 @@ def review(app: Flask, *flags: str):  # type: ignore[no-untyped-def]
         if line[:4] in ("PASS", "WARN", "FAIL", "SKIP"):
             lines[line[5:].split(":")[0]] = line
     return result, lines
-
-
-def with_settings_page(app: Flask) -> Flask:
-    """The App settings page is another part's (`settings.page`, GET
-    /kit/settings); where it is not merged yet, a stand-in answers there."""
-    if "settings.page" not in app.view_functions:
-        stand_in = Blueprint("settings", __name__)
-        stand_in.add_url_rule("/kit/settings", "page", lambda: "settings")
-        app.register_blueprint(stand_in)
-    return app
 
 
 def test_a_misconfigured_production_app_fails_with_what_to_fix(make_app, kit):
@@ -85,7 +75,7 @@ def test_a_misconfigured_production_app_fails_with_what_to_fix(make_app, kit):
 
 
 def test_a_correct_production_app_passes_the_review(make_app, kit):
-    app = with_settings_page(make_app(**CORRECT))
+    app = make_app(**CORRECT)
     result, lines = review(app, "--sandbox")
     print(result.output)
     failed = {name for name, line in lines.items() if line.startswith("FAIL")}
@@ -97,7 +87,9 @@ def test_a_correct_production_app_passes_the_review(make_app, kit):
         assert result.exit_code == 0
     for path in ("brand-new sign-up", "signed in", "signed out", "account with data"):
         assert lines[f"OAuth path ({path})"].startswith("PASS"), result.output
-    assert lines["App settings"] == "PASS App settings: GET /kit/settings → 200"
+    assert lines["App settings"] == (
+        "PASS App settings: GET /kit/settings → 302 (sign in first)"
+    )
     pasted = result.output[result.output.index("Paste into") :]
     for value in (
         "Authorization URL:     https://app.example.com/kit/oauth",
@@ -112,12 +104,10 @@ def test_a_correct_production_app_passes_the_review(make_app, kit):
 
 
 def test_configured_pages_are_fetched_and_named(make_app, kit):
-    app = with_settings_page(
-        make_app(
-            **CORRECT,
-            HELP_URL=f"https://127.0.0.1:{kit.port}/nothing-here",
-            PRIVACY_URL="https://example.invalid/privacy",
-        )
+    app = make_app(
+        **CORRECT,
+        HELP_URL=f"https://127.0.0.1:{kit.port}/nothing-here",
+        PRIVACY_URL="https://example.invalid/privacy",
     )
     _, lines = review(app)
     assert lines["Help"].startswith("FAIL")

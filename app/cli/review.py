@@ -179,7 +179,9 @@ def _own(app: Flask, name: str, url: str) -> Check:
         answer.status_code == 302 and "/login" in (answer.location or "")
     )
     status = "PASS" if ok else "FAIL"
-    return Check(name, status, f"GET {path} → {answer.status_code}", "see the logs")
+    signing_in = " (sign in first)" if answer.status_code == 302 else ""
+    detail = f"GET {path} → {answer.status_code}{signing_in}"
+    return Check(name, status, detail, "see the logs")
 
 
 def _remote(name: str, url: str, setting: str) -> Check:
