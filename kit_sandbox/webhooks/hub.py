@@ -23,6 +23,7 @@ from typing import Any
 
 from ..registration import SandboxConfig
 from .events import MAX_EVENTS_PER_DELIVERY, new_event
+from .legacy import LegacyHub
 from .records import Attempt, DeliveryRecord, EndpointRecord
 
 #: Distinct id ranges, as for the account data: a delivery id sent where an
@@ -56,6 +57,8 @@ class WebhookHub:
         #: How many times activity was made per account (seeds its choices).
         self.activity_runs: dict[int, int] = {}
         self._queued: dict[tuple[int, str], _Batch] = {}
+        #: The legacy webhooks (``/v4/webhooks``): rules and their POSTs.
+        self.legacy = LegacyHub(lock, self.changed)
         self._endpoint_ids = FIRST_ENDPOINT_ID
         self._delivery_ids = FIRST_DELIVERY_ID
 
@@ -67,6 +70,7 @@ class WebhookHub:
             self.disabled_accounts.clear()
             self.activity_runs.clear()
             self._queued.clear()
+            self.legacy.reset()
             self._endpoint_ids = FIRST_ENDPOINT_ID
             self._delivery_ids = FIRST_DELIVERY_ID
             self.changed.notify_all()
@@ -316,6 +320,7 @@ class WebhookHub:
         every delivery not yet attempted has had its first attempt."""
         deadline = time.monotonic() + timeout
         with self.lock:
+            legacy_due = len(self.legacy.sent) + len(self.legacy.outbox)
             for key, batch in list(self._queued.items()):
                 endpoint = self.endpoints.get(key[0])
                 if endpoint is not None and endpoint.active:
@@ -337,7 +342,8 @@ class WebhookHub:
                     and self.deliveries.get(delivery.id) is delivery
                 ]
                 remaining = deadline - time.monotonic()
-                if not left or remaining <= 0:
+                legacy_left = len(self.legacy.sent) < legacy_due
+                if (not left and not legacy_left) or remaining <= 0:
                     return waiting
                 self.changed.wait(remaining)
 
