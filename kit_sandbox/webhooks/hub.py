@@ -197,6 +197,7 @@ class WebhookHub:
         active endpoint subscribed to its type. Returns the event."""
         event = new_event(event_type, data, now)
         with self.lock:
+            self.legacy.emit_2_0(account_id, event_type, data)
             for endpoint in self._subscribed(account_id, event_type):
                 key = (endpoint.id, event_type)
                 batch = self._queued.setdefault(key, _Batch(first_at=time.time()))
@@ -218,6 +219,8 @@ class WebhookHub:
         their own (100 events at most each), not mixed with queued ones."""
         events = [new_event(event_type, data, now) for data in datas]
         with self.lock:
+            for event in events:
+                self.legacy.emit_2_0(account_id, event_type, event["data"])
             for endpoint in self._subscribed(account_id, event_type):
                 for start in range(0, len(events), MAX_EVENTS_PER_DELIVERY):
                     chunk = events[start : start + MAX_EVENTS_PER_DELIVERY]

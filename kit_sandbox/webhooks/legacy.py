@@ -45,6 +45,19 @@ LEGACY_EVENTS: dict[str, tuple[str, type] | None] = {
     "custom_field.field_deleted": None,
     "custom_field.field_value_updated": ("custom_field_id", int),
 }
+#: A 2.0 event's legacy counterpart, and the related record whose id is the
+#: rule's parameter: what happens in an account goes out both ways.
+FROM_2_0: dict[str, tuple[str, str | None]] = {
+    "subscriber.activated": ("subscriber.subscriber_activate", None),
+    "subscriber.unsubscribed": ("subscriber.subscriber_unsubscribe", None),
+    "subscriber.bounced": ("subscriber.subscriber_bounce", None),
+    "subscriber.complained": ("subscriber.subscriber_complain", None),
+    "subscriber.subscribed_to_form": ("subscriber.form_subscribe", "form"),
+    "subscriber.added_to_sequence": ("subscriber.course_subscribe", "sequence"),
+    "subscriber.sequence_completed": ("subscriber.course_complete", "sequence"),
+    "subscriber.tag_added": ("subscriber.tag_add", "tag"),
+    "subscriber.tag_removed": ("subscriber.tag_remove", "tag"),
+}
 FIRST_RULE_ID = 9_001
 FIRST_PURCHASE_ID = 30_001
 #: The sandbox's shop: (product id, name, unit price).
@@ -166,6 +179,17 @@ class LegacyHub:
                 )
             self.changed.notify_all()
             return len(rules)
+
+    def emit_2_0(self, account_id: int, event_type: str, data: dict) -> None:
+        """A Webhooks 2.0 event happened: its legacy counterpart goes to the
+        legacy rules for it (the body: the subscriber)."""
+        if event_type not in FROM_2_0 or not isinstance(data.get("subscriber"), dict):
+            return
+        name, related = FROM_2_0[event_type]
+        param = None
+        if related is not None:
+            param = (data.get(related) or {}).get("id")
+        self.emit(account_id, name, param, {"subscriber": data["subscriber"]})
 
     def take(self) -> list[LegacyDelivery]:
         """The deliveries to send now (hold the lock)."""
