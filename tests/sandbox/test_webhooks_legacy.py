@@ -180,3 +180,22 @@ def test_a_deleted_rule_gets_nothing(
     assert answer["deliveries"]["purchase.purchase_create"] == 0
     flush(fast_kit)
     assert hook.wait_for(1, timeout=0.5) == []
+
+
+def test_subscriber_activity_reaches_legacy_rules_even_where_2_0_is_off(
+    api: Api, fast_kit: SandboxServer, hook: WebhookReceiver
+) -> None:
+    """Where Kit answers 404 to 2.0, the legacy rules still get their events."""
+    control(fast_kit, "/webhooks/enabled", account_id=ADA, enabled=False)
+    assert api.get("/v4/webhook_endpoints").status_code == 404
+    rule(api, hook.url + "/unsub", name="subscriber.subscriber_unsubscribe")
+    made = control(fast_kit, "/activity", account_id=ADA, kind="burst")
+    unsubscribed = made["events"]["subscriber.unsubscribed"]
+    assert unsubscribed >= 1
+    flush(fast_kit)
+    received = hook.wait_for(unsubscribed)
+    assert len(received) == unsubscribed
+    for one in received:
+        body = one.json()
+        assert set(body) == {"subscriber"}
+        assert body["subscriber"]["state"] == "cancelled"
