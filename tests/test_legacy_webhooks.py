@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -237,6 +238,21 @@ def test_a_delivery_is_stored_once_however_often_it_comes(app, client):
     ]
     assert rows[0].occurred_at == datetime(2018, 3, 17, 11, 28, 4, tzinfo=UTC)
     assert rows[0].subject == "Floppy Disk, Cord · 21.00 JPY"
+
+
+def test_copies_delivered_at_once_are_stored_once(app):
+    add_connection(app)
+    purchases, clicks = add_rule(app), add_rule(app, "subscriber.link_click", SHOP)
+
+    def one(n: int):  # type: ignore[no-untyped-def]
+        key, body = (purchases, PURCHASE) if n % 2 else (clicks, CLICK)
+        return post(app.test_client(), key, body)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(one, range(16)))
+    assert [a.status_code for a in answers] == [200] * 16
+    assert sum(a.json["stored"] for a in answers) == 2
+    assert len(stored_events(app)) == 2
 
 
 def test_the_same_click_within_ten_minutes_is_one_event_and_later_another(app):
