@@ -199,3 +199,26 @@ def test_subscriber_activity_reaches_legacy_rules_even_where_2_0_is_off(
         body = one.json()
         assert set(body) == {"subscriber"}
         assert body["subscriber"]["state"] == "cancelled"
+
+
+def test_the_activity_page_makes_a_purchase_and_a_click(
+    api: Api, fast_kit: SandboxServer, hook: WebhookReceiver
+) -> None:
+    rule(api, hook.url, name="purchase.purchase_create")
+    rule(api, hook.url, name="subscriber.link_click", initiator_value="https://x.io/a")
+    page = requests.get(f"{fast_kit.url}/_sandbox/activity", timeout=5).text
+    assert 'value="purchase">Make a purchase' in page
+    assert "<code>purchase.purchase_create</code>" in page  # the account's rules
+    with requests.Session() as browser:
+        done = browser.post(
+            f"{fast_kit.url}/_sandbox/activity",
+            data={"account_id": str(ADA), "kind": "purchase"},
+            timeout=5,
+        )
+    assert done.status_code == 200  # followed the 303 back to the page
+    assert "1 legacy webhook deliveries" in done.text
+    clicked = control(fast_kit, "/activity", account_id=ADA, kind="click")
+    assert clicked["events"] == {"subscriber.link_click": 0}  # not that link
+    flush(fast_kit)
+    [received] = hook.wait_for(1)
+    assert "products" in received.json()
