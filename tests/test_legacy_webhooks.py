@@ -212,7 +212,11 @@ def test_where_2_0_answers_404_the_subscriber_events_come_through_legacy(
         time.sleep(0.05)
     kinds = {e.type for e in stored_events(app)}
     assert {"subscriber.unsubscribed", "subscriber.bounced"} <= kinds
-    assert "unsubscribed" in client.get("/c/1/activity").text
+    page = client.get("/c/1/activity").text
+    assert "unsubscribed" in page
+    assert "events come through its older ones" in page
+    assert "Events are not available" not in page
+    assert "Some events only" in client.get("/c/1").text
 
 
 # --- receiving: proven by the key, stored once --------------------------------------
