@@ -10,9 +10,11 @@ legacy API takes without a parameter (`legacy.AS_2_0`).
 
 A rule's key is made when it is created at Kit and only its hash is kept, so
 the rule found at Kit is ours when the key in its `target_url` hashes to the
-row's. Rules at Kit under our URL whose key no live row knows (left by a
-disconnect whose grant could not delete them, or by a job that died) are
-deleted. No transaction is open while Kit answers.
+row's and its URL is under this deployment's PUBLIC_BASE_URL (else it is made
+again, and the old one deleted). Rules at Kit under our URL whose key no live
+row knows (left by a disconnect whose grant could not delete them, or by a job
+that died) are deleted; another origin's (a staging copy of the app) are not.
+No transaction is open while Kit answers.
 """
 
 from __future__ import annotations
@@ -53,8 +55,7 @@ def target_url(key: str) -> str:
 
 
 def _key_of(url: str) -> str | None:
-    """The key in one of our target URLs (any origin: PUBLIC_BASE_URL may
-    have changed since the rule was made), else None."""
+    """The key in one of our target URLs (of any origin), else None."""
     found = re.search(r"/webhooks/kit/legacy/([A-Za-z0-9_-]{16,64})$", url)
     return found.group(1) if found else None
 
@@ -157,9 +158,14 @@ def register_legacy_rules(connection_id: int) -> str:
     client = client_for(connection_id)
     try:
         at_kit = kit_legacy.list_rules(client)
+        ours = target_url("")  # this deployment's; another's are left alone
         for rule in at_kit:
             key = _key_of(rule.target_url)
-            if key is not None and legacy.key_hash(key) not in known:
+            if (
+                key is not None
+                and rule.target_url.startswith(ours)
+                and legacy.key_hash(key) not in known
+            ):
                 _delete_quietly(client, rule.id)  # a leftover of ours
         for row_id, kit_id in old:
             if kit_id:
@@ -173,10 +179,18 @@ def register_legacy_rules(connection_id: int) -> str:
         for row_id, event, param, kit_id, hashed in mine:
             there = by_id.get(kit_id or "")
             key = _key_of(there.target_url) if there else None
-            if key is not None and legacy.key_hash(key) == hashed:
+            if (
+                there is not None
+                and there.target_url.startswith(ours)
+                and key is not None
+                and legacy.key_hash(key) == hashed
+            ):
                 _mark(row_id, LegacyWebhook.ACTIVE, None)
-            elif not _create(client, row_id, event, param, kit_id):
+                continue
+            if not _create(client, row_id, event, param, kit_id):
                 status = "failed"
+            elif there is not None:  # ours, at an old PUBLIC_BASE_URL
+                _delete_quietly(client, there.id)
         return status
     except kit_legacy.LegacyUnavailable:
         for row_id, *_ in mine:
