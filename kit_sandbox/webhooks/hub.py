@@ -323,7 +323,8 @@ class WebhookHub:
         every delivery not yet attempted has had its first attempt."""
         deadline = time.monotonic() + timeout
         with self.lock:
-            legacy_due = len(self.legacy.sent) + len(self.legacy.outbox)
+            legacy = self.legacy
+            legacy_due = len(legacy.sent) + len(legacy.outbox) + legacy.in_flight
             for key, batch in list(self._queued.items()):
                 endpoint = self.endpoints.get(key[0])
                 if endpoint is not None and endpoint.active:

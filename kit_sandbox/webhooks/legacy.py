@@ -128,6 +128,8 @@ class LegacyHub:
     rules: dict[int, LegacyRule] = field(default_factory=dict)
     outbox: list[LegacyDelivery] = field(default_factory=list)
     sent: list[LegacyDelivery] = field(default_factory=list)
+    #: Taken by the dispatcher, not sent yet (``flush`` waits for them too).
+    in_flight: int = 0
     _rule_ids: int = FIRST_RULE_ID
     _purchase_ids: int = FIRST_PURCHASE_ID
 
@@ -136,6 +138,7 @@ class LegacyHub:
             self.rules.clear()
             self.outbox.clear()
             self.sent.clear()
+            self.in_flight = 0
             self._rule_ids, self._purchase_ids = FIRST_RULE_ID, FIRST_PURCHASE_ID
 
     def create_rule(
@@ -194,11 +197,13 @@ class LegacyHub:
     def take(self) -> list[LegacyDelivery]:
         """The deliveries to send now (hold the lock)."""
         taken, self.outbox[:] = list(self.outbox), []
+        self.in_flight += len(taken)
         return taken
 
     def record(self, delivery: LegacyDelivery) -> None:
         with self.lock:
             delivery.sent = True
+            self.in_flight = max(self.in_flight - 1, 0)
             self.sent.append(delivery)
             self.changed.notify_all()
 
