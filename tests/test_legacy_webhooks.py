@@ -22,8 +22,8 @@ from app.extensions import db
 from app.models import LegacyWebhook
 from app.webhooks import legacy
 from app.webhooks.legacy_rules import follow, register_legacy_rules
-from tests.support.accounts import signed_in
-from tests.support.installing import first_account, install
+from tests.support.accounts import create_user, signed_in
+from tests.support.installing import connect, first_account, install
 from tests.support.rows import add_connection, stored
 from tests.support.webhooks import stored_events
 
@@ -378,3 +378,18 @@ def test_a_new_public_url_moves_the_rules_and_another_origins_are_left(
     [moved] = [url for url in urls if url != staging]
     assert moved.startswith("https://new.example.com/webhooks/kit/legacy/")
     assert rules(app)[0].key_hash == legacy.key_hash(key_of(moved))
+
+
+def test_registrations_at_once_leave_one_rule(app, kit):
+    create_user(app)
+    connect(app, kit)
+
+    def one(_: int) -> str:
+        return run(app, register_legacy_rules, 1)
+
+    with ThreadPoolExecutor(4) as pool:
+        assert set(pool.map(one, range(4))) == {"active"}
+    [at_kit] = kit_rules(kit)
+    [row] = rules(app)
+    assert (row.status, row.kit_rule_id) == ("active", str(at_kit["id"]))
+    assert row.key_hash == legacy.key_hash(key_of(at_kit["target_url"]))

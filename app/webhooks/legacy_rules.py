@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from celery import shared_task
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.config import public_base_url
 from app.extensions import db
@@ -131,7 +132,11 @@ def _rows(connection_id: int) -> tuple[list[LegacyWebhook], list[LegacyWebhook]]
         if row.status == LegacyWebhook.GONE:  # connected again: a new key
             row.status = LegacyWebhook.PENDING
             row.key_hash = legacy.key_hash(legacy.new_key())
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # another job made the same row first: use its
+        db.session.rollback()
+        return _rows(connection_id)
     keep = [row for row in rows if (row.event, row.param) in want]
     return keep, [row for row in rows if (row.event, row.param) not in want]
 
