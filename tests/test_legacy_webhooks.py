@@ -21,7 +21,8 @@ from sqlalchemy import select, text
 from app.extensions import db
 from app.models import LegacyWebhook
 from app.webhooks import legacy
-from app.webhooks.legacy_rules import follow, register_legacy_rules
+from app.webhooks.legacy_follow import follow
+from app.webhooks.legacy_rules import register_legacy_rules
 from tests.support.accounts import create_user, signed_in
 from tests.support.installing import connect, first_account, install
 from tests.support.rows import add_connection, stored

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from app.webhooks.legacy_rules import follow, register_legacy_rules
+from app.webhooks.legacy_follow import follow
+from app.webhooks.legacy_rules import register_legacy_rules
 from tests.browser_audit import run_axe
 from tests.support.accounts import PASSWORD, create_user
 from tests.support.installing import connect

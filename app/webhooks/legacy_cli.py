@@ -19,7 +19,8 @@ from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import KitConnection, LegacyWebhook
-from app.webhooks.legacy_rules import BadRule, follow, register_legacy_rules
+from app.webhooks.legacy_follow import BadRule, follow
+from app.webhooks.legacy_rules import register_legacy_rules
 
 HEADERS = ("CONNECTION", "EVENT", "FOLLOWS", "STATUS", "KIT ID", "LAST DELIVERY")
 

@@ -2,11 +2,11 @@
 the 2.0 endpoint, kept by the hourly upkeep, deleted at Kit on disconnect.
 
 Which rules (`wanted`): `purchase.purchase_create` always (Webhooks 2.0
-refuses purchases with 422), the products and links the creator follows
-(`follow`: Kit's `subscriber.product_purchase` and `subscriber.link_click`
-need a product id or a link URL, one rule each), and, while Kit answers 404 to
-2.0 for the account, the subscriber events 2.0 would have carried that the
-legacy API takes without a parameter (`legacy.AS_2_0`).
+refuses purchases with 422); the products and links the creator follows
+(`legacy_follow.follow`: Kit's `subscriber.product_purchase` and
+`subscriber.link_click` need a product id or a link URL, one rule each); and,
+while Kit answers 404 to 2.0 for the account, the subscriber events 2.0 would
+have carried that the legacy API takes without a parameter (`legacy.AS_2_0`).
 
 A rule's key is made when it is created at Kit and only its hash is kept, so
 the rule found at Kit is ours when the key in its `target_url` hashes to the
@@ -41,11 +41,6 @@ log = logging.getLogger(__name__)
 
 PATH = "/webhooks/kit/legacy/"
 FOLLOWED = ("subscriber.product_purchase", "subscriber.link_click")
-MAX_LINK = 1000
-
-
-class BadRule(ValueError):
-    """Not a product id or link URL Kit takes."""
 
 
 def target_url(key: str) -> str:
@@ -61,33 +56,7 @@ def _key_of(url: str) -> str | None:
     return found.group(1) if found else None
 
 
-def follow(connection_id: int, event: str, param: str) -> LegacyWebhook:
-    """Have the connection follow a product's purchases or a link's clicks
-    (committed; the caller queues `register_legacy_rules`)."""
-    param = param.strip()
-    if event == "subscriber.product_purchase":
-        if not (param.isascii() and param.isdigit() and 0 < int(param) < 2**31):
-            raise BadRule("a product id is a number")
-        param = str(int(param))
-    elif event == "subscriber.link_click":
-        if not re.fullmatch(r"https?://[^\s]+", param) or len(param) > MAX_LINK:
-            raise BadRule("a link is an http(s) URL")
-    else:
-        raise BadRule(f"follow one of {', '.join(FOLLOWED)}")
-    row = db.session.scalar(
-        select(LegacyWebhook).where(
-            LegacyWebhook.connection_id == connection_id,
-            LegacyWebhook.event == event,
-            LegacyWebhook.param == param,
-        )
-    )
-    if row is None:
-        row = _new_row(connection_id, event, param)
-    db.session.commit()
-    return row
-
-
-def _new_row(connection_id: int, event: str, param: str) -> LegacyWebhook:
+def new_row(connection_id: int, event: str, param: str) -> LegacyWebhook:
     # A hash no key has: nothing is delivered to a rule before Kit has it.
     row = LegacyWebhook(
         connection_id=connection_id,
@@ -127,7 +96,7 @@ def _rows(connection_id: int) -> tuple[list[LegacyWebhook], list[LegacyWebhook]]
     )
     have = {(row.event, row.param) for row in rows}
     for event, param in sorted(want - have):
-        rows.append(_new_row(connection_id, event, param))
+        rows.append(new_row(connection_id, event, param))
     for row in rows:
         if row.status == LegacyWebhook.GONE:  # connected again: a new key
             row.status = LegacyWebhook.PENDING
