@@ -2,9 +2,10 @@
 kit dev`) does not forget the grants the app holds.
 
 What is kept: the accounts, the tokens (with their grants and revocations),
-every account's data with the writes made through the API, and the webhook
-endpoints. What is dropped: codes (single use, minutes long), faults, request
-logs, rate-limit counts, deliveries and queued events.
+every account's data with the writes made through the API, the webhook
+endpoints and the legacy webhook rules. What is dropped: codes (single use,
+minutes long), faults, request logs, rate-limit counts, deliveries and queued
+events.
 
 The file is a version-stamped pickle: the state is a web of dataclasses that
 share objects (one ``IssuedTokens`` indexed by its access and its refresh
@@ -50,6 +51,8 @@ def snapshot(state: SandboxState) -> dict[str, Any]:
             "disabled_accounts": hub.disabled_accounts,
             "activity_runs": hub.activity_runs,
             "endpoint_ids": hub._endpoint_ids,
+            "legacy_rules": hub.legacy.rules,
+            "legacy_rule_ids": hub.legacy._rule_ids,
         }
 
 
@@ -67,6 +70,9 @@ def restore(state: SandboxState, saved: dict[str, Any]) -> None:
         hub.disabled_accounts = saved["disabled_accounts"]
         hub.activity_runs = saved["activity_runs"]
         hub._endpoint_ids = saved["endpoint_ids"]
+        # (A file written before legacy webhooks existed has none.)
+        hub.legacy.rules = saved.get("legacy_rules", {})
+        hub.legacy._rule_ids = saved.get("legacy_rule_ids", hub.legacy._rule_ids)
 
 
 def save(state: SandboxState, path: str | Path) -> None:

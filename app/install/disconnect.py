@@ -7,10 +7,13 @@ connection's Kit data. The routes are `install.confirm_disconnect` and
 from __future__ import annotations
 
 from app import stored_days
+from app.jobs import enqueue
+from app.kit.errors import KitError
 from app.kit.revoke import revoke_connection
 from app.kit.settings import KitSettings
 from app.kit_cache import invalidate
 from app.models import KitConnection
+from app.webhooks import legacy_rules
 from app.webhooks import store as webhook_store
 
 
@@ -30,9 +33,36 @@ def disconnect_connection(connection: KitConnection, settings: KitSettings) -> N
     deletes it (`register_endpoint`). The figures and events go here, with
     the grant, and not with Reload: they are the creator's data, kept only
     while the app has their permission.
+
+    The legacy webhook rules are the exception: they are deleted at Kit
+    before the revoke, while the grant can (`legacy_rules.delete_at_kit`;
+    Kit unreachable: nothing revoked, try again). Unlike the 2.0 endpoint,
+    a legacy rule left at Kit is never told it is gone (410 stops nothing
+    documented) and Kit would keep POSTing subscriber addresses to the app
+    for as long as the creator stays away. If the revoke then fails, the
+    rules are created again: only the legacy events of those seconds are
+    lost.
     """
-    if not revoke_connection(connection.id, settings):
+    legacy_rules.delete_at_kit(connection.id)
+    try:
+        revoked = revoke_connection(connection.id, settings)
+    except KitError:
+        _restore_legacy_rules(connection.id)
+        raise
+    if not revoked:
+        _restore_legacy_rules(connection.id)
         return  # a reinstall stored a new grant meanwhile: its data stays
     stored_days.forget(connection.id)
     webhook_store.forget(connection.id)
+    legacy_rules.forget(connection.id)
     invalidate(connection.id)
+
+
+def _restore_legacy_rules(connection_id: int) -> None:
+    """The connection stays: its legacy rules, deleted at Kit before the
+    revoke, are created again (now, or by the hourly upkeep)."""
+    enqueue(
+        legacy_rules.register_legacy_rules,
+        connection_id,
+        about=f"the legacy webhooks of connection {connection_id}",
+    )

@@ -11,6 +11,7 @@ from app.jobs.grant_revocation import revoke_grant
 from app.kit import grants
 from app.kit.oauth import TokenSet
 from app.models import RetiredGrant
+from app.webhooks.legacy_rules import register_legacy_rules
 from app.webhooks.tasks import register_endpoint
 
 
@@ -31,14 +32,20 @@ def queue_backfill(connection_id: int) -> None:
 
 
 def queue_webhook_registration(connection_id: int) -> None:
-    """Queue the registration of the connection's webhook endpoint at Kit (on
-    install and reconnect). Like the backfill, it never fails the install: a
-    failed or lost registration is retried by the hourly upkeep."""
+    """Queue the registration of the connection's webhook endpoint at Kit, and
+    of its legacy webhook rules (on install and reconnect). Like the backfill,
+    it never fails the install: a failed or lost registration is retried by
+    the hourly upkeep."""
     enqueue(
         register_endpoint,
         connection_id,
         force=True,
         about=f"the webhook registration of connection {connection_id}",
+    )
+    enqueue(
+        register_legacy_rules,
+        connection_id,
+        about=f"the legacy webhooks of connection {connection_id}",
     )
 
 

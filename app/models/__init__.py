@@ -10,12 +10,18 @@ from app.models.accounts import (
     new_session_token,
     utcnow,
 )
-from app.models.kit_data import GrowthDay, WebhookEndpoint, WebhookEvent
+from app.models.kit_data import (
+    GrowthDay,
+    LegacyWebhook,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "ConnectionEvent",
     "GrowthDay",
     "KitConnection",
+    "LegacyWebhook",
     "OAuthAttempt",
     "RetiredGrant",
     "User",

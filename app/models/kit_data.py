@@ -1,5 +1,6 @@
 """The Kit data the app keeps: finished days' growth figures, each connection's
-webhook endpoint at Kit, and the events Kit delivered to it."""
+webhook endpoint at Kit and its legacy webhook rules, and the events Kit
+delivered to them."""
 
 from __future__ import annotations
 
@@ -134,3 +135,47 @@ class WebhookEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<WebhookEvent {self.type} connection={self.connection_id}>"
+
+
+class LegacyWebhook(db.Model):
+    """One rule of Kit's legacy webhooks (`/v4/webhooks`) for a connection: one
+    event type (and its parameter: a product id, a link URL) per rule.
+
+    For the events Webhooks 2.0 refuses (purchases, link clicks), and for the
+    subscriber events 2.0 carries when Kit answers 404 to 2.0 for the account.
+    Legacy deliveries are unsigned: the random key in the target URL is all
+    that proves one, so only its SHA-256 is kept (`key_hash`), and a new key
+    is made whenever the rule is created at Kit.
+    """
+
+    __tablename__ = "legacy_webhooks"
+    __table_args__ = (UniqueConstraint("connection_id", "event", "param"),)
+
+    PENDING = "pending"  # not created at Kit yet (or being repaired)
+    ACTIVE = "active"
+    UNAVAILABLE = "unavailable"  # Kit answered 404 to the legacy API too
+    FAILED = "failed"  # creation failed; the hourly upkeep tries again
+    GONE = "gone"  # the connection was disconnected: deliveries get 410
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("kit_connections.id", ondelete="CASCADE")
+    )
+    event: Mapped[str] = mapped_column(String(64))  # Kit's legacy name
+    # The event's required parameter ("" when it has none): product id, link URL.
+    param: Mapped[str] = mapped_column(String(1000), default="")
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kit_rule_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    last_delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow
+    )
+
+    def __repr__(self) -> str:
+        return (
+            f"<LegacyWebhook {self.id} {self.event} connection={self.connection_id} "
+            f"status={self.status}>"
+        )

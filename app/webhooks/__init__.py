@@ -3,8 +3,13 @@
 delivery's body validated (delivery.py) and stored once (store.py), the
 activity feed built on the stored events (feed.py), the signing secret's
 rotation (rotation.py), the endpoint's registration, upkeep and the prune of
-old events (tasks.py, Celery) and `flask kit webhooks ...` (cli.py). Only the
-HTTP calls to Kit for the endpoints are elsewhere: app/kit/webhook_endpoints.py.
+old events (tasks.py, Celery) and `flask kit webhooks ...` (cli.py). Kit's
+legacy webhooks, for purchases and link clicks (which 2.0 refuses): received
+and stored once (legacy.py, `POST /webhooks/kit/legacy/<key>`), their rules
+at Kit (legacy_rules.py), the links and products a creator follows
+(legacy_follow.py) and `flask kit webhooks legacy ...` (legacy_cli.py).
+Only the HTTP calls to Kit are elsewhere: app/kit/webhook_endpoints.py and
+app/kit/legacy_webhooks.py.
 """
 
 from flask import Blueprint

@@ -8,7 +8,8 @@
 - `revoke-previous CONNECTION_ID | --all`: close that window now (the old
   secret may have leaked): deliveries signed with it are refused;
 - `recover CONNECTION_ID --since --until`: store the events of Kit's
-  deliveries in a time range (its history keeps 30 days), once each.
+  deliveries in a time range (its history keeps 30 days), once each;
+- `legacy list|follow|unfollow`: the legacy webhook rules (legacy_cli.py).
 
 Never prints a secret.
 """
@@ -28,6 +29,7 @@ from app.kit.times import parse_time
 from app.kit_cache import client_for, invalidate
 from app.models import KitConnection, WebhookEndpoint
 from app.webhooks import rotation, store
+from app.webhooks.legacy_cli import legacy_command
 
 HEADERS = ("CONNECTION", "ACCOUNT", "ENDPOINT", "KIT ID", "LAST DELIVERY", "FAILURES")
 
@@ -35,7 +37,10 @@ HEADERS = ("CONNECTION", "ACCOUNT", "ENDPOINT", "KIT ID", "LAST DELIVERY", "FAIL
 @click.group("webhooks")
 def webhooks_command() -> None:
     """Webhook endpoints at Kit: list, rotate a secret (and close the rotation
-    window), recover missed events."""
+    window), recover missed events; legacy webhook rules."""
+
+
+webhooks_command.add_command(legacy_command)
 
 
 @webhooks_command.command("list")

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from sqlalchemy import func, select, tuple_
 
 from app.extensions import db
-from app.models import WebhookEndpoint, WebhookEvent
+from app.models import LegacyWebhook, WebhookEndpoint, WebhookEvent
 from app.webhooks import feed_groups
 from app.webhooks.feed_groups import Group
 from app.webhooks.feed_words import (  # noqa: F401  (EVENTS, FILTERS re-exported)
@@ -34,6 +34,7 @@ from app.webhooks.feed_words import (  # noqa: F401  (EVENTS, FILTERS re-exporte
     TYPES,
     words,
 )
+from app.webhooks.legacy import AS_2_0
 
 PAGE_SIZE = 25
 NEW_LIMIT = 50  # live updates at most; more than that asks for a reload
@@ -262,7 +263,9 @@ def today(connection_id: int, midnight: datetime) -> Today:
 def source(connection_id: int) -> str:
     """Whether events reach this connection, for the page's notes:
     `live`, `connecting` (not registered at Kit yet, or being repaired),
-    `unavailable` (Kit has no webhooks for the account) or `stopped`."""
+    `unavailable` (Kit has no webhooks for the account), `legacy` (no
+    Webhooks 2.0, but some subscriber events through the legacy webhooks:
+    `app.webhooks.legacy`) or `stopped`."""
     status = db.session.scalar(
         select(WebhookEndpoint.status).where(
             WebhookEndpoint.connection_id == connection_id
@@ -271,7 +274,14 @@ def source(connection_id: int) -> str:
     if status == WebhookEndpoint.ACTIVE:
         return "live"
     if status == WebhookEndpoint.UNAVAILABLE:
-        return "unavailable"
+        fallback = db.session.scalar(
+            select(LegacyWebhook.id).where(
+                LegacyWebhook.connection_id == connection_id,
+                LegacyWebhook.event.in_(AS_2_0),
+                LegacyWebhook.status == LegacyWebhook.ACTIVE,
+            )
+        )
+        return "unavailable" if fallback is None else "legacy"
     if status in (None, WebhookEndpoint.PENDING, WebhookEndpoint.FAILED):
         return "connecting"
     return "stopped"

@@ -41,6 +41,17 @@ SUBSCRIBER_EVENTS: dict[str, tuple[str, str, str]] = {
 # The events the app subscribes to at Kit (tasks.py registers them): the
 # subscriber events above, the ones the feed has words for.
 EVENTS = tuple(SUBSCRIBER_EVENTS)
+# What only Kit's legacy webhooks carry (`app.webhooks.legacy`), under Kit's
+# legacy names. The subject: the products and total, the product, the link.
+LEGACY_EVENTS: dict[str, tuple[str, str, str]] = {
+    "purchase.purchase_create": ("Purchases", "bought «{}»", "made a purchase"),
+    "subscriber.product_purchase": (
+        "Product purchases",
+        "bought «{}»",
+        "bought a product",
+    ),
+    "subscriber.link_click": ("Link clicks", "clicked «{}»", "clicked a link"),
+}
 # The others are sentences of their own: "Tag «Buyers» was created".
 OTHER_EVENTS = [
     f"{thing}.{action}"
@@ -65,7 +76,11 @@ def _sentences(event_type: str) -> tuple[str, str, str]:
     )
 
 
-TYPES = SUBSCRIBER_EVENTS | {name: _sentences(name) for name in OTHER_EVENTS}
+TYPES = (
+    SUBSCRIBER_EVENTS
+    | LEGACY_EVENTS
+    | {name: _sentences(name) for name in OTHER_EVENTS}
+)
 FILTERS = [(name, label) for name, (label, _, _) in TYPES.items()]
 
 

@@ -31,6 +31,7 @@ from app.kit_cache import client_for
 from app.models import KitConnection, WebhookEndpoint
 from app.webhooks import store
 from app.webhooks.feed import EVENTS
+from app.webhooks.legacy_rules import register_legacy_rules
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,10 @@ def register_endpoint(connection_id: int, force: bool = False) -> str:
         return _register(client, row_id, kit_id, url)
     except kit_webhooks.WebhooksUnavailable:
         log.info("Kit webhooks are not enabled for connection %s", connection_id)
-        return _mark(row_id, WebhookEndpoint.UNAVAILABLE, "not enabled at Kit")
+        status = _mark(row_id, WebhookEndpoint.UNAVAILABLE, "not enabled at Kit")
+        # The subscriber events come through the legacy webhooks instead.
+        enqueue(register_legacy_rules, connection_id)
+        return status
     except NeedsReconnect:
         return "skipped"
     except KitError as exc:
@@ -210,14 +214,15 @@ def _delete_quietly(client: KitClient, endpoint_id: str) -> None:
 # The name predates this module: beat and queued messages use it.
 @shared_task(name="app.jobs.webhooks.check_webhook_endpoints")
 def check_webhook_endpoints() -> int:
-    """Queue a `register_endpoint` (which checks and repairs) for every active
-    connection; returns how many were queued."""
+    """Queue a `register_endpoint` and a `register_legacy_rules` (which check
+    and repair) for every active connection; returns how many connections."""
     connection_ids = db.session.scalars(
         select(KitConnection.id).where(KitConnection.status == KitConnection.ACTIVE)
     ).all()
     db.session.commit()
     for connection_id in connection_ids:
         enqueue(register_endpoint, connection_id)
+        enqueue(register_legacy_rules, connection_id)
     return len(connection_ids)
 
 

@@ -30,7 +30,7 @@ from flask import request
 from app.edge import accepts_body
 from app.extensions import csrf, limiter
 from app.kit_cache import invalidate
-from app.webhooks import bp
+from app.webhooks import bp, legacy
 from app.webhooks.signature import BadSignature, verify
 from app.webhooks.store import (
     BadDelivery,
@@ -93,3 +93,35 @@ def receive(key: str) -> tuple[dict[str, Any], int]:
         except Exception:  # the events are stored: acknowledge them anyway
             log.exception("Could not invalidate the cache of %s", found.connection_id)
     return {"received": len(delivery.events), "stored": stored}, 200
+
+
+@bp.post("/webhooks/kit/legacy/<key>")
+@csrf.exempt
+@limiter.exempt
+@accepts_body(legacy.MAX_BODY, ("application/json",))
+def receive_legacy(key: str) -> tuple[dict[str, Any], int]:
+    """A legacy webhook's delivery (`app.webhooks.legacy`): unsigned, so the
+    key in the URL is the proof; unknown 404, disconnected 410, not Kit's
+    body for the rule's event 400, else stored once and 200."""
+    if not KEY.fullmatch(key):
+        return _answer(404, "unknown webhook")
+    found = legacy.receiver(key)
+    if found is None:
+        return _answer(404, "unknown webhook")
+    if found.gone:
+        return _answer(410, "this connection was disconnected")
+    raw = request.get_data(cache=False)
+    try:
+        row = legacy.parse(found, raw, datetime.now(UTC))
+    except legacy.BadLegacyDelivery as bad:
+        log.warning("Refused a legacy delivery to rule %s: bad %s", found.id, bad)
+        return _answer(400, "not a Kit delivery")
+    stored = legacy.store(found, row)
+    if stored is None:
+        return _answer(410, "this connection was disconnected")
+    if stored:
+        try:
+            invalidate(found.connection_id)
+        except Exception:  # the event is stored: acknowledge it anyway
+            log.exception("Could not invalidate the cache of %s", found.connection_id)
+    return {"received": 1, "stored": stored}, 200

@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 import requests
 
 from .hub import WebhookHub
+from .legacy import LegacyDelivery
 from .records import Attempt, DeliveryRecord
 from .signing import signature_header
 
@@ -64,9 +65,17 @@ class Dispatcher:
                     return
                 room = MAX_IN_FLIGHT - hub.in_flight()
                 due, wait = hub.take_due(time.time(), limit=room)
-                if not due:
+                legacy = hub.legacy.take()
+                if not due and not legacy:
                     hub.changed.wait(timeout=wait if room > 0 else 1.0)
                     continue
+            for one in legacy:
+                threading.Thread(
+                    target=self.attempt_legacy,
+                    args=(one,),
+                    name=f"kit-sandbox-legacy-{one.rule_id}",
+                    daemon=True,
+                ).start()
             for delivery in due:
                 threading.Thread(
                     target=self.attempt,
@@ -120,6 +129,33 @@ class Dispatcher:
             log.exception("Webhook delivery %s failed", delivery.id)
             attempt.error = f"error ({type(error).__name__})"
         hub.record_attempt(delivery, attempt, retry_after)
+
+    def attempt_legacy(self, delivery: LegacyDelivery) -> None:
+        """POST a legacy webhook's body once: unsigned, never retried."""
+        body = json.dumps(delivery.body, separators=(",", ":")).encode()
+        try:
+            with requests.Session() as session:
+                session.trust_env = False
+                response = session.post(
+                    delivery.url,
+                    data=body,
+                    headers={
+                        "Content-Type": "application/json",
+                        "User-Agent": "Kit-Webhooks/legacy (sandbox)",
+                    },
+                    timeout=self.hub.config.webhook_timeout,
+                    allow_redirects=False,
+                )
+                delivery.status_code = response.status_code
+                response.close()
+        except requests.Timeout:
+            delivery.error = "timeout"
+        except requests.RequestException as error:
+            delivery.error = f"connection error ({type(error).__name__})"
+        except Exception as error:  # a bad URL must not kill the thread silently
+            log.exception("Legacy webhook delivery to rule %s failed", delivery.rule_id)
+            delivery.error = f"error ({type(error).__name__})"
+        self.hub.legacy.record(delivery)
 
 
 def parse_retry_after(value: str | None) -> float | None:

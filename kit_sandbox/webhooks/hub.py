@@ -23,6 +23,7 @@ from typing import Any
 
 from ..registration import SandboxConfig
 from .events import MAX_EVENTS_PER_DELIVERY, new_event
+from .legacy import LegacyHub
 from .records import Attempt, DeliveryRecord, EndpointRecord
 
 #: Distinct id ranges, as for the account data: a delivery id sent where an
@@ -56,6 +57,8 @@ class WebhookHub:
         #: How many times activity was made per account (seeds its choices).
         self.activity_runs: dict[int, int] = {}
         self._queued: dict[tuple[int, str], _Batch] = {}
+        #: The legacy webhooks (``/v4/webhooks``): rules and their POSTs.
+        self.legacy = LegacyHub(lock, self.changed)
         self._endpoint_ids = FIRST_ENDPOINT_ID
         self._delivery_ids = FIRST_DELIVERY_ID
 
@@ -67,6 +70,7 @@ class WebhookHub:
             self.disabled_accounts.clear()
             self.activity_runs.clear()
             self._queued.clear()
+            self.legacy.reset()
             self._endpoint_ids = FIRST_ENDPOINT_ID
             self._delivery_ids = FIRST_DELIVERY_ID
             self.changed.notify_all()
@@ -193,6 +197,7 @@ class WebhookHub:
         active endpoint subscribed to its type. Returns the event."""
         event = new_event(event_type, data, now)
         with self.lock:
+            self.legacy.emit_2_0(account_id, event_type, data)
             for endpoint in self._subscribed(account_id, event_type):
                 key = (endpoint.id, event_type)
                 batch = self._queued.setdefault(key, _Batch(first_at=time.time()))
@@ -214,6 +219,8 @@ class WebhookHub:
         their own (100 events at most each), not mixed with queued ones."""
         events = [new_event(event_type, data, now) for data in datas]
         with self.lock:
+            for event in events:
+                self.legacy.emit_2_0(account_id, event_type, event["data"])
             for endpoint in self._subscribed(account_id, event_type):
                 for start in range(0, len(events), MAX_EVENTS_PER_DELIVERY):
                     chunk = events[start : start + MAX_EVENTS_PER_DELIVERY]
@@ -316,6 +323,8 @@ class WebhookHub:
         every delivery not yet attempted has had its first attempt."""
         deadline = time.monotonic() + timeout
         with self.lock:
+            legacy = self.legacy
+            legacy_due = len(legacy.sent) + len(legacy.outbox) + legacy.in_flight
             for key, batch in list(self._queued.items()):
                 endpoint = self.endpoints.get(key[0])
                 if endpoint is not None and endpoint.active:
@@ -337,7 +346,8 @@ class WebhookHub:
                     and self.deliveries.get(delivery.id) is delivery
                 ]
                 remaining = deadline - time.monotonic()
-                if not left or remaining <= 0:
+                legacy_left = len(self.legacy.sent) < legacy_due
+                if (not left and not legacy_left) or remaining <= 0:
                     return waiting
                 self.changed.wait(remaining)
 

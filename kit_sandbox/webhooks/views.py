@@ -3,8 +3,9 @@ and steer or inspect Webhooks 2.0. Loopback clients only, like the control API.
 
 * ``GET /_sandbox/activity``: a page with a **Make activity** button per demo
   account, and each account's endpoints with their latest deliveries;
-* ``POST /_sandbox/activity`` ``{"account_id", "kind": "burst"|"batch"}``
-  (JSON, or the page's form): changes the account and emits the events;
+* ``POST /_sandbox/activity`` ``{"account_id", "kind": "burst"|"batch"|
+  "purchase"|"click"}`` (JSON, or the page's form): changes the account and
+  emits the events (a purchase and a click: legacy webhooks only);
 * ``GET /_sandbox/webhooks``: every endpoint (no secrets) and delivery (with
   payloads), and which accounts have webhooks enabled;
 * ``POST /_sandbox/webhooks/enabled`` ``{"account_id", "enabled"}``: off makes
@@ -34,12 +35,15 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..control import _loopback_only
 from ..state import SandboxState, current_state
 from .activity import KINDS, make_activity
+from .legacy import click_link, make_purchase
 
 bp = Blueprint("webhooks", __name__, url_prefix="/_sandbox")
 bp.before_request(_loopback_only)
 
 FLUSH_TIMEOUT = 10.0
 RECENT_DELIVERIES = 5
+#: What only the legacy webhooks carry: a purchase, a click on a link.
+LEGACY_KINDS = ("purchase", "click")
 
 
 def _bad_request(message: str) -> Response:
@@ -77,6 +81,11 @@ def activity_page() -> str:
                     for endpoint in hub.endpoints.values()
                     if endpoint.account_id == account.id
                 ],
+                "legacy_rules": [
+                    rule
+                    for rule in hub.legacy.rules.values()
+                    if rule.account_id == account.id
+                ],
             }
             for account in state.accounts.values()
         ]
@@ -99,20 +108,26 @@ def activity() -> BaseResponse:
     kind = body.get("kind", "burst")
     if account_id is None:
         return _bad_request("account_id must be the id of a demo account")
-    if kind not in KINDS:
-        return _bad_request(f"kind must be one of {', '.join(KINDS)}")
+    if kind not in KINDS + LEGACY_KINDS:
+        return _bad_request(f"kind must be one of {', '.join(KINDS + LEGACY_KINDS)}")
     with state.lock:
-        emitted = make_activity(
-            state.account_data(account_id),
-            state.webhooks,
-            kind,
-            datetime.now(UTC),
-        )
+        data = state.account_data(account_id)
+        now = datetime.now(UTC).replace(microsecond=0)
+        try:
+            if kind == "purchase":
+                emitted = make_purchase(data, state.webhooks.legacy, now)
+            elif kind == "click":
+                emitted = click_link(data, state.webhooks.legacy)
+            else:
+                emitted = make_activity(data, state.webhooks, kind, now)
+        except ValueError as error:
+            return _bad_request(str(error))
         name = state.accounts[account_id].name
     if as_json:
         return jsonify(account_id=account_id, kind=kind, events=emitted)
-    total = sum(emitted.values())
-    flash(f"{name}: {total} events ({', '.join(sorted(emitted))}).")
+    total, kinds = sum(emitted.values()), ", ".join(sorted(emitted))
+    what = "legacy webhook deliveries" if kind in LEGACY_KINDS else "events"
+    flash(f"{name}: {total} {what} ({kinds}).")
     return redirect(url_for("webhooks.activity_page"), code=303)
 
 

@@ -142,3 +142,25 @@ def test_the_cli_reset_deletes_the_state_file(state_file, monkeypatch):
     )
     assert result is None
     assert not state_file.exists()
+
+
+def test_legacy_webhook_rules_survive_a_restart(restart):
+    first = restart()
+    grant = real_grant(first, ADA)
+    headers = {"Authorization": f"Bearer {grant['access_token']}"}
+    made = requests.post(
+        f"{first.url}/v4/webhooks",
+        json={
+            "target_url": "https://example.com/in",
+            "event": {"name": "purchase.purchase_create"},
+        },
+        headers=headers,
+        timeout=5,
+    )
+    assert made.status_code == 201, made.text
+
+    second = restart()
+    listed = requests.get(f"{second.url}/v4/webhooks", headers=headers, timeout=5)
+    assert [w["id"] for w in listed.json()["webhooks"]] == [
+        made.json()["webhook"]["id"]
+    ]
