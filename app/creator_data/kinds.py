@@ -22,7 +22,12 @@ from sqlalchemy import delete, update
 from app.extensions import db
 from app.kit_cache import invalidate
 from app.models import KitConnection, WebhookEvent
-from app.webhooks.feed_words import EVENTS, SUBSCRIBER_EVENTS
+from app.webhooks.feed_words import EVENTS, LEGACY_EVENTS, SUBSCRIBER_EVENTS
+
+# Every kind a creator can switch: Webhooks 2.0's, then the legacy webhooks'
+# (purchases, link clicks: `app.webhooks.legacy`), by the feed's words.
+LABELS = {name: words[0] for name, words in (SUBSCRIBER_EVENTS | LEGACY_EVENTS).items()}
+KINDS = (*EVENTS, *LEGACY_EVENTS)
 
 
 @dataclass(frozen=True)
@@ -35,14 +40,14 @@ class Kind:
 def kinds(connection: KitConnection) -> list[Kind]:
     """Every kind the app subscribes to at Kit, in the feed's order."""
     off = connection.kinds_not_kept
-    return [Kind(name, SUBSCRIBER_EVENTS[name][0], name not in off) for name in EVENTS]
+    return [Kind(name, LABELS[name], name not in off) for name in KINDS]
 
 
 def set_not_kept(connection_id: int, not_kept: set[str]) -> int:
     """Keep every subscribed kind but `not_kept` (unknown names are ignored);
     deletes the stored events of the kinds switched off. Returns how many
     events were deleted."""
-    off = sorted(set(EVENTS) & not_kept)
+    off = sorted(set(KINDS) & not_kept)
     db.session.execute(
         update(KitConnection)
         .where(KitConnection.id == connection_id)

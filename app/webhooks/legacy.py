@@ -72,21 +72,29 @@ class LegacyReceiver:
     event: str
     param: str
     gone: bool
+    not_kept: frozenset[str] = frozenset()  # kinds the creator switched off
 
 
 def receiver(key: str) -> LegacyReceiver | None:
     """The rule named by `key` in its URL, or None. `gone`: disconnected."""
     row = db.session.execute(
-        select(LegacyWebhook, KitConnection.status)
+        select(LegacyWebhook, KitConnection.status, KitConnection.events_not_kept)
         .join(KitConnection, KitConnection.id == LegacyWebhook.connection_id)
         .where(LegacyWebhook.key_hash == key_hash(key))
     ).one_or_none()
     db.session.commit()
     if row is None:
         return None
-    rule, status = row
+    rule, status, not_kept = row
     gone = rule.status == LegacyWebhook.GONE or status == KitConnection.REVOKED
-    return LegacyReceiver(rule.id, rule.connection_id, rule.event, rule.param, gone)
+    return LegacyReceiver(
+        rule.id,
+        rule.connection_id,
+        rule.event,
+        rule.param,
+        gone,
+        frozenset((not_kept or "").split()),
+    )
 
 
 # --- the body ------------------------------------------------------------------------

@@ -116,6 +116,8 @@ def receive_legacy(key: str) -> tuple[dict[str, Any], int]:
     except legacy.BadLegacyDelivery as bad:
         log.warning("Refused a legacy delivery to rule %s: bad %s", found.id, bad)
         return _answer(400, "not a Kit delivery")
+    if row["type"] in found.not_kept:  # switched off in the App settings
+        return {"received": 1, "stored": 0}, 200
     stored = legacy.store(found, row)
     if stored is None:
         return _answer(410, "this connection was disconnected")
