@@ -4,6 +4,7 @@ settings), and the sandbox's timing knobs."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 #: The wording of Kit's one scope ("public"), on the App Store page and the
 #: consent screen.
@@ -65,6 +66,9 @@ class SandboxConfig:
     webhook_rotation_seconds: float = 86400.0
     #: How long a delivery waits for the receiver's answer.
     webhook_timeout: float = 5.0
+    #: The app's content blocks, as the developer pasted them into Kit: the
+    #: ``blocks`` of ``flask kit plugins --json`` (the email editor's menu).
+    plugin_blocks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def is_public_client(self) -> bool:

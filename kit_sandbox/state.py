@@ -125,6 +125,9 @@ class SandboxState:
         self.journal: list[dict[str, Any]] = []
         #: Visits to the "App installed" page: the install journey ended on Kit.
         self.install_completions = 0
+        #: Each account's email draft in the editor: the blocks placed in it
+        #: (``plugins/editor.py``).
+        self.editor_drafts: dict[int, list[dict[str, Any]]] = {}
         #: Requests per access token, for Kit's rate limit.
         self.rate_limiter = RateLimiter()
         self._by_access: dict[str, IssuedTokens] = {}
@@ -157,6 +160,7 @@ class SandboxState:
             self.api_requests.clear()
             self.journal.clear()
             self.install_completions = 0
+            self.editor_drafts.clear()
             self._by_access.clear()
             self._by_refresh.clear()
             self.webhooks.reset()

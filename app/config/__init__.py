@@ -94,6 +94,7 @@ SETTINGS = (
     "KIT_REQUESTS_PER_WORKER",
     "KIT_REQUESTS_PER_USER",
     "KIT_SLOT_WAIT",
+    "PLUGIN_BLOCK_BUDGET",
     "MAIL_SERVER",
     "MAIL_PORT",
     "MAIL_USERNAME",
@@ -260,6 +261,9 @@ def _kit_slots(text: Text, threads: int) -> dict[str, Any]:
         # Seconds a request waits for one of those slots while they turn over
         # (app/kit_capacity.py); 0: answer 503 at once.
         "KIT_SLOT_WAIT": float(text("KIT_SLOT_WAIT", "5") or 0),
+        # Seconds a content block waits on Kit before it answers from the
+        # copy it kept (app/plugins/kept.py).
+        "PLUGIN_BLOCK_BUDGET": float(text("PLUGIN_BLOCK_BUDGET", "1.5") or 1.5),
     }
 
 
