@@ -1,0 +1,18 @@
+"""Kit calls the app (plugin access, KIT_PLATFORM.md §8): the OAuth server Kit
+signs creators in with (server.py, views.py), the link from a plugin grant to
+the Kit connection of the same install (links.py), Kit's uninstall notice
+(uninstall.py), and the guard every plugin route wears (guard.py)."""
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("plugins", __name__, url_prefix="/plugins")
+
+
+def init_app(app: Flask) -> None:
+    from app.plugins import server
+
+    server.init_app(app)
+    app.register_blueprint(bp)
+
+
+from app.plugins import views  # noqa: E402, F401  (registers the routes)
