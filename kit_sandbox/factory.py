@@ -7,7 +7,7 @@ import secrets
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import api, control, oauth, outbox, store
+from . import api, control, oauth, outbox, plugins, store
 from .error_page import error_page
 from .registration import SandboxConfig
 from .state import SandboxState
@@ -59,6 +59,7 @@ def create_sandbox_app(
     app.register_blueprint(control.bp)
     app.register_blueprint(outbox.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(plugins.bp)
     register_error_handlers(app)
     app.after_request(_security_headers)
     return app
