@@ -86,7 +86,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app import auth, dashboard, health, install, kit_capacity, webhooks
+    from app import auth, dashboard, health, install, kit_capacity, plugins, webhooks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(install.bp)
@@ -94,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     kit_capacity.init_app(app)  # how many dashboard requests may wait on Kit
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)  # Kit's deliveries
+    plugins.init_app(app)  # Kit calls us: its OAuth server and plugin routes
     # Browsers ask for /favicon.ico whatever the page links to.
     app.add_url_rule(
         "/favicon.ico",

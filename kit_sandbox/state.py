@@ -134,6 +134,10 @@ class SandboxState:
         self._by_refresh: dict[str, IssuedTokens] = {}
         self._ids = IdSequence()
         self._account_data: dict[int, AccountData] | None = None
+        #: Plugin access: the token pair the app issued per account, and the
+        #: pairs of installs not finished yet (``plugins/tokens.py``).
+        self.plugin_pairs: dict[int, Any] = {}
+        self.plugin_pending: dict[str, Any] = {}
         #: Webhooks 2.0: endpoints, queued events, deliveries (``webhooks/``).
         self.webhooks = WebhookHub(self.config, self.lock)
         self.reset()
@@ -161,6 +165,8 @@ class SandboxState:
             self.journal.clear()
             self.install_completions = 0
             self.editor_drafts.clear()
+            self.plugin_pairs.clear()
+            self.plugin_pending.clear()
             self._by_access.clear()
             self._by_refresh.clear()
             self.webhooks.reset()

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app.config.plugins import plugin_config
 from app.config.values import (
     DEFAULT_DEV_ORIGIN,
     LOOPBACK_HOSTS,
@@ -74,6 +75,8 @@ SETTINGS = (
     "KIT_TOKEN_URL",
     "KIT_REVOKE_URL",
     "KIT_REDIRECT_URI",
+    "KIT_PLUGIN_CLIENT_ID",
+    "KIT_PLUGIN_CLIENT_SECRET",
     "PUBLIC_BASE_URL",
     "KIT_SANDBOX_URL",
     "KIT_HTTP_TIMEOUT",
@@ -134,6 +137,7 @@ def load_config(
         **_kit(text, sandbox, instance, secret_key),
         **_processes(text),
         **_requests(production),
+        **plugin_config(text, production, instance),
     }
     config["ALLOWED_HOSTS"] = allowed_hosts(text("ALLOWED_HOSTS"), config)
     config.update(_kit_slots(text, config["GUNICORN_THREADS"]))

@@ -11,16 +11,21 @@ from app.models.accounts import (
     utcnow,
 )
 from app.models.kit_data import GrowthDay, WebhookEndpoint, WebhookEvent
+from app.models.plugins import PluginCode, PluginGrant, PluginToken, token_hash
 
 __all__ = [
     "ConnectionEvent",
     "GrowthDay",
     "KitConnection",
     "OAuthAttempt",
+    "PluginCode",
+    "PluginGrant",
+    "PluginToken",
     "RetiredGrant",
     "User",
     "WebhookEndpoint",
     "WebhookEvent",
     "new_session_token",
+    "token_hash",
     "utcnow",
 ]

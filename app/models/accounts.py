@@ -122,6 +122,9 @@ class KitConnection(db.Model):
     # silent past KIT_TOKEN_TIMEOUT, a worker killed mid-call): Kit may have
     # rotated it. Tied to that token, so a new pair (refresh, reinstall) ends it.
     unsettled_refresh: Mapped[str | None] = mapped_column(String(64))
+    # When Kit told us the creator uninstalled the app (its plugin revoke
+    # call, app/plugins/uninstall.py); cleared by the next install.
+    uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow
@@ -204,6 +207,7 @@ class ConnectionEvent(db.Model):
     REFRESH_FAILED = "refresh_failed"
     NEEDS_RECONNECT = "needs_reconnect"
     DISCONNECTED = "disconnected"
+    UNINSTALLED = "uninstalled"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int] = mapped_column(

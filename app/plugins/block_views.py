@@ -16,12 +16,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.plugins.guard import plugin_connection, plugin_route
 from flask import Response, jsonify, request
 
 from app.edge import accepts_body
 from app.plugins import bp
 from app.plugins.blocks import BY_NAME, Answer, answer, search
+from app.plugins.guard import plugin_connection, plugin_route
 
 BODY_LIMIT = 32 * 1024  # a block's settings and Kit's styles: a few KiB
 BODY_TYPES = ["application/json", "text/plain"]

@@ -13,9 +13,11 @@ timeout for it. So a block reads Kit's data in this order:
    the generation (Reload drops the cache, not this), and the call goes on in
    the background to fill both for the next request.
 
+A connection whose grant needs reconnecting is served from the kept copy too.
 Only when nothing was ever kept does the block say "Kit is slow, refresh in a
-moment" (`KitUnavailable`). One call per answer is in flight per process: a
-slow Kit and a creator pressing refresh ten times make one call, not ten.
+moment" (`KitUnavailable`), or "reconnect" (`NeedsReconnect`). One call per
+answer is in flight per process: a slow Kit and a creator pressing refresh ten
+times make one call, not ten.
 """
 
 from __future__ import annotations
@@ -54,13 +56,13 @@ def within_budget(connection_id: int, name: str, compute: Callable[[], Any]) -> 
     try:
         take_slot(owner=("plugin", connection_id))
         return _asking(entry, kept_key(connection_id, name), compute).result(budget)
-    except NeedsReconnect:
-        raise
     except (TimeoutError, KitError, KitBusy) as error:
         kept = cache.get(kept_key(connection_id, name))
-        if kept is None:
-            raise KitUnavailable(f"Kit gave no {name} within {budget} s") from error
-        return kept
+        if kept is not None:
+            return kept
+        if isinstance(error, NeedsReconnect):
+            raise
+        raise KitUnavailable(f"Kit gave no {name} within {budget} s") from error
 
 
 def _asking(entry: str, kept: str, compute: Callable[[], Any]) -> Future[Any]:

@@ -42,14 +42,7 @@ from markupsafe import Markup
 from ..state import SandboxState, current_state
 from . import choices
 from .kit_html import fill, rejections
-
-try:  # TEMPORARY until branch plugoauth is merged
-    from .tokens import bearer_for
-except ImportError:
-
-    def bearer_for(state: SandboxState, account_id: int) -> str | None:
-        return None
-
+from .tokens import bearer_for
 
 bp = Blueprint("editor", __name__, url_prefix="/email-editor")
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from ..error_page import error_page
+from ..plugins.views import finish_install, plugin_authorize_redirect
 from ..registration import PERMISSION, SandboxConfig
 from ..state import current_state
 from ..urls import with_query
@@ -31,6 +32,7 @@ def app_store(app_id: int) -> Response | tuple[str, int] | str:
         # Kit registers an install only when the flow comes back here.
         with state.lock:
             state.install_completions += 1
+        finish_install(state)
         return render_template(
             "sandbox/installed.html",
             config=config,
@@ -47,6 +49,8 @@ def install(app_id: int) -> Response | tuple[str, int]:
     config = current_state().config
     if app_id != config.app_id:
         return _unknown_app(app_id)
+    if config.has_plugins and request.args.get("plugin") != "done":
+        return plugin_authorize_redirect()  # plugin OAuth first (KIT_PLATFORM §8)
     back_to_kit = url_for(
         "store.app_store", app_id=app_id, success="true", _external=True
     )
