@@ -22,6 +22,7 @@ from werkzeug.serving import run_simple
 from werkzeug.utils import redirect
 
 from app import mail
+from app.cli.plugins import plugin_settings
 from app.extensions import db
 from app.kit.outcomes import mark_needs_reconnect_in
 from app.kit.settings import KitSettings
@@ -256,6 +257,8 @@ def start_sandbox(app: Flask, origin: str, state_file: Path | None = None) -> An
         redirect_uris=[app.config["KIT_REDIRECT_URI"]],
         authorization_url=f"{origin}/kit/oauth",
         app_name=app.config["APP_NAME"],
+        # The blocks as a developer pastes them into Kit (`flask kit plugins`).
+        plugin_blocks=plugin_settings()["blocks"],
     )
     app.config["KIT_CLIENT_ID"] = config.client_id
     app.config["KIT_CLIENT_SECRET"] = config.client_secret
