@@ -6,15 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
 
-from app.extensions import db
-from app.models import KitConnection, PluginGrant
-from app.plugins.links import link
 from kit_sandbox.plugins.choices import STYLES
-from tests.support.accounts import create_user, sign_in
-from tests.support.installing import connect
-from tests.support.plugins import bearer, tokens_for
+from tests.support import blocks
+from tests.support.plugins import bearer
 
 BLOCK = "/plugins/blocks/latest_broadcasts"
 SEARCH = "/plugins/blocks/latest_broadcasts/search/pinned"
@@ -22,19 +17,7 @@ ADA, BEN = 1001, 1002
 
 
 def plugin_token(app, kit, email="creator@example.com", account=ADA) -> str:
-    """A plugin access token of `email`, linked to their connection to
-    `account`, as an install with plugin access leaves them."""
-    client = app.test_client()
-    create_user(app, email)
-    assert sign_in(client, email).status_code == 302
-    connection_id = connect(app, kit, email, account=account)
-    token = tokens_for(app, client)["access_token"]
-    with app.app_context():
-        grant = db.session.scalars(
-            select(PluginGrant).order_by(PluginGrant.id.desc())
-        ).first()
-        link(grant, db.session.get(KitConnection, connection_id))
-    return token
+    return blocks.plugin_token(app, kit, email, account)["access_token"]
 
 
 @pytest.fixture
