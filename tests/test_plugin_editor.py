@@ -52,8 +52,9 @@ def test_inserting_a_block_renders_its_form_searches_and_previews_it(editor, kit
     subjects = sent_subjects(kit)
     # The form, from the settings JSON: each kind as its control.
     assert 'type="number" id="0-count"' in page and 'min="1" max="10"' in page
-    assert 'type="checkbox" id="0-show_dates" name="show_dates"' in page
-    assert 'name="date_format"' not in page  # its toggle is off: hidden
+    # Each starts at its default; a component shows once its dependency holds.
+    assert 'id="0-show_dates" name="show_dates" checked' in page
+    assert 'name="date_format"' in page and 'name="field"' not in page
     # The empty search on load filled the pinned broadcast's options.
     assert f">{escape(subjects[0])}</option>" in page
     # The block's HTML, after Kit's filter: the three newest, Kit's styles.
@@ -66,17 +67,13 @@ def test_a_changed_setting_is_sent_and_refresh_asks_again(editor, kit):
     insert(editor, "latest_broadcasts")
     page = requests.post(
         f"{editor}/0?account={ADA}",
-        data={
-            "action": "apply",
-            "count": "1",
-            "heading": "Fresh <b>off</b>",
-            "show_dates": "on",
-        },
+        data={"action": "apply", "count": "1", "heading": "Fresh <b>off</b>"},
     ).text
     (preview,) = previews(page)
     assert "Fresh &lt;b&gt;off&lt;/b&gt;" in preview
     assert preview.count("<li") == 1
-    assert 'name="date_format"' in page  # shown now that dates are on
+    assert 'name="date_format"' not in page  # dates off: its format is hidden
+    assert "&middot;" not in preview  # nor any date
     calls = len(kit.state.api_requests)
     requests.post(f"{editor}/0?account={ADA}", data={"action": "refresh"})
     assert previews(requests.get(f"{editor}?account={ADA}").text) == [preview]

@@ -43,6 +43,10 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 #: documented.)
 CONTENT_TYPE = "application/json"
 
+#: A component's ``default``, when the settings JSON gives one, is the value
+#: the editor starts with (and sends) for a newly inserted block.
+USE_DEFAULTS = True
+
 #: A block is requested when it is inserted, whenever a setting changes
 #: (the creator presses Apply: the sandbox has no JavaScript), and on Refresh,
 #: as the docs list. Kit waits for the required settings first.

@@ -87,7 +87,11 @@ def insert() -> Response:
     spec = _spec(state, request.form.get("identifier", ""))
     block: dict[str, Any] = {
         "identifier": spec["identifier"],
-        "settings": {},
+        "settings": {
+            c["name"]: c["default"]
+            for c in spec["settings"]
+            if "default" in c and choices.USE_DEFAULTS
+        },
         "options": {},
         "html": None,
         "errors": [],

@@ -87,17 +87,20 @@ UrlFor = Callable[..., str]  # (endpoint, **values) -> absolute URL
 def describe(block: Block, url_for: UrlFor) -> dict[str, Any]:
     """What a developer enters at Kit for the block (`flask kit plugins`),
     and what the sandbox's editor reads: its request URL, and its settings
-    with each search component's own `request_url` filled in."""
+    with each search component's own `request_url` filled in, and the value
+    each starts with as its `default`."""
     searches = {
         name: url_for("plugins.block_search", name=block.name, field=name)
         for name in block.searches
     }
-    settings = [
-        component | {"request_url": searches[component["name"]]}
-        if component["type"] == "search"
-        else component
-        for component in block.settings
-    ]
+    settings = []
+    for component in block.settings:
+        name = component["name"]
+        if component["type"] == "search":
+            component = component | {"request_url": searches[name]}
+        if block.defaults.get(name) not in (None, ""):
+            component = component | {"default": block.defaults[name]}
+        settings.append(component)
     entry: dict[str, Any] = {
         "name": block.label,
         "identifier": block.name,
