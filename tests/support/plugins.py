@@ -102,3 +102,18 @@ def revoke(client: FlaskClient, token: str, /, **changes: str | None) -> Any:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def install_with_plugins(
+    app: Flask, client: FlaskClient, kit_browser: Any, account: int | None = None
+) -> dict[str, Any]:
+    """An install of an app with plugin access, as Kit runs it for the
+    signed-in creator: the plugin OAuth first (Kit's side through the test
+    client), then the API install in the same browser. Returns the plugin
+    token pair Kit holds."""
+    from tests.support.installing import install
+
+    tokens = tokens_for(app, client)
+    done = install(client, kit_browser, account=account)
+    assert done.status_code == 302, done.text
+    return tokens
