@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from wtforms import SubmitField
 
 from app.edge import accepts_body
-from app.errors import problem
+from app.errors import ADVICE, problem
 from app.extensions import csrf, db, limiter
 from app.models import PluginGrant
 from app.plugins import bp
@@ -135,6 +135,7 @@ def http_error(error: HTTPException) -> Any:
     or of a type they do not take; the creator's screen answers with a page."""
     status = error.code or 400
     if request.endpoint == "plugins.authorize":
-        return problem(status, error.name, error.description or error.name)
+        title, message = ADVICE.get(status, (error.name, "Go back and try again."))
+        return problem(status, title, message)
     error_code = "server_error" if status >= 500 else "invalid_request"
     return oauth_error(status, error_code, error.name)
