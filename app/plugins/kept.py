@@ -17,12 +17,13 @@ A connection whose grant needs reconnecting is served from the kept copy too.
 Only when nothing was ever kept does the block say "Kit is slow, refresh in a
 moment" (`KitUnavailable`), or "reconnect" (`NeedsReconnect`). One call per
 answer is in flight per process: a slow Kit and a creator pressing refresh ten
-times make one call, not ten.
+times make one call, not ten, and only the first waits the budget out.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -37,7 +38,8 @@ from app.kit_capacity import KitBusy, take_slot
 KEPT_SECONDS = 24 * 3600
 DEFAULT_BUDGET = 1.5
 
-_in_flight: dict[str, Future[Any]] = {}
+#: The call in flight per connection and answer, and when it started.
+_in_flight: dict[str, tuple[Future[Any], float]] = {}
 _lock = threading.Lock()
 
 
@@ -47,26 +49,35 @@ def kept_key(connection_id: int, name: str) -> str:
 
 def within_budget(connection_id: int, name: str, compute: Callable[[], Any]) -> Any:
     """Kit's answer `name` for the connection (`compute` asks Kit for it),
-    from the cache, from Kit within the budget, or as last kept."""
+    from the cache, from Kit within the budget, or as last kept.
+
+    The budget counts from when the call in flight started: while Kit is
+    slower than the budget, the requests after the first answer from the
+    kept copy at once instead of each waiting the budget out again."""
     entry = key(connection_id, generation(connection_id), name, {})
     value = cache.get(entry)
     if value is not None:
         return value
     budget = float(current_app.config.get("PLUGIN_BLOCK_BUDGET", DEFAULT_BUDGET))
+    kept = kept_key(connection_id, name)
     try:
         take_slot(owner=("plugin", connection_id))
-        return _asking(entry, kept_key(connection_id, name), compute).result(budget)
+        future, started = _asking(entry, kept, compute)
+        return future.result(max(0.0, budget - (time.monotonic() - started)))
     except (TimeoutError, KitError, KitBusy) as error:
-        kept = cache.get(kept_key(connection_id, name))
-        if kept is not None:
-            return kept
+        copy = cache.get(kept)
+        if copy is not None:
+            return copy
         if isinstance(error, NeedsReconnect):
             raise
         raise KitUnavailable(f"Kit gave no {name} within {budget} s") from error
 
 
-def _asking(entry: str, kept: str, compute: Callable[[], Any]) -> Future[Any]:
-    """The call for `entry` in flight, started now if none is."""
+def _asking(
+    entry: str, kept: str, compute: Callable[[], Any]
+) -> tuple[Future[Any], float]:
+    """The call in flight for this answer (of any generation), started now
+    if none is, and when it started."""
 
     def ask() -> Any:
         try:
@@ -76,10 +87,9 @@ def _asking(entry: str, kept: str, compute: Callable[[], Any]) -> Future[Any]:
             return value
         finally:
             with _lock:
-                _in_flight.pop(entry, None)
+                _in_flight.pop(kept, None)
 
     with _lock:
-        future = _in_flight.get(entry)
-        if future is None:
-            future = _in_flight[entry] = in_background(ask)
-        return future
+        if kept not in _in_flight:
+            _in_flight[kept] = (in_background(ask), time.monotonic())
+        return _in_flight[kept]
