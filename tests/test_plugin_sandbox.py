@@ -118,3 +118,23 @@ def test_uninstall_app_posts_the_revoke_url(kit, origin, kit_browser, served_app
     assert _account(origin, token).status_code == 401
     assert bearer_for(kit.state, ADA) is None
     assert all(t.revoked for t in kit.state.token_sets)  # the API grants too
+
+
+def test_flask_kit_dev_registers_plugin_access_at_the_sandbox(app):
+    from flask import url_for
+
+    from app.cli.dev import give_plugin_access
+    from kit_sandbox import SandboxConfig
+
+    config = SandboxConfig()
+    assert not config.has_plugins  # an API-only app unless told
+    give_plugin_access(app, config, "http://127.0.0.1:5000")
+    assert config.has_plugins
+    assert config.plugin_client_id == app.config["KIT_PLUGIN_CLIENT_ID"]
+    assert config.plugin_client_secret == app.config["KIT_PLUGIN_CLIENT_SECRET"]
+    with app.test_request_context():
+        for step in ("authorize", "token", "refresh", "revoke"):
+            path = url_for(f"plugins.{step}")
+            assert (
+                getattr(config, f"plugin_{step}_url") == f"http://127.0.0.1:5000{path}"
+            )
