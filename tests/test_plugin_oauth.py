@@ -281,20 +281,27 @@ def test_revoke_of_an_unknown_token_is_200_and_changes_nothing(app, client, user
 
 
 @pytest.mark.parametrize(
-    ("data", "content_type", "status"),
+    ("data", "content_type", "status", "error"),
     [
-        ("{not json", FORM, 400),
-        ("[1, 2]", "application/json", 400),
-        (json.dumps({"grant_type": ["authorization_code"]}), FORM, 400),
-        ("x" * 20_000, FORM, 413),
-        ("grant_type=authorization_code", "text/plain", 415),
+        ("{not json", FORM, 400, "unsupported_grant_type"),
+        ("[1, 2]", "application/json", 400, "unsupported_grant_type"),
+        (
+            json.dumps({"grant_type": ["authorization_code"]}),
+            FORM,
+            400,
+            "unsupported_grant_type",
+        ),
+        ("x" * 20_000, FORM, 413, "invalid_request"),
+        ("grant_type=authorization_code", "text/plain", 415, "invalid_request"),
     ],
     ids=["broken-json", "json-list", "json-list-value", "too-large", "text-plain"],
 )
-def test_crafted_token_bodies_are_4xx_json(app, client, data, content_type, status):
+def test_crafted_token_bodies_are_4xx_json(
+    app, client, data, content_type, status, error
+):
     answer = client.post("/plugins/oauth/token", data=data, content_type=content_type)
-    assert answer.status_code == status, answer.text
-    assert answer.get_json()["error"]
+    assert (answer.status_code, answer.get_json()["error"]) == (status, error)
+    assert answer.headers["Cache-Control"] == "no-store"
 
 
 def test_plugins_are_off_without_a_client_pair(make_app, kit, tmp_path):

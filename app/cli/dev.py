@@ -262,6 +262,7 @@ def start_sandbox(app: Flask, origin: str, state_file: Path | None = None) -> An
     )
     app.config["KIT_CLIENT_ID"] = config.client_id
     app.config["KIT_CLIENT_SECRET"] = config.client_secret
+    give_plugin_access(app, config, origin)
     app.extensions["kit_settings"] = KitSettings.from_config(app.config)
     where = urlsplit(app.config["KIT_SANDBOX_URL"])
     host, port = where.hostname or "127.0.0.1", where.port or 5001
@@ -280,3 +281,15 @@ def start_sandbox(app: Flask, origin: str, state_file: Path | None = None) -> An
         )
         mail.init_app(app)
     return server
+
+
+def give_plugin_access(app: Flask, config: Any, origin: str) -> None:
+    """Register the app's plugin OAuth server at the sandbox, as a developer
+    enters it in Kit's app settings (docs/plugins.md): Install then runs the
+    plugin OAuth first."""
+    if not app.config["KIT_PLUGIN_CLIENT_ID"]:
+        return
+    for step in ("authorize", "token", "refresh", "revoke"):
+        setattr(config, f"plugin_{step}_url", f"{origin}/plugins/oauth/{step}")
+    config.plugin_client_id = app.config["KIT_PLUGIN_CLIENT_ID"]
+    config.plugin_client_secret = app.config["KIT_PLUGIN_CLIENT_SECRET"]

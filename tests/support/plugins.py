@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.support.accounts import PASSWORD
 from tests.support.settings import PLUGIN_CLIENT_ID, PLUGIN_CLIENT_SECRET
 
 
@@ -117,3 +118,49 @@ def install_with_plugins(
     done = install(client, kit_browser, account=account)
     assert done.status_code == 302, done.text
     return tokens
+
+
+def give_kit_plugin_access(kit: Any, origin: str) -> None:
+    """Register the app served at `origin` at the sandbox as Kit's developer
+    settings would: its Authorization and redirect URIs, and plugin access
+    with the app's four plugin URLs and the client pair it issued. The `kit`
+    fixture restores the config after the test."""
+    kit.config.redirect_uris = [f"{origin}/kit/oauth/callback"]
+    kit.config.authorization_url = f"{origin}/kit/oauth"
+    kit.config.plugin_authorize_url = f"{origin}/plugins/oauth/authorize"
+    kit.config.plugin_token_url = f"{origin}/plugins/oauth/token"
+    kit.config.plugin_refresh_url = f"{origin}/plugins/oauth/refresh"
+    kit.config.plugin_revoke_url = f"{origin}/plugins/oauth/revoke"
+    kit.config.plugin_client_id = PLUGIN_CLIENT_ID
+    kit.config.plugin_client_secret = PLUGIN_CLIENT_SECRET
+
+
+def install_from_the_app_store(
+    kit: Any, origin: str, browser: Any, email: str, account: int
+) -> list[str]:
+    """The whole install over HTTP in one browser (`browser.http`, cookies for
+    both origins): sign in to the app as `email`, press Install on the App
+    Store page, Allow on the app's plugin screen, pick `account` and Allow on
+    Kit's consent. Returns every URL the browser went through."""
+    from kit_sandbox.testing import form_with_button
+
+    http = browser.http
+    signed = http.post(
+        f"{origin}/login",
+        data={"email": email, "password": PASSWORD},
+        allow_redirects=False,
+    )
+    assert signed.status_code == 302, signed.text
+    trail: list[str] = []
+    screen = http.get(f"{kit.url}/apps/{kit.config.app_id}/install", timeout=10)
+    trail += [r.url for r in screen.history] + [screen.url]
+    assert screen.status_code == 200 and "Let Kit use" in screen.text, screen.text
+    consent = http.post(screen.url, data={"allow": "Allow"}, timeout=10)
+    trail += [r.url for r in consent.history] + [consent.url]
+    assert consent.status_code == 200, consent.text
+    form, button = form_with_button(consent.text, consent.url, "allow")
+    data = dict(form.fields) | {button: "allow", "account_id": str(account)}
+    done = http.post(form.action, data=data, timeout=10)
+    trail += [r.url for r in done.history] + [done.url]
+    assert done.status_code == 200 and "is installed" in done.text, done.text
+    return trail
