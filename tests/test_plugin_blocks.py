@@ -8,6 +8,7 @@ test_plugin_block_routes.py; crafted bodies in test_plugin_blocks_crafted.py.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC
 
@@ -200,3 +201,29 @@ def test_the_custom_field_search_lists_the_creators_fields(connected_app, kit):
         connected_app, GREETING, {"search": fields[0].label[:3]}, field="field"
     )
     assert {"label": fields[0].label, "value": fields[0].key} in typed["data"]
+
+
+@pytest.mark.parametrize(
+    ("made", "reason"),
+    [
+        ("<p>x</p><script>alert(1)</script>", "<script> is refused"),
+        ('<iframe src="https://x.example"></iframe>', "<iframe> is refused"),
+        ("<audio></audio>", "<audio> is refused"),
+        ('<form action="https://x.example"><input name="q"></form>', "<form>"),
+        ('<link rel="stylesheet" href="https://x.example/a.css">', "<link>"),
+        ('<p style="background: url(https://x.example/a.png)">x</p>', "url()"),
+        ("<style>@import url(https://x.example/a.css);</style>", "<style>"),
+        ('<p onclick="x()">x</p>', "event handlers"),
+        ('<a href="/relative" target="_blank">x</a>', "absolute"),
+        ('<a href="https://x.example">x</a>', 'target="_blank"'),
+        ('<img src="javascript:alert(1)">', "absolute"),
+    ],
+)
+def test_html_kit_would_refuse_never_leaves_the_app(connected_app, made, reason):
+    """A block whose renderer makes what Kit's filter rejects is answered
+    with Kit's error shape and the reason, not with the HTML."""
+    broken = dataclasses.replace(BROADCASTS, render=lambda *_: f"<div>{made}</div>")
+    body, status = ask(connected_app, broken, {"settings": {}})
+    assert status == 404 and "html" not in body
+    assert reason in body["errors"][0]
+    assert rejections(made) or reason in ("absolute", 'target="_blank"')
