@@ -198,13 +198,13 @@ class BroadcastRecord:
             "description": self.description,
             "content": self.content,
             "public": self.public,
-            # The web version of a public broadcast (on a reserved domain here,
-            # where Kit's is the creator's own page).
-            "public_url": self.public_url,
             "published_at": iso(self.published_at),
             "send_at": iso(self.send_at),
             "thumbnail_alt": self.thumbnail_alt,
             "thumbnail_url": self.thumbnail_url,
+            # The web version of a public broadcast (on a reserved domain here,
+            # where Kit's is the creator's own page); None for the others.
+            "public_url": self.public_url,
             "email_address": self.email_address,
             "email_template": {"id": template_id, "name": template_name},
             "subscriber_filter": self.subscriber_filter,

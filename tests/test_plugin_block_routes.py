@@ -7,9 +7,11 @@ import json
 
 import pytest
 
-from kit_sandbox.plugins.choices import STYLES
+from tests.conftest import GONE
 from tests.support import blocks
 from tests.support.plugins import bearer
+
+STYLES = pytest.importorskip("kit_sandbox.plugins.choices", reason=GONE).STYLES
 
 BLOCK = "/plugins/blocks/latest_broadcasts"
 SEARCH = "/plugins/blocks/latest_broadcasts/search/pinned"

@@ -20,10 +20,13 @@ from app.models import KitConnection
 from app.plugins import html
 from app.plugins.blocks import BY_NAME, answer, search
 from app.plugins.kept import kept_key
-from kit_sandbox.plugins.choices import STYLES
-from kit_sandbox.plugins.kit_html import fill, rejections
+from tests.conftest import GONE
 from tests.support.accounts import create_user
 from tests.support.installing import connect
+
+STYLES = pytest.importorskip("kit_sandbox.plugins.choices", reason=GONE).STYLES
+kit_html = pytest.importorskip("kit_sandbox.plugins.kit_html", reason=GONE)
+fill, rejections = kit_html.fill, kit_html.rejections
 
 BROADCASTS = BY_NAME["latest_broadcasts"]
 GREETING = BY_NAME["personal_greeting"]
@@ -33,7 +36,7 @@ ADA = 1001
 @pytest.fixture
 def connected_app(make_app, kit):
     """An app (its cache on) with user 1 connected to Ada's Kitchen."""
-    app = make_app(PLUGIN_BLOCK_BUDGET=0.5)
+    app = make_app()
     create_user(app)
     connect(app, kit)
     return app
@@ -137,6 +140,7 @@ def test_a_slow_kit_is_answered_from_the_kept_copy(connected_app, kit):
     (the cache dropped by Reload), not after Kit; with nothing kept, a 503
     that says to refresh. The hung call fills the cache once released."""
     first, _ = ask(connected_app, BROADCASTS, {"settings": {"count": 2}})
+    connected_app.config["PLUGIN_BLOCK_BUDGET"] = 0.3
     with connected_app.app_context():
         invalidate(1)  # the Reload button: the cache is stale, the kept copy stays
     kit.state.add_fault("api", "hang", times=5)

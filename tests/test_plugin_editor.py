@@ -11,8 +11,10 @@ from html import escape
 import pytest
 import requests
 
-from kit_sandbox.plugins import kit_html
+from tests.conftest import GONE
 from tests.support.blocks import editor_ready
+
+kit_html = pytest.importorskip("kit_sandbox.plugins.kit_html", reason=GONE)
 
 ADA = 1001
 

@@ -65,6 +65,10 @@ def app_settings(kit: SandboxServer, database_url: str, **extra: object) -> dict
         "KIT_PLUGIN_CLIENT_SECRET": PLUGIN_CLIENT_SECRET,
         "KIT_API_URL": kit.url,
         "KIT_HTTP_TIMEOUT": 2,
+        # A block waits on Kit longer than any Kit call may take here: a busy
+        # machine does not turn a test's answer into the kept copy (the tests
+        # of a slow Kit lower it).
+        "PLUGIN_BLOCK_BUDGET": 10,
         # Kit's webhook deliveries go nowhere (the discard port) unless a test
         # serves the app (`served_app`) and points this at it.
         "PUBLIC_BASE_URL": "http://127.0.0.1:9",
