@@ -116,6 +116,8 @@ def test_uninstall_at_kit_ends_the_connection_as_disconnect_does(
     assert "Uninstalled at Kit" in page.text and "Install again" in page.text
     listing = client.get("/accounts")
     assert "Uninstalled at Kit" in listing.text and "Install again" in listing.text
+    overview = client.get("/c/1")
+    assert "Uninstalled at Kit" in overview.text and "Install again" in overview.text
 
     # Kit sends it again (a retry): 200, and nothing changes.
     events, revokes = event_kinds(app), len(kit.state.revoke_requests)
