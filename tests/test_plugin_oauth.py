@@ -319,3 +319,21 @@ def test_plugins_are_off_without_a_client_pair(make_app, kit, tmp_path):
     assert client.get(authorize_url(app)).status_code == 404
     answer = exchange(client, app, "x")
     assert (answer.status_code, answer.get_json()["error"]) == (400, "invalid_client")
+
+
+def test_allow_needs_the_screens_csrf_token(make_app, kit):
+    from tests.support.accounts import csrf_token, signed_in
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    signed_in(client, csrf=True)
+    url = authorize_url(app)
+    forged = client.post(url, data={"allow": "Allow"})
+    assert forged.status_code == 400 and "Location" not in forged.headers
+    token = csrf_token(client.get(url))
+    allowed = client.post(url, data={"allow": "Allow", "csrf_token": token})
+    assert allowed.status_code == 302
+    assert "code=" in allowed.location
+    # Kit's own calls carry no CSRF token: exempt.
+    code = _query(allowed.location)["code"]
+    assert exchange(client, app, code).status_code == 200

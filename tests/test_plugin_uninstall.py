@@ -6,6 +6,7 @@ connection as disconnect does, marked "Uninstalled at Kit"."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,12 +17,15 @@ from app.models import GrowthDay, PluginGrant, PluginToken, WebhookEndpoint
 from tests.support.accounts import signed_in
 from tests.support.plugins import (
     bearer,
+    code_for,
+    exchange,
     install_with_plugins,
     refresh,
     revoke,
     tokens_for,
 )
 from tests.support.rows import connections, event_kinds, stored, update_rows
+from tests.support.settings import PLUGIN_CLIENT_SECRET
 
 ADA, BEN = 1001, 1002
 
@@ -112,6 +116,8 @@ def test_uninstall_at_kit_ends_the_connection_as_disconnect_does(
     assert "Uninstalled at Kit" in page.text and "Install again" in page.text
     listing = client.get("/accounts")
     assert "Uninstalled at Kit" in listing.text and "Install again" in listing.text
+    overview = client.get("/c/1")
+    assert "Uninstalled at Kit" in overview.text and "Install again" in overview.text
 
     # Kit sends it again (a retry): 200, and nothing changes.
     events, revokes = event_kinds(app), len(kit.state.revoke_requests)
@@ -189,3 +195,36 @@ def test_rate_limit_is_per_token(make_app, kit, kit_browser):
     answers = [_account(owner, ada["access_token"]).status_code for _ in range(121)]
     assert answers[:120] == [200] * 120 and answers[120] == 429
     assert _account(owner, ben["access_token"]).status_code == 200  # its own count
+
+
+def test_no_plugin_secret_reaches_any_log_record(make_app, kit, kit_browser):
+    """The whole plugin life at DEBUG (Authlib logs the token it issues and
+    the client it issued it to): no code, token or client secret in a line."""
+    from tests.support.installing import install
+    from tests.test_security import Collect
+
+    collect = Collect()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(collect)
+    root.setLevel(logging.DEBUG)
+    try:
+        app = make_app(LOG_LEVEL="DEBUG")
+        client = app.test_client()
+        signed_in(client)
+        code = code_for(app, client)
+        first = exchange(client, app, code).get_json()
+        install(client, kit_browser, account=ADA)
+        second = refresh(client, first["refresh_token"]).get_json()
+        _account(client, second["access_token"])
+        _account(client, first["access_token"])  # refused
+        exchange(client, app, code)  # replayed
+        revoke(client, second["refresh_token"])
+    finally:
+        root.removeHandler(collect)
+        root.setLevel(level)
+    logged = "\n".join(collect.lines)
+    assert "Issue token" in logged  # Authlib's DEBUG records were caught
+    secrets = {PLUGIN_CLIENT_SECRET, code, *first.values(), *second.values()}
+    leaked = [s for s in secrets if isinstance(s, str) and len(s) > 8 and s in logged]
+    assert leaked == []

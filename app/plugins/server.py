@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -40,8 +40,8 @@ class KitClient(ClientMixin):  # type: ignore[misc]
     (KIT_PLUGIN_CLIENT_ID/SECRET), its redirect URIs the two Kit documents."""
 
     client_id: str
-    client_secret: str
-    redirect_uris: tuple[str, ...]
+    client_secret: str = field(repr=False)  # Authlib logs the client at DEBUG
+    redirect_uris: tuple[str, ...] = ()
 
     def get_client_id(self) -> str:
         return self.client_id
