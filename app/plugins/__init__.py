@@ -1,7 +1,8 @@
 """Kit calls the app (plugin access, KIT_PLATFORM.md §8): the OAuth server Kit
-signs creators in with (server.py, views.py), the link from a plugin grant to
-the Kit connection of the same install (links.py), Kit's uninstall notice
-(uninstall.py), and the guard every plugin route wears (guard.py)."""
+signs creators in with (server.py, kit_request.py, views.py), the link from a
+plugin grant to the Kit connection of the same install (links.py), Kit's
+uninstall notice (uninstall.py), and the guard every plugin route wears
+(guard.py)."""
 
 from flask import Blueprint, Flask
 
