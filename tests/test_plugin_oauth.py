@@ -337,3 +337,47 @@ def test_allow_needs_the_screens_csrf_token(make_app, kit):
     # Kit's own calls carry no CSRF token: exempt.
     code = _query(allowed.location)["code"]
     assert exchange(client, app, code).status_code == 200
+
+
+def test_of_two_racing_uses_of_one_code_or_refresh_token_one_wins(served_app, kit):
+    """Over HTTP, eight threads at once: one code exchange, then one refresh,
+    succeeds; the others get invalid_grant."""
+    import threading
+
+    import requests
+
+    from tests.support.accounts import create_user, sign_in
+
+    origin = served_app.config["PUBLIC_BASE_URL"]
+    create_user(served_app)
+    client = served_app.test_client()
+    sign_in(client)
+
+    def race(path: str, body: dict[str, str]) -> list[int]:
+        start, codes = threading.Barrier(8), []
+
+        def one() -> None:
+            start.wait()
+            codes.append(
+                requests.post(f"{origin}{path}", data=body, timeout=10).status_code
+            )
+
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return sorted(codes)
+
+    code = code_for(served_app, client)
+    assert (
+        race("/plugins/oauth/token", token_body(served_app, code)) == [200] + [400] * 7
+    )
+    with served_app.app_context():
+        refresh_token = None
+        assert db.session.scalar(select(PluginToken)) is not None
+    pair = exchange(client, served_app, code_for(served_app, client)).get_json()
+    refresh_token = pair["refresh_token"]
+    assert (
+        race("/plugins/oauth/refresh", refresh_body(refresh_token)) == [200] + [400] * 7
+    )

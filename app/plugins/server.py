@@ -13,21 +13,19 @@ and tokens live and what Kit may do:
 from __future__ import annotations
 
 import hmac
-import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload, OAuth2Request, grants
+from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Request, grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from flask import Flask, current_app
-from flask import request as flask_request
 from sqlalchemy import select, update
-from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from app.extensions import db
 from app.models import PluginCode, PluginGrant, PluginToken, token_hash, utcnow
+from app.plugins.kit_request import KitRequest
 
 CODE_SECONDS = 300  # Kit exchanges the code as soon as the browser is back
 ACCESS_SECONDS = 2 * 60 * 60  # Kit refreshes when it expires
@@ -91,64 +89,6 @@ def query_client(client_id: object) -> KitClient | None:
     if not hmac.compare_digest(client_id.encode(), client.client_id.encode()):
         return None
     return client
-
-
-class _Payload(OAuth2Payload):  # type: ignore[misc]
-    def __init__(self, data: CombinedMultiDict[str, str]) -> None:
-        self._data = data
-
-    @property
-    def data(self) -> CombinedMultiDict[str, str]:
-        return self._data
-
-    @property
-    def datalist(self) -> dict[str, list[str]]:
-        return {key: self._data.getlist(key) for key in self._data}
-
-
-class KitRequest(OAuth2Request):  # type: ignore[misc]
-    """The Flask request as Authlib sees it, with a JSON object body read as
-    the form: Kit's samples send JSON under a form content type."""
-
-    def __init__(self) -> None:
-        req = flask_request
-        super().__init__(req.method, req.url, headers=req.headers)
-        self._args = req.args
-        self._form = body_fields()
-        self.payload = _Payload(CombinedMultiDict([self._args, self._form]))
-
-    @property
-    def args(self) -> MultiDict[str, str]:
-        return self._args
-
-    @property
-    def form(self) -> MultiDict[str, str]:
-        return self._form
-
-
-def body_fields() -> MultiDict[str, str]:
-    """The POST body's fields: a JSON object (whatever the content type says)
-    or a form. Only text and numbers count; anything else is left out, so a
-    field sent as a list or object is "missing" (invalid_request)."""
-    req = flask_request
-    if req.method != "POST":
-        return MultiDict()
-    raw = req.get_data(cache=True)
-    if raw.lstrip()[:1] == b"{":
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return MultiDict()
-        if not isinstance(body, dict):
-            return MultiDict()
-        return MultiDict(
-            {
-                str(key): str(value)
-                for key, value in body.items()
-                if isinstance(value, str | int) and not isinstance(value, bool)
-            }
-        )
-    return MultiDict(req.form)
 
 
 class PluginServer(AuthorizationServer):  # type: ignore[misc]
@@ -216,14 +156,20 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         )
         if token is None or token.is_revoked():
             return None
-        return token
+        # Spent here, atomically: of two refreshes with one token, one wins.
+        spent = db.session.execute(
+            update(PluginToken)
+            .where(PluginToken.id == token.id, PluginToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        db.session.commit()
+        return token if spent.rowcount == 1 else None  # type: ignore[attr-defined]
 
     def authenticate_user(self, refresh_token: PluginToken) -> PluginGrant:
         return refresh_token.grant
 
     def revoke_old_credential(self, refresh_token: PluginToken) -> None:
-        refresh_token.revoked_at = utcnow()
-        db.session.commit()
+        pass  # spent in authenticate_refresh_token, with the pair's access token
 
 
 class Revocation(RevocationEndpoint):  # type: ignore[misc]

@@ -20,8 +20,9 @@ from app.extensions import csrf, db, limiter
 from app.models import PluginGrant
 from app.plugins import bp
 from app.plugins.guard import plugin_connection, plugin_route
+from app.plugins.kit_request import body_fields
 from app.plugins.links import remember_grant
-from app.plugins.server import body_fields, kit_client, oauth_server
+from app.plugins.server import kit_client, oauth_server
 from app.security import OAUTH_LIMIT
 
 KIT_BODY = (16 * 1024, ["application/json"])  # Kit's token calls: small JSON
