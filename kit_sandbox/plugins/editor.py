@@ -42,6 +42,7 @@ from markupsafe import Markup
 from ..state import SandboxState, current_state
 from . import choices
 from .kit_html import fill, rejections
+from .settings_form import read_form, sent_settings, shown
 from .tokens import bearer_for
 
 bp = Blueprint("editor", __name__, url_prefix="/email-editor")
@@ -119,7 +120,7 @@ def change(index: int) -> Response:
         blocks.pop(index)
         return _back(account_id)
     if action != "refresh":
-        block["settings"] = _read_form(spec, block["settings"])
+        block["settings"] = read_form(spec, block["settings"])
     if action.startswith("search:"):
         component = next(c for c in _searches(spec) if c["name"] == action[7:])
         typed = request.form.get(f"search-{component['name']}", "")
@@ -170,7 +171,7 @@ def _post(state: SandboxState, account_id: int, url: str, body: dict[str, Any]) 
 
 def _render(state: SandboxState, account_id: int, block: dict[str, Any]) -> None:
     spec = _spec(state, block["identifier"])
-    body = {"settings": _sent_settings(spec, block), "styles": choices.STYLES}
+    body = {"settings": sent_settings(spec, block), "styles": choices.STYLES}
     status, answer = _post(state, account_id, spec["request_url"], body)
     block["status"] = status
     if isinstance(answer, dict) and answer.get("code") == 200 and "html" in answer:
@@ -223,44 +224,6 @@ def _spec(state: SandboxState, identifier: str) -> dict[str, Any]:
 
 def _searches(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in spec["settings"] if c["type"] == "search"]
-
-
-def shown(component: dict[str, Any], settings: dict[str, Any]) -> bool:
-    """Kit shows a component once its dependencies have their values."""
-    for dependency in component.get("dependencies", []):
-        have = settings.get(dependency["field"])
-        if "value" in dependency:
-            if have != dependency["value"]:
-                return False
-        elif have in (None, "", False):
-            return False
-    return True
-
-
-def _read_form(spec: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
-    """The settings form as Kit would send the values: booleans for toggles,
-    numbers for numerical inputs, text for the rest."""
-    settings = dict(before)
-    for component in spec["settings"]:
-        name, kind = component["name"], component["type"]
-        if kind == "toggle":
-            settings[name] = request.form.get(name) == "on"
-        elif name in request.form:
-            value: Any = request.form[name]
-            if kind in ("numericalInput", "slider") and value.lstrip("-").isdigit():
-                value = int(value)
-            settings[name] = value
-    return settings
-
-
-def _sent_settings(spec: dict[str, Any], block: dict[str, Any]) -> dict[str, Any]:
-    """The values of the components shown (Kit sends no hidden one)."""
-    sent: dict[str, Any] = {}
-    for component in spec["settings"]:
-        name = component["name"]
-        if shown(component, sent | block["settings"]) and name in block["settings"]:
-            sent[name] = block["settings"][name]
-    return sent
 
 
 def _view(
