@@ -94,6 +94,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.webhooks --clients 1 --seconds 5
 	$(BIN)/python -m bench.webhooks --clients 4 --seconds 5
 	$(BIN)/python -m bench.dashboard
+	$(BIN)/python -m bench.blocks
 	$(BIN)/python -m bench.install_chart --installs 3
 	$(BIN)/python -m bench.load --paths /dashboard --seconds 10
 	$(BIN)/python -m bench.refresh_due_scale --sizes 10000,50000

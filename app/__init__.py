@@ -93,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
         install,
         kit_capacity,
         pages,
+        plugins,
         settings,
         webhooks,
     )
@@ -105,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks.bp)  # Kit's deliveries
     app.register_blueprint(settings.bp)  # the App settings URL Kit links to
     app.register_blueprint(pages.bp)  # help, support, privacy
+    plugins.init_app(app)  # Kit calls us: its OAuth server and plugin routes
     # Browsers ask for /favicon.ico whatever the page links to.
     app.add_url_rule(
         "/favicon.ico",

@@ -19,7 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
@@ -98,6 +98,19 @@ def _pool(app: Flask) -> ThreadPoolExecutor:
     if size not in _pools:
         _pools[size] = ThreadPoolExecutor(size, thread_name_prefix="kit-call")
     return _pools[size]
+
+
+def in_background(call: Callable[[], T]) -> Future[T]:
+    """Start one Kit call on the pool, in this app's context, and return at
+    once: a caller with a time budget waits on the future only as long as
+    it may (`app.plugins.kept`), and the call finishes for the next one."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run() -> T:
+        with app.app_context():
+            return call()
+
+    return _pool(app).submit(run)
 
 
 def in_parallel(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:

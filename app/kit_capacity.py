@@ -120,13 +120,20 @@ class Capacity:
             self._changed.wait(give_up - now)
 
 
-def take_slot() -> None:
+def take_slot(owner: Hashable | None = None) -> None:
     """This request is about to call Kit: hold a slot until it ends (KitBusy if
     none comes free in time). Once per request; outside a request (jobs, CLI, the pool's
-    threads) there is nothing to protect."""
+    threads) there is nothing to protect. The slots per user count per
+    `owner` when one is given: Kit's plugin calls come from Kit's addresses
+    and carry no session, so they count per connection (`app.plugins.kept`)."""
     if not has_request_context() or SLOT in g:
         return
-    user = current_user.id if current_user.is_authenticated else request.remote_addr
+    if owner is not None:
+        user: Hashable = owner
+    elif current_user.is_authenticated:
+        user = current_user.id
+    else:
+        user = request.remote_addr
     held = current_app.extensions[KEY].slot(user, _give_back_connection)
     held.__enter__()
     setattr(g, SLOT, held)

@@ -39,6 +39,10 @@ _PATTERNS = [
     (re.compile(rf"(?i)(?<![\w-])({_SECRET_PARAMS})=([^&\s\"']+)"), r"\1=[redacted]"),
     # JSON: "access_token": "..."
     (re.compile(rf'(?i)"({_SECRET_PARAMS})"\s*:\s*"[^"]*"'), r'"\1": "[redacted]"'),
+    # Python reprs: {'access_token': '...'}, Client(client_secret='...') (Authlib
+    # logs the token it issues at DEBUG)
+    (re.compile(rf"(?i)'({_SECRET_PARAMS})'\s*:\s*'[^']*'"), r"'\1': '[redacted]'"),
+    (re.compile(rf"(?i)\b({_SECRET_PARAMS})='[^']*'"), r"\1='[redacted]'"),
     # headers: Authorization: Bearer ..., Basic ...
     (re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 [redacted]"),
 ]

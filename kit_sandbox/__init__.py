@@ -55,6 +55,9 @@ The layout, one Flask blueprint per concern:
 * ``api/``: API v4 (blueprint ``api``), its parameters and pagination;
 * ``webhooks/``: Webhooks 2.0 (its API routes on ``api``; blueprint
   ``webhooks`` for the activity page and its control routes);
+* ``plugins/``: Kit's plugin side: the plugin OAuth client and tokens, and
+  the email editor at ``/email-editor`` (blueprint ``editor``) that inserts
+  the app's content blocks (``choices.py``: what the docs leave open);
 * ``seed/``: the demo accounts and what they hold;
 * ``control.py``: the control API (blueprint ``control``).
 

@@ -7,8 +7,9 @@ import secrets
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import api, control, oauth, outbox, store
+from . import api, control, oauth, outbox, plugins, store
 from .error_page import error_page
+from .plugins import editor
 from .registration import SandboxConfig
 from .state import SandboxState
 from .webhooks import views as webhooks
@@ -59,6 +60,8 @@ def create_sandbox_app(
     app.register_blueprint(control.bp)
     app.register_blueprint(outbox.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(plugins.bp)
+    app.register_blueprint(editor.bp)  # Kit's email editor: the app's blocks
     register_error_handlers(app)
     app.after_request(_security_headers)
     return app

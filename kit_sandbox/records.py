@@ -7,6 +7,7 @@ suffix) keeps Python values (``datetime`` in UTC) and renders itself with
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -201,6 +202,9 @@ class BroadcastRecord:
             "send_at": iso(self.send_at),
             "thumbnail_alt": self.thumbnail_alt,
             "thumbnail_url": self.thumbnail_url,
+            # The web version of a public broadcast (on a reserved domain here,
+            # where Kit's is the creator's own page); None for the others.
+            "public_url": self.public_url,
             "email_address": self.email_address,
             "email_template": {"id": template_id, "name": template_name},
             "subscriber_filter": self.subscriber_filter,
@@ -220,6 +224,13 @@ class BroadcastRecord:
             "published_at": iso(self.published_at),
             "stats": self.stats.to_api(self.status),
         }
+
+    @property
+    def public_url(self) -> str | None:
+        if not self.public:
+            return None
+        slug = re.sub(r"[^a-z0-9]+", "-", self.subject.lower()).strip("-")
+        return f"https://creator.example.com/posts/{slug or self.id}"
 
     @property
     def sent_at(self) -> datetime | None:

@@ -4,6 +4,7 @@ settings), and the sandbox's timing knobs."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 #: The wording of Kit's one scope ("public"), on the App Store page and the
 #: consent screen.
@@ -71,6 +72,27 @@ class SandboxConfig:
     webhook_rotation_seconds: float = 86400.0
     #: How long a delivery waits for the receiver's answer.
     webhook_timeout: float = 5.0
+    #: Plugin access (KIT_PLATFORM.md §8): the app's own OAuth server, as
+    #: entered in Kit's app settings. ``plugin_client_id=None``: no plugin
+    #: access, and Install goes straight to the API OAuth.
+    plugin_authorize_url: str | None = None
+    plugin_token_url: str | None = None
+    plugin_refresh_url: str | None = None
+    plugin_revoke_url: str | None = None
+    plugin_client_id: str | None = None
+    plugin_client_secret: str | None = None
+    #: What the sandbox sends as the bearer token on plugin calls
+    #: (``kit_sandbox.plugins.tokens.bearer_for``): "valid" (refreshed when
+    #: expired), "wrong", "expired" (never refreshed) or "foreign" (another
+    #: account's valid token).
+    plugin_token_mode: str = "valid"  # noqa: S105 (a mode, not a secret)
+    #: The app's content blocks, as the developer pasted them into Kit: the
+    #: ``blocks`` of ``flask kit plugins --json`` (the email editor's menu).
+    plugin_blocks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def has_plugins(self) -> bool:
+        return bool(self.plugin_client_id and self.plugin_authorize_url)
 
     @property
     def is_public_client(self) -> bool:

@@ -125,12 +125,19 @@ class SandboxState:
         self.journal: list[dict[str, Any]] = []
         #: Visits to the "App installed" page: the install journey ended on Kit.
         self.install_completions = 0
+        #: Each account's email draft in the editor: the blocks placed in it
+        #: (``plugins/editor.py``).
+        self.editor_drafts: dict[int, list[dict[str, Any]]] = {}
         #: Requests per access token, for Kit's rate limit.
         self.rate_limiter = RateLimiter()
         self._by_access: dict[str, IssuedTokens] = {}
         self._by_refresh: dict[str, IssuedTokens] = {}
         self._ids = IdSequence()
         self._account_data: dict[int, AccountData] | None = None
+        #: Plugin access: the token pair the app issued per account, and the
+        #: pairs of installs not finished yet (``plugins/tokens.py``).
+        self.plugin_pairs: dict[int, Any] = {}
+        self.plugin_pending: dict[str, Any] = {}
         #: Webhooks 2.0: endpoints, queued events, deliveries (``webhooks/``).
         self.webhooks = WebhookHub(self.config, self.lock)
         self.reset()
@@ -157,6 +164,9 @@ class SandboxState:
             self.api_requests.clear()
             self.journal.clear()
             self.install_completions = 0
+            self.editor_drafts.clear()
+            self.plugin_pairs.clear()
+            self.plugin_pending.clear()
             self._by_access.clear()
             self._by_refresh.clear()
             self.webhooks.reset()

@@ -21,6 +21,9 @@ SECRET = "s3cr3t-VALUE_abc.123"
         f"Authorization: Basic {SECRET}",
         f"code_verifier={SECRET}",
         f"POST /v4/oauth/revoke token={SECRET}",
+        # Python reprs, as Authlib logs an issued token and its client at DEBUG
+        f"Issue token {{'access_token': '{SECRET}', 'refresh_token': '{SECRET}'}}",
+        f"to KitClient(client_id='kit', client_secret='{SECRET}')",
     ],
 )
 def test_redact_removes_secret_values(line):

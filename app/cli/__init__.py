@@ -6,13 +6,14 @@
 - `connections`: list every connection, never a token;
 - `webhooks`: each connection's webhook endpoint at Kit (list, rotate, recover);
 - `doctor`: is this deployment ready?
+- `plugins`: what Kit's app settings need for plugin access (blocks, URLs).
 """
 
 from __future__ import annotations
 
 import click
 
-from app.cli import connections, dev, doctor, token_upkeep
+from app.cli import connections, dev, doctor, plugins, token_upkeep
 from app.webhooks.cli import webhooks_command
 
 
@@ -29,3 +30,4 @@ kit.add_command(token_upkeep.refresh_due_command)
 kit.add_command(token_upkeep.rotate_keys_command)
 kit.add_command(webhooks_command)
 kit.add_command(doctor.doctor)
+kit.add_command(plugins.plugins_command)

@@ -22,6 +22,7 @@ from werkzeug.serving import run_simple
 from werkzeug.utils import redirect
 
 from app import mail
+from app.cli.plugins import plugin_settings
 from app.extensions import db
 from app.kit.outcomes import mark_needs_reconnect_in
 from app.kit.settings import KitSettings
@@ -258,6 +259,8 @@ def start_sandbox(app: Flask, origin: str, state_file: Path | None = None) -> An
         redirect_uris=[app.config["KIT_REDIRECT_URI"]],
         authorization_url=f"{origin}/kit/oauth",
         app_name=app.config["APP_NAME"],
+        # The blocks as a developer pastes them into Kit (`flask kit plugins`).
+        plugin_blocks=plugin_settings()["blocks"],
     )
     # The app's own host may be a return_to (Kit's allow-list for its install
     # link), and the app uses that link as it would with Kit: "Connect a Kit
@@ -269,6 +272,7 @@ def start_sandbox(app: Flask, origin: str, state_file: Path | None = None) -> An
     app.config["KIT_APP_ID"] = str(config.app_id)
     app.config["KIT_CLIENT_ID"] = config.client_id
     app.config["KIT_CLIENT_SECRET"] = config.client_secret
+    give_plugin_access(app, config, origin)
     app.extensions["kit_settings"] = KitSettings.from_config(app.config)
     where = urlsplit(app.config["KIT_SANDBOX_URL"])
     host, port = where.hostname or "127.0.0.1", where.port or 5001
@@ -287,3 +291,15 @@ def start_sandbox(app: Flask, origin: str, state_file: Path | None = None) -> An
         )
         mail.init_app(app)
     return server
+
+
+def give_plugin_access(app: Flask, config: Any, origin: str) -> None:
+    """Register the app's plugin OAuth server at the sandbox, as a developer
+    enters it in Kit's app settings (docs/plugins.md): Install then runs the
+    plugin OAuth first."""
+    if not app.config["KIT_PLUGIN_CLIENT_ID"]:
+        return
+    for step in ("authorize", "token", "refresh", "revoke"):
+        setattr(config, f"plugin_{step}_url", f"{origin}/plugins/oauth/{step}")
+    config.plugin_client_id = app.config["KIT_PLUGIN_CLIENT_ID"]
+    config.plugin_client_secret = app.config["KIT_PLUGIN_CLIENT_SECRET"]

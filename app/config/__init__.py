@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config.listing import listing_config
+from app.config.plugins import plugin_config
 from app.config.values import (
     DEFAULT_DEV_ORIGIN,
     LOOPBACK_HOSTS,
@@ -75,6 +76,8 @@ SETTINGS = (
     "KIT_TOKEN_URL",
     "KIT_REVOKE_URL",
     "KIT_REDIRECT_URI",
+    "KIT_PLUGIN_CLIENT_ID",
+    "KIT_PLUGIN_CLIENT_SECRET",
     "PUBLIC_BASE_URL",
     "KIT_APP_ID",
     "HELP_URL",
@@ -101,6 +104,7 @@ SETTINGS = (
     "KIT_REQUESTS_PER_WORKER",
     "KIT_REQUESTS_PER_USER",
     "KIT_SLOT_WAIT",
+    "PLUGIN_BLOCK_BUDGET",
     "MAIL_SERVER",
     "MAIL_PORT",
     "MAIL_USERNAME",
@@ -141,6 +145,7 @@ def load_config(
         **_processes(text),
         **_requests(production),
         **listing_config(text, production),
+        **plugin_config(text, production, instance),
     }
     config["ALLOWED_HOSTS"] = allowed_hosts(text("ALLOWED_HOSTS"), config)
     config.update(_kit_slots(text, config["GUNICORN_THREADS"]))
@@ -273,6 +278,9 @@ def _kit_slots(text: Text, threads: int) -> dict[str, Any]:
         # Seconds a request waits for one of those slots while they turn over
         # (app/kit_capacity.py); 0: answer 503 at once.
         "KIT_SLOT_WAIT": float(text("KIT_SLOT_WAIT", "5") or 0),
+        # Seconds a content block waits on Kit before it answers from the
+        # copy it kept (app/plugins/kept.py).
+        "PLUGIN_BLOCK_BUDGET": float(text("PLUGIN_BLOCK_BUDGET", "1.5") or 1.5),
     }
 
 

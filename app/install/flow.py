@@ -286,4 +286,5 @@ def _set_tokens(connection: KitConnection, tokens: TokenSet, account: Account) -
     connection.expires_at = tokens.expires_at
     connection.token_issued_at = datetime.now(UTC)
     connection.status = KitConnection.ACTIVE
+    connection.uninstalled_at = None  # installed again
     connection.last_error = None

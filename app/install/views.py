@@ -40,6 +40,7 @@ from app.kit import oauth
 from app.kit.errors import KitUnavailable
 from app.kit.settings import KitSettings
 from app.models import KitConnection
+from app.plugins.links import link_pending_grant
 from app.redirects import is_kit_url
 from app.security import OAUTH_LIMIT
 
@@ -128,6 +129,9 @@ def callback() -> Response | tuple[Any, int]:
         )
     except InstallFailed as failed:
         return failure_page(failed)
+    # An install with plugin access: Kit's plugin OAuth came first, in this
+    # browser; its grant now serves this connection.
+    link_pending_grant(current_user, connection)
     # The dashboard opens the account just connected, now (no Kit `redirect`)
     # or whenever the creator comes back from Kit.
     remember_selected(connection)

@@ -16,6 +16,7 @@ from app.models.kit_data import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from app.models.plugins import PluginCode, PluginGrant, PluginToken, token_hash
 
 __all__ = [
     "ConnectionEvent",
@@ -23,10 +24,14 @@ __all__ = [
     "KitConnection",
     "LegacyWebhook",
     "OAuthAttempt",
+    "PluginCode",
+    "PluginGrant",
+    "PluginToken",
     "RetiredGrant",
     "User",
     "WebhookEndpoint",
     "WebhookEvent",
     "new_session_token",
+    "token_hash",
     "utcnow",
 ]

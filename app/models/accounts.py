@@ -131,6 +131,9 @@ class KitConnection(db.Model):
     # Kit's event types the creator does not want kept (space-separated, set
     # on the settings page): their deliveries are acknowledged, not stored.
     events_not_kept: Mapped[str] = mapped_column(String(2048), default="")
+    # When Kit told us the creator uninstalled the app (its plugin revoke
+    # call, app/plugins/uninstall.py); cleared by the next install.
+    uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow
@@ -222,6 +225,7 @@ class ConnectionEvent(db.Model):
     NEEDS_RECONNECT = "needs_reconnect"
     DISCONNECTED = "disconnected"
     DATA_DELETED = "data_deleted"  # the stored Kit data, by the creator or a job
+    UNINSTALLED = "uninstalled"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int] = mapped_column(

@@ -87,6 +87,7 @@ def authorize() -> Response | tuple[str, int] | str:
     account_id = request.form.get("account_id", type=int)
     if account_id is None or account_id not in state.accounts:
         return _consent_page(grant, error="Choose the account to sign in as."), 400
+    session["kit_account_id"] = account_id  # who is signed in to Kit now
     code = state.issue_code(
         client_id=grant.client_id,
         redirect_uri=grant.redirect_uri,

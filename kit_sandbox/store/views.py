@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from ..error_page import error_page
+from ..plugins.views import finish_install, plugin_authorize_redirect
 from ..registration import PERMISSION, SandboxConfig
 from ..state import current_state
 from ..urls import with_query
@@ -36,6 +37,7 @@ def app_store(app_id: int) -> Response | tuple[str, int] | str:
         # Kit registers an install only when the flow comes back here.
         with state.lock:
             state.install_completions += 1
+        finish_install(state)
         if return_to is not None:
             # An install started on the app's site ends there (Kit's
             # `return_to`); without one, Kit keeps the creator on Kit.
@@ -73,6 +75,10 @@ def install(app_id: int) -> Response | tuple[str, int]:
             f"Its k_app_id is {k_app_id[:40]!r}; for this app it is k_{app_id}.",
             400,
         )
+    if config.has_plugins and request.args.get("plugin") != "done":
+        # Plugin OAuth first (KIT_PLATFORM §8); it comes back here with the
+        # return_to it was given.
+        return plugin_authorize_redirect(return_to)
     back_to_kit = url_for(
         "store.app_store",
         app_id=app_id,

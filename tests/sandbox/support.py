@@ -204,7 +204,8 @@ LISTS: dict[str, tuple[str, list[str]]] = {
         "broadcasts",
         ["id", "publication_id", "created_at", "subject", "preview_text"]
         + ["description", "content", "public", "published_at", "send_at"]
-        + ["thumbnail_alt", "thumbnail_url", "email_address", "email_template"]
+        + ["thumbnail_alt", "thumbnail_url", "public_url", "email_address"]
+        + ["email_template"]
         + ["subscriber_filter", "status"],
     ),
     "/v4/custom_fields": ("custom_fields", ["id", "name", "key", "label"]),

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 
 APP_ORIGIN = "http://localhost"  # the Flask test client's host
 
+# The pair the test apps issue to Kit for plugin access (tests that install
+# with plugin access give the sandbox the same: tests/support/plugins.py).
+PLUGIN_CLIENT_ID = "kit-plugins-test"
+PLUGIN_CLIENT_SECRET = "plugin-test-secret"  # noqa: S105 (not a real secret)
+
 
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
 
@@ -56,8 +61,14 @@ def app_settings(kit: SandboxServer, database_url: str, **extra: object) -> dict
         "KIT_CLIENT_ID": kit.config.client_id,
         "KIT_CLIENT_SECRET": kit.config.client_secret,
         "KIT_APP_URL": kit.url,
+        "KIT_PLUGIN_CLIENT_ID": PLUGIN_CLIENT_ID,
+        "KIT_PLUGIN_CLIENT_SECRET": PLUGIN_CLIENT_SECRET,
         "KIT_API_URL": kit.url,
         "KIT_HTTP_TIMEOUT": 2,
+        # A block waits on Kit longer than any Kit call may take here: a busy
+        # machine does not turn a test's answer into the kept copy (the tests
+        # of a slow Kit lower it).
+        "PLUGIN_BLOCK_BUDGET": 10,
         # Kit's webhook deliveries go nowhere (the discard port) unless a test
         # serves the app (`served_app`) and points this at it.
         "PUBLIC_BASE_URL": "http://127.0.0.1:9",
