@@ -131,6 +131,9 @@ class KitConnection(db.Model):
     # Kit's event types the creator does not want kept (space-separated, set
     # on the settings page): their deliveries are acknowledged, not stored.
     events_not_kept: Mapped[str] = mapped_column(String(2048), default="")
+    # A run of `register_legacy_rules` in progress, until then: one at a time
+    # per connection (app/webhooks/legacy_turn.py), never held across Kit.
+    legacy_rules_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When Kit told us the creator uninstalled the app (its plugin revoke
     # call, app/plugins/uninstall.py); cleared by the next install.
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -36,6 +36,7 @@ from app.kit.errors import KitError, KitUnavailable, NeedsReconnect
 from app.kit_cache import client_for
 from app.models import KitConnection, LegacyWebhook, WebhookEndpoint
 from app.webhooks import legacy
+from app.webhooks.legacy_turn import one_at_a_time
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,15 @@ def _rows(connection_id: int) -> tuple[list[LegacyWebhook], list[LegacyWebhook]]
 @shared_task(name="app.webhooks.register_legacy_rules")
 def register_legacy_rules(connection_id: int) -> str:
     """Make the connection's wanted rules exist at Kit; returns `active`,
-    `unavailable`, `failed` or `skipped` (connection not active)."""
+    `unavailable`, `failed` or `skipped` (connection not active, or another
+    run held it too long). One run at a time per connection (`legacy_turn`)."""
+    with one_at_a_time(connection_id) as ours:
+        if not ours:
+            return "skipped"
+        return _register(connection_id)
+
+
+def _register(connection_id: int) -> str:
     connection = db.session.get(KitConnection, connection_id)
     if connection is None or connection.status != KitConnection.ACTIVE:
         db.session.commit()

@@ -35,7 +35,11 @@ def upgrade():
     sa.UniqueConstraint('connection_id', 'event', 'param', name=op.f('uq_legacy_webhooks_connection_id_event_param')),
     sa.UniqueConstraint('key_hash', name=op.f('uq_legacy_webhooks_key_hash'))
     )
+    with op.batch_alter_table('kit_connections', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('legacy_rules_until', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('kit_connections', schema=None) as batch_op:
+        batch_op.drop_column('legacy_rules_until')
     op.drop_table('legacy_webhooks')
