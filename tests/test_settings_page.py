@@ -12,7 +12,7 @@ from html import unescape
 
 import pytest
 
-from app.webhooks.feed import EVENTS
+from app.creator_data.kinds import KINDS
 from tests.support.accounts import create_user, csrf_token, sign_in
 from tests.support.rows import add_connection, add_growth_days, set_stored, stored
 from tests.support.webhooks import (
@@ -129,7 +129,7 @@ def test_switching_a_kind_off_deletes_its_events_and_stops_keeping_it(app, clien
             {"event_id": "joined", "type": "subscriber.created"},
         ],
     )
-    keep = [kind for kind in EVENTS if kind != "subscriber.tag_added"]
+    keep = [kind for kind in KINDS if kind != "subscriber.tag_added"]
     saved = client.post("/kit/settings/1/events", data={"keep": keep})
     assert saved.status_code == 302
     assert saved.location == "/kit/settings?connection=1"
@@ -156,7 +156,7 @@ def test_switching_a_kind_off_deletes_its_events_and_stops_keeping_it(app, clien
     assert [e.event_id for e in stored_events(app)] == ["joined", "joined-again"]
 
     # On again: kept again.
-    client.post("/kit/settings/1/events", data={"keep": list(EVENTS)})
+    client.post("/kit/settings/1/events", data={"keep": list(KINDS)})
     assert stored(app).events_not_kept == ""
     assert deliver("subscriber.tag_added", "tagged-later").json["stored"] == 1
 
@@ -172,7 +172,7 @@ def test_the_switches_need_the_csrf_token_and_the_owner(make_app):
     assert stored(app).events_not_kept == ""
     token = csrf_token(client.get("/kit/settings"))
     client.post("/kit/settings/1/events", data={"keep": [], "csrf_token": token})
-    assert stored(app).events_not_kept == " ".join(sorted(EVENTS))
+    assert stored(app).events_not_kept == " ".join(sorted(KINDS))
 
     other = add_connection(app, "other@example.com")
     answer = client.post(

@@ -255,12 +255,14 @@ def start_sandbox(app: Flask, origin: str, state_file: Path | None = None) -> An
     `state_file`, the sandbox's state is loaded from and kept in that file."""
     if kit_sandbox is None:
         raise click.ClickException(NO_SANDBOX)
+    with app.app_context():
+        blocks = plugin_settings()["blocks"]
     config = kit_sandbox.SandboxConfig(
         redirect_uris=[app.config["KIT_REDIRECT_URI"]],
         authorization_url=f"{origin}/kit/oauth",
         app_name=app.config["APP_NAME"],
         # The blocks as a developer pastes them into Kit (`flask kit plugins`).
-        plugin_blocks=plugin_settings()["blocks"],
+        plugin_blocks=blocks,
     )
     # The app's own host may be a return_to (Kit's allow-list for its install
     # link), and the app uses that link as it would with Kit: "Connect a Kit

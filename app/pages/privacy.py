@@ -76,6 +76,29 @@ PURPOSES: dict[str, Purpose] = {
         "{events_days} days after they arrive (a daily job deletes older ones); "
         "all of them when you disconnect.",
     ),
+    "legacy_webhooks": Purpose(
+        "The rules of Kit's older webhooks the app set up for your account "
+        "(purchases, link clicks): the event, the product or link followed, "
+        "and a hash of the key in the address Kit sends them to.",
+        "While connected; deleted at Kit, and marked gone here, when you disconnect.",
+    ),
+    "plugin_grants": Purpose(
+        "Your yes to Kit on this app's plugin screen (Kit's email editor "
+        "blocks): which of your Kit connections Kit's plugin calls may read.",
+        "As long as your account exists; ended (marked revoked) when you "
+        "uninstall the app at Kit or install it again.",
+    ),
+    "plugin_codes": Purpose(
+        "The one-time codes handed to Kit during a plugin install: a hash of "
+        "each, never the code itself.",
+        "Single use, valid for minutes; kept with their grant.",
+    ),
+    "plugin_tokens": Purpose(
+        "The tokens Kit holds for this app's plugin calls: hashes only (the "
+        "tokens themselves exist only at Kit).",
+        "With their grant; each works until it expires or is refreshed, "
+        "and none after an uninstall.",
+    ),
 }
 
 
