@@ -14,7 +14,9 @@ from app.models import KitConnection
 from app.webhooks import store as webhook_store
 
 
-def disconnect_connection(connection: KitConnection, settings: KitSettings) -> None:
+def disconnect_connection(
+    connection: KitConnection, settings: KitSettings, *, retire_if_down: bool = False
+) -> None:
     """Revoke the grant and forget the tokens (KitUnavailable: nothing changed,
     try again), then drop the connection's Kit data: its stored growth
     figures and webhook events, the endpoint's secret (the row stays, so a
@@ -30,8 +32,12 @@ def disconnect_connection(connection: KitConnection, settings: KitSettings) -> N
     deletes it (`register_endpoint`). The figures and events go here, with
     the grant, and not with Reload: they are the creator's data, kept only
     while the app has their permission.
+
+    `retire_if_down`: Kit's uninstall notice (app/plugins/uninstall.py) ends
+    the connection even when Kit does not answer the revoke; the pair is
+    retired, and the sweep revokes it later (`app.kit.revoke`).
     """
-    if not revoke_connection(connection.id, settings):
+    if not revoke_connection(connection.id, settings, retire_if_down=retire_if_down):
         return  # a reinstall stored a new grant meanwhile: its data stays
     stored_days.forget(connection.id)
     webhook_store.forget(connection.id)
