@@ -145,14 +145,30 @@ def test_uninstall_after_a_disconnect_in_the_app_only_marks_it(
     assert event_kinds(app).count("disconnected") == 1
 
 
-def test_uninstall_is_200_even_when_kit_fails_the_api_revoke(
+def test_uninstall_when_kit_fails_the_api_revoke_ends_it_all_the_same(
     app, client, user, kit, kit_browser
 ):
+    """Kit gets its 200, the connection ends (Uninstalled at Kit, tokens
+    forgotten, data dropped), and the API grant waits, retired, for the
+    sweep that revokes it once Kit answers again."""
+    from app.jobs.grant_revocation import revoke_due_grants
+    from app.models import RetiredGrant
+
     tokens = install_with_plugins(app, client, kit_browser, account=ADA)
-    kit.state.add_fault("revoke", "500", times=5)
+    kit.state.add_fault("revoke", "500", times=20)
     assert revoke(client, tokens["refresh_token"]).status_code == 200
-    assert stored(app).uninstalled_at is not None
+    row = stored(app)
+    assert (row.status, row.access_token, row.refresh_token) == ("revoked", None, None)
+    assert row.uninstalled_at is not None
     assert _refused(_account(client, tokens["access_token"]))
+    with app.app_context():
+        assert db.session.scalar(select(func.count(GrowthDay.id))) == 0
+        retired = db.session.scalar(select(RetiredGrant))
+        assert retired is not None and retired.reason == RetiredGrant.ORPHANED
+    kit.state.clear_faults()
+    with app.app_context():
+        revoke_due_grants()
+    assert all(t.revoked for t in kit.state.token_sets)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,9 @@ from app.webhooks import legacy_rules
 from app.webhooks import store as webhook_store
 
 
-def disconnect_connection(connection: KitConnection, settings: KitSettings) -> None:
+def disconnect_connection(
+    connection: KitConnection, settings: KitSettings, *, retire_if_down: bool = False
+) -> None:
     """Revoke the grant and forget the tokens (KitUnavailable: nothing changed,
     try again), then drop the connection's Kit data: its stored growth
     figures and webhook events, the endpoint's secret (the row stays, so a
@@ -42,10 +44,21 @@ def disconnect_connection(connection: KitConnection, settings: KitSettings) -> N
     for as long as the creator stays away. If the revoke then fails, the
     rules are created again: only the legacy events of those seconds are
     lost.
+
+    `retire_if_down`: Kit's uninstall notice (app/plugins/uninstall.py) ends
+    the connection even when Kit does not answer: rules Kit could not delete
+    stay there and get 410 here; the pair is retired, and the sweep revokes
+    it later (`app.kit.revoke`).
     """
-    legacy_rules.delete_at_kit(connection.id)
     try:
-        revoked = revoke_connection(connection.id, settings)
+        legacy_rules.delete_at_kit(connection.id)
+    except KitError:
+        if not retire_if_down:
+            raise
+    try:
+        revoked = revoke_connection(
+            connection.id, settings, retire_if_down=retire_if_down
+        )
     except KitError:
         _restore_legacy_rules(connection.id)
         raise

@@ -31,25 +31,35 @@ from app.models import ConnectionEvent, KitConnection, RetiredGrant
 log = logging.getLogger(__name__)
 
 
-def revoke_connection(connection_id: int, settings: KitSettings) -> bool:
+def revoke_connection(
+    connection_id: int, settings: KitSettings, *, retire_if_down: bool = False
+) -> bool:
     """Revoke the grant at Kit, then forget the tokens; False when a reinstall
     stored a new grant meanwhile (the connection stays, with it).
 
     If Kit cannot be reached, nothing changes here (KitUnavailable, or
     RefreshBusy when a refresh in flight outlasts the wait): the creator can
-    try again, and the tokens are not left orphaned at Kit.
+    try again, and the tokens are not left orphaned at Kit. With
+    `retire_if_down` (Kit's uninstall notice: the creator cannot try again),
+    an unanswered revoke retires the pair for the sweep instead, and the
+    connection ends all the same.
     """
     claim = _claim(connection_id, settings)
+    access_left = False
     try:
         if claim.refresh_token:
             # Revoking the refresh token ends the grant (and, at Kit, the install).
             oauth.revoke(settings, claim.refresh_token, "refresh_token")
+    except KitUnavailable:
+        if not retire_if_down:
+            release_claim(connection_id, claim)
+            raise
+        access_left = True  # the whole pair goes to the sweep
     except BaseException:
         release_claim(connection_id, claim)
         raise
-    access_left = False
     kept = False
-    if claim.access_token:
+    if claim.access_token and not access_left:
         try:
             oauth.revoke(settings, claim.access_token, "access_token")
         except KitUnavailable:

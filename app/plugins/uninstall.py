@@ -42,11 +42,13 @@ def uninstall_connection(connection: KitConnection) -> None:
     if connection.status == KitConnection.REVOKED:
         return  # disconnected in the app before: nothing left to revoke
     try:
-        disconnect_connection(connection, current_app.extensions["kit_settings"])
+        disconnect_connection(
+            connection, current_app.extensions["kit_settings"], retire_if_down=True
+        )
     except KitError as exc:
-        # Kit is told 200 all the same (it has uninstalled the app); the
-        # connection page says "Uninstalled at Kit" and offers Disconnect,
-        # which tries the revoke again.
+        # A refresh in flight outlasted the wait (RefreshBusy): Kit is told
+        # 200 all the same; the page says "Uninstalled at Kit" and offers
+        # Disconnect, which tries again.
         log.warning(
             "Connection %s uninstalled at Kit, its revoke failed: %s",
             connection.id,
