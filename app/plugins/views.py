@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -131,6 +132,20 @@ def oauth_error(status: int, error: str, description: str) -> tuple[Response, in
     response = jsonify(error=error, error_description=description)
     response.headers["Cache-Control"] = "no-store"
     return response, status
+
+
+@bp.errorhandler(InsecureTransportError)
+def over_http(_: InsecureTransportError) -> Any:
+    """Production takes Kit's calls over https only (Authlib's rule). One that
+    reached the app as http (a proxy that does not say X-Forwarded-Proto, or
+    PROXY_FIX_HOPS unset) is refused in RFC 6749's shape, not a 500."""
+    message = (
+        "Plugin OAuth needs https. Behind a proxy, set PROXY_FIX_HOPS so the "
+        "app sees X-Forwarded-Proto."
+    )
+    if request.endpoint == "plugins.authorize":
+        return problem(400, "This page needs https", message)
+    return oauth_error(400, "invalid_request", message)
 
 
 @bp.errorhandler(HTTPException)
