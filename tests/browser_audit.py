@@ -84,6 +84,12 @@ PAGES = (
     "connection-disconnected",
     "disconnected",
     "reset-password",
+    # Issue 24: the App settings page Kit links to, and the listing's pages.
+    "app-settings",
+    "delete-data-confirm",
+    "help",
+    "support",
+    "privacy",
 )
 
 #: The schemes every page is checked in; the first is the one the walk browses in.
@@ -128,6 +134,18 @@ OVERFLOWING = """(width) => [...document.body.querySelectorAll('*')].filter((e) 
   (e.className && typeof e.className === 'string'
     ? '.' + e.className.trim().split(/\\s+/).join('.') : '') +
   ' "' + (e.textContent || '').trim().slice(0, 40) + '"')"""
+
+
+# Phone cards (`.data.records td[data-label]`, a flex row: the label, then the
+# value) whose value is several flex items: text and a <time> side by side
+# become narrow columns ("14 event s, 7 Dec t o 7 Dec"). Wrap it in one element.
+SPLIT_CARD_VALUES = """() => [
+  ...document.querySelectorAll('.data.records td[data-label]')].filter((td) =>
+    getComputedStyle(td).display === 'flex' &&
+    [...td.childNodes].filter((n) => n.nodeType === 1 ||
+      (n.nodeType === 3 && n.textContent.trim())).length > 1)
+  .slice(0, 3).map((td) => td.dataset.label + ': "' +
+    td.textContent.trim().slice(0, 40) + '"')"""
 
 
 # Headings inside <main> that skip a level (an h2 followed by an h4, say).
@@ -222,6 +240,11 @@ class Audit:
                 wide = page.evaluate(OVERFLOWING, width)
                 self.page_problems.append(
                     {**where, "problem": f"scrollWidth {scroll}, too wide: {wide}"}
+                )
+            split = page.evaluate(SPLIT_CARD_VALUES)
+            if split:
+                self.page_problems.append(
+                    {**where, "problem": f"card values in pieces: {split}"}
                 )
             hidden = page.evaluate(TABS_OUT_OF_SIGHT, width)
             if hidden:
