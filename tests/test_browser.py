@@ -352,6 +352,10 @@ def walk_account(audit: Audit, page, origin: str) -> None:  # type: ignore[no-un
         page.wait_for_url(connection_page)
         assert page.get_by_role("link", name=re.compile("^Disconnect")).is_visible()
     audit.visit(page, "account-settings", link(page, 'a[href="/account"]'))
+    if audit.visit(page, "app-settings", lambda: page.goto(f"{origin}/kit/settings")):
+        audit.visit(page, "delete-data-confirm", link(page, 'main a[href$="/delete"]'))
+    for name in ("help", "support", "privacy"):
+        audit.visit(page, name, link(page, f'footer a[href="/{name}"]'))
     audit.visit(
         page, "not-found", lambda: page.goto(f"{origin}/no-such-page"), status=404
     )
