@@ -90,6 +90,8 @@ PAGES = (
     "help",
     "support",
     "privacy",
+    # Asked once per account before Kit's consent: what the app keeps.
+    "before-kit",
 )
 
 #: The schemes every page is checked in; the first is the one the walk browses in.

@@ -157,6 +157,15 @@ def test_every_page_at_desktop_and_phone_width(kit, live_app, contexts):
     audit.visit(small, "confirm-address", lambda: small.goto(confirm_address))
     page.get_by_role("button", name="Confirm and continue").click()
 
+    # Once per account, before Kit's consent: what the app keeps.
+    page.wait_for_url(re.compile(re.escape(live_app) + r"/kit/oauth\?"))
+    assert page.get_by_role("heading", name="Before you connect Kit").is_visible()
+    audit.check(page, "before-kit")
+    before_kit = page.url
+    phone.add_cookies(desktop.cookies())
+    audit.visit(small, "before-kit", lambda: small.goto(before_kit))
+    page.get_by_role("button", name="Continue to Kit").click()
+
     page.wait_for_url(re.compile(re.escape(kit.url) + r"/v4/oauth/authorize"))
     consent = page.url
     page.get_by_label(re.compile(re.escape(creator.name))).check()

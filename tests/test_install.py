@@ -15,7 +15,13 @@ import pytest
 from markupsafe import escape
 
 from tests.support.accounts import PASSWORD, sign_up
-from tests.support.installing import first_account, install, kit_redirect, start_install
+from tests.support.installing import (
+    first_account,
+    install,
+    kit_redirect,
+    past_agreement,
+    start_install,
+)
 from tests.support.rows import connections
 
 
@@ -32,7 +38,11 @@ def test_new_creator_from_kit_signs_up_connects_and_ends_on_kit(
     # ... confirms the address through the link mailed to it, and is sent on
     # with the same redirect, then to Kit's authorize endpoint.
     assert sign_up(client, "New@Example.com ", next_url=next_url) == next_url
-    to_kit = client.get(next_url)
+    # Once signed in, the app asks (once) before Kit's consent: what it keeps.
+    before_kit = client.get(next_url)
+    assert before_kit.status_code == 200
+    assert "each event carries the subscriber" in before_kit.text
+    to_kit = past_agreement(client, before_kit)
     assert to_kit.location.startswith(f"{kit.url}/v4/oauth/authorize?")
 
     done = client.get(kit_browser.consent(to_kit.location))
@@ -120,7 +130,7 @@ def test_kit_legacy_endpoints_work_through_configuration(make_app, kit, kit_brow
     )
     client = legacy.test_client()
     sign_up(client)
-    to_kit = start_install(client)
+    to_kit = past_agreement(client, start_install(client))
     assert to_kit.location.startswith(f"{kit.url}/oauth/authorize?")
     done = client.get(kit_browser.consent(to_kit.location))
     assert urlsplit(done.location).path == "/dashboard"

@@ -25,6 +25,7 @@ from app.config import ConfigError
 from kit_sandbox import SandboxServer
 from tests.servers import free_port, wait_until_up
 from tests.support.accounts import PASSWORD, create_user, csrf_token, sign_up
+from tests.support.installing import past_agreement
 from tests.support.settings import app_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -320,7 +321,7 @@ def _redirect_uri_sent_to_kit(app: Flask, **headers: str) -> str:
         {f"HTTP_{name.upper().replace('-', '_')}": v for name, v in headers.items()}
     )
     sign_up(client)
-    to_kit = client.get("/kit/oauth")
+    to_kit = past_agreement(client, client.get("/kit/oauth"))
     assert to_kit.status_code == 302, to_kit.text
     return parse_qs(urlsplit(to_kit.location).query)["redirect_uri"][0]
 

@@ -45,6 +45,7 @@ from app.auth.tasks import (
     VERIFY,
     queue_account_mail,
 )
+from app.creator_data.agreement import agree, on_the_way_to_kit
 from app.extensions import limiter
 from app.models import User
 from app.redirects import safe_next
@@ -146,6 +147,8 @@ def login() -> str | Response | tuple[str, int]:
             return to_check_inbox(user.email, "verify")
         else:
             sign_in_anew(user)
+            if on_the_way_to_kit(form.next.data):
+                agree(user)  # the form showed what the app keeps; Kit is next
             return after_sign_in(form.next.data)
     return form_page("auth/login.html", form)
 

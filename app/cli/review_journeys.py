@@ -150,7 +150,11 @@ class Journeys:
         )
         link = self._mailed_link("/verify-email")
         page = self._get(link, "the confirmation link", "/verify-email")
-        page = self._submit(page, {}, "Confirm", "/v4/oauth/authorize")
+        page = self._submit(page, {}, "Confirm", "/kit/oauth")
+        # Asked once per account, before Kit's consent: what the app keeps.
+        page = self._submit(
+            page, {}, "Continue to Kit", "/v4/oauth/authorize", needs="next"
+        )
         return self._consent(page, EMPTY_ACCOUNT, "a new account, an empty Kit account")
 
     def signed_in(self) -> str:
@@ -197,9 +201,14 @@ class Journeys:
         return self._landed(page, step, expect)
 
     def _submit(
-        self, page: requests.Response, values: dict[str, str], step: str, expect: str
+        self,
+        page: requests.Response,
+        values: dict[str, str],
+        step: str,
+        expect: str,
+        needs: str = "token",
     ) -> requests.Response:
-        wanted = set(values) or {"token"}
+        wanted = set(values) or {needs}
         form = next(
             (
                 f

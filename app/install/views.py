@@ -23,6 +23,12 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.auth.access import own_connection, remember_selected
+from app.creator_data.agreement import (
+    AgreeForm,
+    agree,
+    has_agreed,
+    on_the_way_to_kit,
+)
 from app.errors import problem
 from app.extensions import db, limiter
 from app.install import bp
@@ -78,6 +84,11 @@ def start() -> Response | tuple[Any, int]:
         return failure_page(InstallFailed("bad_tenant_name"))
     if other_host := _canonical_host_redirect():
         return redirect(other_host)
+    if current_user.is_authenticated and not has_agreed(current_user):
+        # Once, before any install goes on to Kit: what the app will keep.
+        return render_template(
+            "install/before_kit.html", form=AgreeForm(next=request.full_path)
+        )
     reconnect = request.args.get("reconnect", "")
     if "redirect" not in request.args and current_app.config["KIT_APP_ID"]:
         meant = _reconnecting(reconnect) if current_user.is_authenticated else None
@@ -103,6 +114,24 @@ def start() -> Response | tuple[Any, int]:
             tenant_name=tenant_name,
         )
     )
+
+
+@bp.post("/kit/oauth/agree")
+@limiter.limit(OAUTH_LIMIT)
+@login_required
+def agree_and_continue() -> Response | tuple[Any, int]:
+    """ "Continue to Kit" on the notice of what the app keeps: recorded, then
+    the install goes on where it was (the Authorization URL it came from)."""
+    form = AgreeForm()
+    if not form.validate_on_submit():
+        return problem(
+            400,
+            "This page has expired",
+            "Nothing was recorded. Start connecting again: the app asks once more.",
+            [("Connect a Kit account", url_for("install.start"))],
+        )
+    agree(current_user)
+    return redirect(on_the_way_to_kit(form.next.data) or url_for("install.start"))
 
 
 @bp.get("/kit/oauth/callback")

@@ -50,6 +50,10 @@ class User(UserMixin, db.Model):
     # When the owner of the address followed our link; None: not yet, and the
     # account cannot sign in.
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When they agreed to what the app keeps about a Kit account (the notice
+    # before consent, app/install/agreement.py); None: not yet, and no install
+    # goes on to Kit until they have.
+    data_agreed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     connections: Mapped[list[KitConnection]] = relationship(
         back_populates="user", order_by="KitConnection.id"

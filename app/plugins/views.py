@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 from wtforms import SubmitField
 
+from app.creator_data.agreement import agree
 from app.edge import accepts_body
 from app.errors import ADVICE, problem
 from app.extensions import csrf, db, limiter
@@ -84,6 +85,7 @@ def authorize() -> Any:
     )
     db.session.add(plugin_grant)
     db.session.commit()
+    agree(current_user)  # the page showed what the app keeps; Kit's install is next
     remember_grant(plugin_grant)
     return server.create_authorization_response(grant_user=plugin_grant, grant=grant)
 

@@ -90,13 +90,17 @@ def create_user(
     email: str = "creator@example.com",
     password: str = PASSWORD,
     verified: bool = True,
+    agreed: bool = True,
 ) -> int:
     """A user stored directly (for tests that are not about signing up), its
-    password hashed cheaply (`password_hash`)."""
+    password hashed cheaply (`password_hash`); `agreed`: to what the app keeps
+    (app/creator_data/agreement.py), so an install goes straight on to Kit."""
+    now = datetime.now(UTC)
     with app.app_context():
         user = User(
             email=User.normalize_email(email),
-            email_verified_at=datetime.now(UTC) if verified else None,
+            email_verified_at=now if verified else None,
+            data_agreed_at=now if agreed else None,
             password_hash=password_hash(password),
         )
         db.session.add(user)

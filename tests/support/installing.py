@@ -4,6 +4,8 @@ consent pages (`connect`, `granted`, for the rest)."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -43,6 +45,27 @@ def start_install(client: FlaskClient, **params: str):  # type: ignore[no-untype
     return client.get(f"/kit/oauth{query}")
 
 
+BEFORE_KIT = "Before you connect Kit"
+
+
+def past_agreement(client: FlaskClient, answer):  # type: ignore[no-untyped-def]
+    """`answer` (to our Authorization URL), or, when it is "Before you connect
+    Kit" (asked once per account: app/creator_data/agreement.py), the answer
+    after the creator's click on "Continue to Kit"."""
+    if answer.status_code != 200 or BEFORE_KIT not in answer.text:
+        return answer
+    fields = dict(
+        re.findall(
+            r'name="(next|csrf_token)" type="hidden" value="([^"]*)"', answer.text
+        )
+    )
+    agreed = client.post(
+        "/kit/oauth/agree", data={k: html.unescape(v) for k, v in fields.items()}
+    )
+    assert agreed.status_code == 302, agreed.text
+    return client.get(agreed.location)
+
+
 def install(
     client: FlaskClient,
     kit_browser: KitBrowser,
@@ -51,8 +74,9 @@ def install(
     **params: str,
 ):  # type: ignore[no-untyped-def]
     """The whole round trip for a signed-in user, as the demo creator `account`
-    (default: the first); returns the callback's response."""
-    to_kit = start_install(client, **params)
+    (default: the first), past "Before you connect Kit" if it asks; returns
+    the callback's response."""
+    to_kit = past_agreement(client, start_install(client, **params))
     assert to_kit.status_code == 302, to_kit.text
     chosen = None if account is None else str(account)
     return client.get(kit_browser.consent(to_kit.location, decision, chosen))

@@ -1,0 +1,154 @@
+"""The creator agrees to what the app keeps before any install goes on to
+Kit's consent (app/creator_data/agreement.py): asked once per account, on the
+way in (sign-in, plugin consent) or on "Before you connect Kit"."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import OAuthAttempt, User
+from tests.support.accounts import (
+    PASSWORD,
+    create_user,
+    csrf_token,
+    sign_in,
+    sign_up,
+)
+from tests.support.installing import kit_redirect, past_agreement, start_install
+from tests.support.plugins import allow, authorize_url
+
+
+def agreed_at(app, email="creator@example.com"):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return db.session.scalar(select(User.data_agreed_at).where(User.email == email))
+
+
+def attempts(app) -> int:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(OAuthAttempt))
+
+
+@pytest.fixture
+def not_agreed(app, client):  # type: ignore[no-untyped-def]
+    """Signed in, never agreed (an account made before this page existed)."""
+    create_user(app, agreed=False)
+    assert sign_in(client).status_code == 302
+
+
+def test_an_install_asks_once_then_goes_on_to_kit(app, client, kit, not_agreed):
+    before = start_install(client, redirect=kit_redirect(kit), tenant_name="Blog")
+    assert before.status_code == 200
+    assert "Before you connect Kit" in before.text
+    assert "each event carries the subscriber" in before.text
+    assert "90 days" in before.text  # WEBHOOK_EVENTS_KEPT_DAYS, from the settings
+    # Nothing has gone to Kit yet: no attempt, no state.
+    assert attempts(app) == 0
+    assert agreed_at(app) is None
+
+    to_kit = past_agreement(client, before)
+    assert to_kit.status_code == 302
+    assert to_kit.location.startswith(f"{kit.url}/v4/oauth/authorize?")
+    # The install goes on where it was: the same tenant, Kit's redirect kept.
+    assert parse_qs(urlsplit(to_kit.location).query)["tenant_name"] == ["Blog"]
+    assert attempts(app) == 1
+    assert agreed_at(app) is not None
+
+    # Asked once: the next install goes straight to Kit.
+    again = start_install(client, redirect=kit_redirect(kit))
+    assert again.status_code == 302
+    assert again.location.startswith(f"{kit.url}/v4/oauth/authorize?")
+
+
+def test_signing_in_on_the_way_to_kit_is_agreeing(app, client, kit):
+    """The sign-in form on the way to Kit shows the notice above its button."""
+    create_user(app, agreed=False)
+    next_url = f"/kit/oauth?redirect={quote(kit_redirect(kit))}"
+    form = client.get(f"/login?next={quote(next_url)}")
+    assert "each event carries the subscriber" in form.text
+    signed_in = client.post(
+        "/login",
+        data={"email": "creator@example.com", "password": PASSWORD, "next": next_url},
+    )
+    assert signed_in.location == next_url
+    assert agreed_at(app) is not None
+    to_kit = client.get(next_url)
+    assert to_kit.location.startswith(f"{kit.url}/v4/oauth/authorize?")
+
+
+def test_signing_in_elsewhere_or_signing_up_is_not_agreeing(app, client, kit):
+    create_user(app, agreed=False)
+    assert sign_in(client).status_code == 302
+    assert agreed_at(app) is None
+    # A sign-up proves nothing yet (the address may be someone else's): its
+    # owner is asked once signed in.
+    other = app.test_client()
+    next_url = f"/kit/oauth?redirect={quote(kit_redirect(kit))}"
+    assert sign_up(other, "new@example.com", next_url=next_url) == next_url
+    assert agreed_at(app, "new@example.com") is None
+    assert "Before you connect Kit" in other.get(next_url).text
+
+
+def test_an_install_started_here_asks_before_kits_install_link(make_app, kit):
+    app = make_app(KIT_APP_ID=str(kit.config.app_id))
+    client = app.test_client()
+    create_user(app, agreed=False)
+    assert sign_in(client).status_code == 302
+    before = client.get("/kit/oauth", headers={"Referer": "http://localhost/accounts"})
+    assert before.status_code == 200
+    assert "Before you connect Kit" in before.text
+    to_kit = past_agreement(client, before)
+    assert to_kit.location.startswith(f"{kit.url}/apps/{kit.config.app_id}/install?")
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "//evil.com/kit/oauth",
+        "https://evil.com/kit/oauth",
+        "/dashboard",
+        "",
+        "/kit/oauthx",
+    ],
+)
+def test_continue_only_ever_goes_on_to_the_install(app, client, not_agreed, next_url):
+    answer = client.post("/kit/oauth/agree", data={"next": next_url})
+    assert answer.status_code == 302
+    assert answer.location == "/kit/oauth"
+    assert agreed_at(app) is not None
+
+
+def test_continue_needs_this_sites_form_and_a_signed_in_creator(make_app, kit):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    create_user(app, agreed=False)
+    assert sign_in(client, csrf=True).status_code == 302
+    forged = client.post("/kit/oauth/agree", data={"next": "/kit/oauth"})
+    assert forged.status_code == 400
+    assert "This form has expired" in forged.text
+    assert agreed_at(app) is None
+    page = client.get("/kit/oauth")
+    real = client.post(
+        "/kit/oauth/agree", data={"next": "/kit/oauth", "csrf_token": csrf_token(page)}
+    )
+    assert real.status_code == 302
+    assert agreed_at(app) is not None
+
+    signed_out = app.test_client().post("/kit/oauth/agree", data={"next": "/kit/oauth"})
+    assert signed_out.status_code in (302, 400)
+    assert signed_out.location != "/kit/oauth"
+
+
+def test_allowing_kits_plugin_access_is_agreeing(app, client, kit, not_agreed):
+    """The plugin consent page shows the notice, and the API install comes
+    right after it in the same browser."""
+    page = client.get(authorize_url(app))
+    assert "each event carries the subscriber" in page.text
+    assert "Allowing means you agree" in page.text
+    assert allow(client, authorize_url(app)).status_code == 302
+    assert agreed_at(app) is not None
+    to_kit = start_install(client, redirect=kit_redirect(kit))
+    assert to_kit.location.startswith(f"{kit.url}/v4/oauth/authorize?")
