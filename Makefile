@@ -57,7 +57,6 @@ screenshots: $(STAMP)
 	cp docs/screenshots/[1-4]-kit-*.png docs/screenshots/2-sign-up.png static/help/
 	cp docs/screenshots/1280/07-overview.png static/help/5-overview.png
 	cp docs/screenshots/1280/21-accounts.png static/help/6-accounts.png
-	cp docs/screenshots/1280/50-before-kit.png static/help/7-before-kit.png
 
 ## ruff (lint and format check) on the whole tree, then mypy.
 lint: $(STAMP)

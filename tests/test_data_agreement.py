@@ -15,6 +15,7 @@ from tests.support.accounts import (
     PASSWORD,
     create_user,
     csrf_token,
+    outbox_link,
     sign_in,
     sign_up,
 )
@@ -79,17 +80,37 @@ def test_signing_in_on_the_way_to_kit_is_agreeing(app, client, kit):
     assert to_kit.location.startswith(f"{kit.url}/v4/oauth/authorize?")
 
 
-def test_signing_in_elsewhere_or_signing_up_is_not_agreeing(app, client, kit):
+def test_signing_up_and_confirming_in_this_browser_is_agreeing(app, client, kit):
+    """The sign-up page shows the notice; the confirmation proves the address."""
+    page = client.get("/signup")
+    assert "each event carries the subscriber" in page.text
+    assert "Creating your account means you agree" in page.text
+    sign_up(client, "new@example.com")
+    assert agreed_at(app, "new@example.com") is not None
+    to_kit = start_install(client, redirect=kit_redirect(kit))
+    assert to_kit.location.startswith(f"{kit.url}/v4/oauth/authorize?")
+
+
+def test_a_sign_up_confirmed_in_another_browser_is_not_agreeing(app, client, kit):
+    """Someone signs up with an address; its owner confirms elsewhere (with the
+    password): the owner never saw the notice, and is asked."""
+    form = {"email": "new@example.com", "password": PASSWORD, "confirm": PASSWORD}
+    assert client.post("/signup", data=form).status_code == 302
+    owner = app.test_client()
+    link = outbox_link(app, "new@example.com", "/verify-email")
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    confirmed = owner.post("/verify-email", data={"token": token, "password": PASSWORD})
+    assert confirmed.status_code == 302, confirmed.text
+    assert agreed_at(app, "new@example.com") is None
+    assert "Before you connect Kit" in start_install(owner).text
+
+
+def test_signing_in_elsewhere_is_not_agreeing(app, client, kit):
     create_user(app, agreed=False)
+    assert "each event carries" not in client.get("/login").text
     assert sign_in(client).status_code == 302
     assert agreed_at(app) is None
-    # A sign-up proves nothing yet (the address may be someone else's): its
-    # owner is asked once signed in.
-    other = app.test_client()
-    next_url = f"/kit/oauth?redirect={quote(kit_redirect(kit))}"
-    assert sign_up(other, "new@example.com", next_url=next_url) == next_url
-    assert agreed_at(app, "new@example.com") is None
-    assert "Before you connect Kit" in other.get(next_url).text
+    assert "Before you connect Kit" in start_install(client).text
 
 
 def test_an_install_started_here_asks_before_kits_install_link(make_app, kit):

@@ -23,7 +23,6 @@ HELP_SHOTS = {
     "4-kit-installed.png": "4-kit-installed.png",
     "5-overview.png": "1280/07-overview.png",
     "6-accounts.png": "1280/21-accounts.png",
-    "7-before-kit.png": "1280/50-before-kit.png",
 }
 
 

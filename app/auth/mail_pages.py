@@ -22,6 +22,7 @@ from app.auth.views import (
     sign_in_anew,
     to_check_inbox,
 )
+from app.creator_data.agreement import agree, agreed_at_sign_up
 from app.errors import problem
 from app.extensions import limiter
 from app.models import User
@@ -74,7 +75,12 @@ def verify_email() -> str | Response | tuple[Any, int]:
     ask_password = not holds_marker(session.get(SIGNED_UP), user)
     if form.validate_on_submit():
         if not ask_password or user.check_password(form.password.data or ""):
+            # The browser that signed up under the notice of what is kept,
+            # now proven to own the address (sign_in_anew clears the session).
+            agreed = not ask_password and agreed_at_sign_up(session, user)
             confirm_email(user)
+            if agreed:
+                agree(user)
             sign_in_anew(user)
             flash("Your address is confirmed. Welcome!", "success")
             return after_sign_in(next_url)

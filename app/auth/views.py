@@ -45,7 +45,7 @@ from app.auth.tasks import (
     VERIFY,
     queue_account_mail,
 )
-from app.creator_data.agreement import agree, on_the_way_to_kit
+from app.creator_data.agreement import SIGNED_UP_AGREEING, agree, on_the_way_to_kit
 from app.extensions import limiter
 from app.models import User
 from app.redirects import safe_next
@@ -101,11 +101,13 @@ def signup() -> str | Response | tuple[str, int]:
         user, created = register(form.email.data or "", form.password.data or "")
         if created:
             session[SIGNED_UP] = password_marker(user)
+            session[SIGNED_UP_AGREEING] = user.id  # the form showed the notice
             queue_account_mail(VERIFY, user.email, form.next.data)
         elif is_repeat_sign_up(user, form.password.data or ""):
             # A double tap on "Create account": the first tap's mail is on its
             # way, and this browser typed the stored password as it did.
             session[SIGNED_UP] = password_marker(user)
+            session[SIGNED_UP_AGREEING] = user.id
         else:
             # Nothing changes, and this browser proves nothing: the owner is
             # mailed a way to confirm (with the stored password) or to choose

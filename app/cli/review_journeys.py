@@ -150,11 +150,9 @@ class Journeys:
         )
         link = self._mailed_link("/verify-email")
         page = self._get(link, "the confirmation link", "/verify-email")
-        page = self._submit(page, {}, "Confirm", "/kit/oauth")
-        # Asked once per account, before Kit's consent: what the app keeps.
-        page = self._submit(
-            page, {}, "Continue to Kit", "/v4/oauth/authorize", needs="next"
-        )
+        # Signed up under the notice of what the app keeps, and confirmed in
+        # this browser: agreed (app/creator_data/agreement.py), on to Kit.
+        page = self._submit(page, {}, "Confirm", "/v4/oauth/authorize")
         return self._consent(page, EMPTY_ACCOUNT, "a new account, an empty Kit account")
 
     def signed_in(self) -> str:
@@ -206,9 +204,8 @@ class Journeys:
         values: dict[str, str],
         step: str,
         expect: str,
-        needs: str = "token",
     ) -> requests.Response:
-        wanted = set(values) or {needs}
+        wanted = set(values) or {"token"}
         form = next(
             (
                 f

@@ -3,22 +3,26 @@
 Kit's best practices forbid keeping subscriber data outside Kit "without
 explicit consent mechanisms", and the events Kit delivers carry subscribers'
 email addresses. So no install goes on to Kit's consent screen until the
-creator has continued from a page that shows the notice
-(templates/settings/_before_consent.html) with a button that says so:
+creator has pressed a button under the notice of what is kept
+(templates/settings/_before_consent.html), once per account:
 
-- signing in on the way to Kit (the sign-in form shows the notice);
-- the plugin consent page, whose Allow leads straight to the API install;
-- otherwise "Before you connect" (`/kit/oauth` asks once, `agree` records it).
+- "Create account", then "Confirm" in the same browser: the sign-up page shows
+  the notice, and the confirmation proves the address is theirs (a sign-up
+  with someone else's address, confirmed by its owner elsewhere, is not their
+  agreement: the owner is asked);
+- "Sign in" on the way to Kit (the form shows the notice);
+- "Allow" on the plugin consent page, which the API install follows;
+- otherwise "Before you connect Kit": `/kit/oauth` asks instead of going on,
+  and `agree` records it (accounts made before this existed, a confirmation
+  in another browser).
 
-Signing up does not count: the account is not yet proven to be theirs (a
-sign-up with someone else's address is answered by mail to its owner), so the
-owner is asked once signed in. The time is kept on the user
-(`users.data_agreed_at`) and shown on the settings page.
+The time is kept on the user (`users.data_agreed_at`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SubmitField
@@ -28,6 +32,9 @@ from app.models import User
 from app.redirects import safe_next
 
 INSTALL_PATH = "/kit/oauth"
+# In the session of the browser that signed up (its page showed the notice):
+# the user id, agreed once that browser confirms the address.
+SIGNED_UP_AGREEING = "agreed_at_sign_up"
 
 
 class AgreeForm(FlaskForm):
@@ -44,6 +51,11 @@ def agree(user: User) -> None:
     if user.data_agreed_at is None:
         user.data_agreed_at = datetime.now(UTC)
         db.session.commit()
+
+
+def agreed_at_sign_up(session: Any, user: User) -> bool:
+    """This browser signed up as `user`, under the notice."""
+    return bool(session.get(SIGNED_UP_AGREEING) == user.id)
 
 
 def on_the_way_to_kit(target: str | None) -> str | None:
