@@ -1,5 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
 from app.webhooks.legacy_follow import MAX_LINK
@@ -22,7 +23,10 @@ class FollowForm(FlaskForm):
 
     what = RadioField(
         "What to follow",
-        choices=[("link", "Clicks on a link"), ("product", "Purchases of a product")],
+        choices=[
+            SelectChoice("link", "Clicks on a link"),
+            SelectChoice("product", "Purchases of a product"),
+        ],
         default="link",
     )
     target = StringField(
