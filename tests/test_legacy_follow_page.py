@@ -25,7 +25,7 @@ from tests.support.settings import redis_server
 SHOP = "https://example.com/shop"
 FOLLOW = "/kit/settings/1/follow"
 UNFOLLOW = "/kit/settings/1/unfollow"
-BACK = "/kit/settings?connection=1#following"
+BACK = "/kit/settings?connection=1"
 
 
 def text(page) -> str:  # type: ignore[no-untyped-def]
@@ -187,7 +187,7 @@ def test_an_unfollow_naming_no_rule_is_a_400(creator, rule):
     answer = client.post(UNFOLLOW, data={"rule": rule})
     assert answer.status_code == 400
     assert "Nothing to unfollow" in answer.text
-    assert 'href="/kit/settings?connection=1#following"' in answer.text
+    assert 'href="/kit/settings?connection=1"' in answer.text
 
 
 def test_another_creators_connection_is_a_404(app, client, kit):

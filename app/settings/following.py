@@ -42,7 +42,8 @@ FOLLOW_LIMIT = "10 per minute"
 
 
 def _back(connection: KitConnection) -> str:
-    return url_for("settings.page", connection=connection.id, _anchor="following")
+    # The top of the page, where the flash says what came of it.
+    return url_for("settings.page", connection=connection.id)
 
 
 def _register(connection_id: int) -> None:
