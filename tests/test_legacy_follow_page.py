@@ -289,3 +289,23 @@ def test_the_cli_and_the_page_share_the_checks(app):
     assert followed_rows(app) == []
     assert checked("subscriber.product_purchase", " 0501 ") == "501"
     assert checked("subscriber.link_click", f" {SHOP}\n") == SHOP
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "said"),
+    [
+        ("pending", None, "Waiting Waiting to be set up at Kit: a job does it"),
+        ("failed", "KitUnavailable", "Waiting Waiting to be set up at Kit: Kit did"),
+        ("failed", "Kit refused it: KitError", "Refused by Kit Kit did not take this"),
+        ("unavailable", "not enabled at Kit", "Not available Kit has not enabled"),
+        ("gone", None, "Paused Followed again when you reconnect."),
+    ],
+)
+def test_each_stored_state_in_the_creators_words(app, client, status, error, said):
+    add_connection(app)
+    assert sign_in(client).status_code == 302
+    with app.app_context():
+        row = follow(1, "subscriber.product_purchase", "503")
+        row.status, row.last_error = status, error
+        db.session.commit()
+    assert f"Purchases of product 503 {said}" in text(client.get("/kit/settings"))
