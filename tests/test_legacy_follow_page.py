@@ -259,7 +259,7 @@ def test_with_a_broker_the_request_only_queues_the_registration(make_app, kit):
     ("status", "said"),
     [
         ("revoked", "is disconnected, so Kit sends this app nothing"),
-        ("needs_reconnect", "needs reconnecting: until then Kit sends this app"),
+        ("needs_reconnect", "needs reconnecting: until then this app cannot reach Kit"),
     ],
 )
 def test_a_connection_kit_does_not_answer_for_has_no_form(app, client, status, said):
@@ -309,3 +309,16 @@ def test_each_stored_state_in_the_creators_words(app, client, status, error, sai
         row.status, row.last_error = status, error
         db.session.commit()
     assert f"Purchases of product 503 {said}" in text(client.get("/kit/settings"))
+
+
+def test_follows_and_unfollows_are_rate_limited(make_app, kit):
+    """Each costs a registration (Kit calls): 10 a minute per client address."""
+    app = make_app(RATELIMIT_ENABLED=True)
+    client = app.test_client()
+    add_connection(app)
+    assert sign_in(client).status_code == 302
+    bad = {"what": "product", "target": "shoes"}  # counted, and no Kit call
+    assert {client.post(FOLLOW, data=bad).status_code for _ in range(10)} == {400}
+    assert client.post(FOLLOW, data=bad).status_code == 429
+    assert client.post(UNFOLLOW, data={"rule": "1"}).status_code == 302
+    assert client.get("/kit/settings").status_code == 200  # the page is not

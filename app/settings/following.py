@@ -98,8 +98,8 @@ def follow_link_or_product(connection_id: int) -> Response | tuple[Any, int]:
         return problem(
             409,
             "Reconnect first",
-            f"{connection.label} is not connected: Kit would not send this app "
-            "its clicks or purchases. Reconnect it, then follow links and products.",
+            f"{connection.label} is not connected: this app cannot reach Kit for "
+            "it. Reconnect it, then follow links and products.",
             [("App settings", _back(connection))],
         )
     form = FollowForm()
