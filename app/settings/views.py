@@ -29,7 +29,13 @@ from app.errors import problem
 from app.extensions import limiter
 from app.models import KitConnection
 from app.settings import bp
-from app.settings.forms import DeleteDataForm, EventKindsForm
+from app.settings.forms import (
+    DeleteDataForm,
+    EventKindsForm,
+    FollowForm,
+    UnfollowForm,
+)
+from app.webhooks.legacy_follow import followed
 
 FORMATS = {
     "json": ("application/json", "json", export.json_chunks),
@@ -71,6 +77,14 @@ def page() -> str | tuple[Any, int]:
         )
     if connection is None:
         return render_template("settings/page.html", connection=None)
+    return render_page(connection)
+
+
+def render_page(
+    connection: KitConnection, follow_form: FollowForm | None = None
+) -> str:
+    """The page for `connection`; `follow_form` with its errors after a
+    refused follow (`following.py`)."""
     return render_template(
         "settings/page.html",
         connection=connection,
@@ -78,6 +92,9 @@ def page() -> str | tuple[Any, int]:
         kept=kept(connection.id),
         kinds=kinds(connection),
         kinds_form=EventKindsForm(),
+        followed=followed(connection.id),
+        follow_form=follow_form or FollowForm(formdata=None),
+        unfollow_form=UnfollowForm(formdata=None),
     )
 
 

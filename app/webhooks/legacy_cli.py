@@ -4,7 +4,8 @@ Kit (`app.webhooks.legacy_rules`).
 - `list`: every rule: connection, event, what it follows, status, Kit's id,
   the last delivery;
 - `follow CONNECTION_ID --link URL | --product ID`: clicks on a link, or
-  purchases of a product (Kit needs one rule per link or product);
+  purchases of a product (Kit needs one rule per link or product); the App
+  settings page does the same for a creator (`app/settings/following.py`);
 - `unfollow CONNECTION_ID --link URL | --product ID`: stop; the rule at Kit
   is deleted by the registration that follows.
 
@@ -15,11 +16,11 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import KitConnection, LegacyWebhook
-from app.webhooks.legacy_follow import BadRule, follow
+from app.webhooks.legacy_follow import BadRule, checked, find, follow, unfollow
 from app.webhooks.legacy_rules import register_legacy_rules
 
 HEADERS = ("CONNECTION", "EVENT", "FOLLOWS", "STATUS", "KIT ID", "LAST DELIVERY")
@@ -97,14 +98,12 @@ def follow_command(connection_id: int, link: str | None, product: str | None) ->
 def unfollow_command(connection_id: int, link: str | None, product: str | None) -> None:
     event, param = _target(link, product)
     _connection(connection_id)
-    db.session.execute(
-        delete(LegacyWebhook).where(
-            LegacyWebhook.connection_id == connection_id,
-            LegacyWebhook.event == event,
-            LegacyWebhook.param == param.strip(),
-        )
-    )
-    db.session.commit()
+    try:
+        row = find(connection_id, event, checked(event, param))
+    except BadRule as bad:
+        raise click.BadParameter(str(bad)) from None
+    if row is not None:
+        unfollow(connection_id, row.id)
     # The rule at Kit is now a leftover: the registration deletes it.
     status = register_legacy_rules(connection_id)
     click.echo(f"No longer following {event} {param}: {status}")

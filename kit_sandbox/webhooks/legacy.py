@@ -280,12 +280,23 @@ def click_link(
     link: str | None = None,
     email: str | None = None,
 ) -> dict[str, int]:
-    """A subscriber clicks ``link`` (else one of LINKS) in an email."""
+    """A subscriber clicks ``link`` in an email; else one of the links an
+    app's rules follow for the account (so the activity page's "Click a link"
+    reaches whatever link the app follows), else one of LINKS."""
     rng = random.Random(f"{data.account_id}-click-{len(hub.sent)}")  # noqa: S311
     subscriber = _subscriber(data, rng, email)
     if subscriber is None:
         raise ValueError("no such subscriber")
-    link = link or rng.choice(LINKS)
+    with hub.lock:
+        followed = sorted(
+            {
+                str(rule.param)
+                for rule in hub.rules.values()
+                if rule.account_id == data.account_id
+                and rule.event == "subscriber.link_click"
+            }
+        )
+    link = link or rng.choice(followed or LINKS)
     body = {"subscriber": subscriber.to_api()}
     return {
         "subscriber.link_click": hub.emit(
