@@ -19,7 +19,12 @@ from tests.support.accounts import (
     sign_in,
     sign_up,
 )
-from tests.support.installing import kit_redirect, past_agreement, start_install
+from tests.support.installing import (
+    connect,
+    kit_redirect,
+    past_agreement,
+    start_install,
+)
 from tests.support.plugins import allow, authorize_url
 
 
@@ -173,3 +178,12 @@ def test_allowing_kits_plugin_access_is_agreeing(app, client, kit, not_agreed):
     assert agreed_at(app) is not None
     to_kit = start_install(client, redirect=kit_redirect(kit))
     assert to_kit.location.startswith(f"{kit.url}/v4/oauth/authorize?")
+
+
+def test_the_settings_page_says_when_the_creator_agreed(app, client, kit):
+    sign_up(client)
+    connect(app, kit)
+    page = client.get("/kit/settings")
+    assert page.status_code == 200
+    assert "You agreed to the app keeping this on" in page.text
+    assert agreed_at(app).date().isoformat() in page.text  # the <time> stamp

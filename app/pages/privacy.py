@@ -33,7 +33,8 @@ class Purpose:
 PURPOSES: dict[str, Purpose] = {
     "users": Purpose(
         "Your account here: your email address, a hash of your password (never "
-        "the password itself), when you signed up and confirmed your address.",
+        "the password itself), when you signed up and confirmed your address, "
+        "and when you agreed to what the app keeps about your Kit accounts.",
         "As long as your account exists; ask support to delete it.",
     ),
     "kit_connections": Purpose(
