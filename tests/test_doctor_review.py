@@ -5,10 +5,14 @@ the sandbox, and the values to paste into Kit's app details."""
 
 from __future__ import annotations
 
+import threading
+
 from cryptography.fernet import Fernet
 from flask import Flask
+from werkzeug.serving import make_server
 
 from app.config import ConfigError
+from tests.servers import free_port
 
 PRODUCTION = {
     "APP_ENV": "production",
@@ -87,6 +91,10 @@ def test_a_correct_production_app_passes_the_review(make_app, kit):
         assert result.exit_code == 0
     for path in ("brand-new sign-up", "signed in", "signed out", "account with data"):
         assert lines[f"OAuth path ({path})"].startswith("PASS"), result.output
+    # app.example.com does not answer from here: the pages are checked in-process.
+    assert lines["live app"].startswith(
+        "SKIP live app: https://app.example.com/healthz"
+    )
     assert lines["App settings"] == (
         "PASS App settings: GET /kit/settings → 302 (sign in first)"
     )
@@ -123,3 +131,32 @@ def test_http_listing_urls_never_reach_the_review_in_production(make_app):
         assert "SUPPORT_URL is http://example.com/support" in str(refused)
     else:
         raise AssertionError("production started with an http SUPPORT_URL")
+
+
+def test_the_live_app_is_checked_over_the_network(make_app, kit):
+    """Where the app answers at PUBLIC_BASE_URL, its pages are fetched there,
+    as Kit's reviewers reach them."""
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    app = make_app(
+        **{
+            **CORRECT,
+            "PUBLIC_BASE_URL": origin,
+            "KIT_REDIRECT_URI": f"{origin}/kit/oauth/callback",
+        }
+    )
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _, lines = review(app)
+    finally:
+        server.shutdown()
+        thread.join()
+    assert lines["live app"] == (
+        f"PASS live app: GET {origin}/healthz → 200: pages checked over the network"
+    )
+    assert lines["Help"] == f"PASS Help: GET {origin}/help → 200"
+    assert lines["App settings"] == (
+        f"PASS App settings: GET {origin}/kit/settings → 302 (sign in first)"
+    )

@@ -78,7 +78,7 @@ def review_checks(app: Flask) -> list[Check]:
         redirect_uri_exact(app),
         app_id(app),
         support_contact(app),
-        *listing_pages(app, values),
+        *listing_pages(app, values, live_app(app)),
         *plugin_urls(app, values),
     ]
 
@@ -154,10 +154,28 @@ def support_contact(app: Flask) -> Check:
     )
 
 
-def listing_pages(app: Flask, values: dict[str, str]) -> list[Check]:
-    """GET each page Kit links to: ours through the app itself (as served
-    to a signed-out visitor), a configured address over the network."""
-    results = []
+def live_app(app: Flask) -> Check:
+    """Whether the app answers at PUBLIC_BASE_URL from here (its /healthz):
+    then its pages are checked there, as Kit's reviewers reach them; else
+    in-process, through a copy of the app (before a deploy, or from a machine
+    that does not reach it)."""
+    url = f"{public_base_url(app.config)}/healthz"
+    try:
+        answer = requests.get(url, timeout=5, allow_redirects=False)
+    except requests.RequestException as exc:
+        detail = f"{url}: {type(exc).__name__}: pages checked in-process"
+        fix = "run this where the app is reachable"
+        return Check("live app", "SKIP", detail, fix)
+    status = "PASS" if answer.status_code == 200 else "FAIL"
+    detail = f"GET {url} → {answer.status_code}: pages checked over the network"
+    return Check("live app", status, detail, "see the app's logs")
+
+
+def listing_pages(app: Flask, values: dict[str, str], live: Check) -> list[Check]:
+    """GET each page Kit links to: ours at the live app when it answers (else
+    through the app itself), as served to a signed-out visitor; a configured
+    address over the network."""
+    results = [live]
     for label, (setting, endpoint) in LISTING_PAGES.items():
         name = label.removesuffix(" URL").replace(" policy", "")
         url = values[label]
@@ -166,6 +184,8 @@ def listing_pages(app: Flask, values: dict[str, str]) -> list[Check]:
             results.append(Check(name, "FAIL", f"not served ({endpoint})", fix))
         elif setting and app.config.get(setting):
             results.append(_remote(name, url, setting))
+        elif live.status == "PASS":
+            results.append(_over_the_network(name, url))
         else:
             results.append(_own(app, name, url))
     return results
@@ -174,14 +194,25 @@ def listing_pages(app: Flask, values: dict[str, str]) -> list[Check]:
 def _own(app: Flask, name: str, url: str) -> Check:
     path = urlsplit(url).path
     answer = app.test_client().get(path, base_url=public_base_url(app.config))
-    # A page for signed-in creators (the App settings page) asks to sign in.
-    ok = answer.status_code == 200 or (
-        answer.status_code == 302 and "/login" in (answer.location or "")
+    return _judged(name, f"GET {path}", answer.status_code, answer.location)
+
+
+def _over_the_network(name: str, url: str) -> Check:
+    try:
+        answer = requests.get(url, timeout=10, allow_redirects=False)
+    except requests.RequestException as exc:
+        return Check(name, "FAIL", f"{url}: {type(exc).__name__}", "see the logs")
+    return _judged(
+        name, f"GET {url}", answer.status_code, answer.headers.get("Location")
     )
-    status = "PASS" if ok else "FAIL"
-    signing_in = " (sign in first)" if answer.status_code == 302 else ""
-    detail = f"GET {path} → {answer.status_code}{signing_in}"
-    return Check(name, status, detail, "see the logs")
+
+
+def _judged(name: str, asked: str, status_code: int, location: str | None) -> Check:
+    # A page for signed-in creators (the App settings page) asks to sign in.
+    signing_in = status_code == 302 and "/login" in (location or "")
+    ok = status_code == 200 or signing_in
+    detail = f"{asked} → {status_code}{' (sign in first)' if signing_in else ''}"
+    return Check(name, "PASS" if ok else "FAIL", detail, "see the logs")
 
 
 def _remote(name: str, url: str, setting: str) -> Check:
