@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import OAuthAttempt, User
 from tests.support.accounts import (
     PASSWORD,
+    confirm_email,
     create_user,
     csrf_token,
     outbox_link,
@@ -187,3 +188,18 @@ def test_the_settings_page_says_when_the_creator_agreed(app, client, kit):
     assert page.status_code == 200
     assert "You agreed to the app keeping this on" in page.text
     assert agreed_at(app).date().isoformat() in page.text  # the <time> stamp
+
+
+def test_signing_in_unconfirmed_on_the_way_to_kit_agrees_once_confirmed(
+    app, client, kit
+):
+    create_user(app, verified=False, agreed=False)
+    next_url = f"/kit/oauth?redirect={quote(kit_redirect(kit))}"
+    signed_in = client.post(
+        "/login",
+        data={"email": "creator@example.com", "password": PASSWORD, "next": next_url},
+    )
+    assert signed_in.location == "/signup/check-inbox"
+    assert agreed_at(app) is None  # not before the address is proven
+    assert confirm_email(client, "creator@example.com") == next_url
+    assert agreed_at(app) is not None

@@ -145,6 +145,8 @@ def login() -> str | Response | tuple[str, int]:
             form.password.errors.append(NO_MATCH)
         elif user.email_verified_at is None:
             session[SIGNED_UP] = password_marker(user)
+            if on_the_way_to_kit(form.next.data):
+                session[SIGNED_UP_AGREEING] = user.id  # agreed once confirmed
             queue_account_mail(VERIFY, user.email, form.next.data)
             return to_check_inbox(user.email, "verify")
         else:
