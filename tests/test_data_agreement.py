@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from app.config import public_base_url
 from app.extensions import db
 from app.models import OAuthAttempt, User
 from tests.support.accounts import (
@@ -124,11 +125,15 @@ def test_an_install_started_here_asks_before_kits_install_link(make_app, kit):
     client = app.test_client()
     create_user(app, agreed=False)
     assert sign_in(client).status_code == 302
-    before = client.get("/kit/oauth", headers={"Referer": "http://localhost/accounts"})
+    clicked_on = "http://localhost/dashboard?period=7"
+    before = client.get("/kit/oauth", headers={"Referer": clicked_on})
     assert before.status_code == 200
     assert "Before you connect Kit" in before.text
+    # The page it goes on from is this one: the page clicked on is kept.
     to_kit = past_agreement(client, before)
     assert to_kit.location.startswith(f"{kit.url}/apps/{kit.config.app_id}/install?")
+    return_to = parse_qs(urlsplit(to_kit.location).query)["return_to"]
+    assert return_to == [f"{public_base_url(app.config)}/dashboard?period=7"]
 
 
 @pytest.mark.parametrize(

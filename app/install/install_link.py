@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import MutableMapping
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
@@ -48,6 +48,19 @@ def through_kit(tenant_name: str, reconnect: int | None) -> Response | tuple[Any
     return redirect(
         install_link(config["KIT_APP_URL"], config["KIT_APP_ID"], return_to)
     )
+
+
+def keeping_clicked_from(full_path: str) -> str:
+    """Our Authorization URL (`full_path`), with the page the creator clicked
+    Connect on as its `return_to` when it has none: it outlives a stop on
+    another page of ours on the way ("Before you connect Kit"), after which
+    the Referer is that page."""
+    parts = urlsplit(full_path)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    clicked = _clicked_from()
+    if clicked is None or any(name == "return_to" for name, _ in query):
+        return full_path
+    return f"{parts.path}?{urlencode([*query, ('return_to', clicked)])}"
 
 
 def _clicked_from() -> str | None:

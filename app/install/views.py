@@ -41,7 +41,7 @@ from app.install.flow import (
     was_reconnect,
 )
 from app.install.forms import DisconnectForm
-from app.install.install_link import take_intent, through_kit
+from app.install.install_link import keeping_clicked_from, take_intent, through_kit
 from app.kit import oauth
 from app.kit.errors import KitUnavailable
 from app.kit.settings import KitSettings
@@ -86,9 +86,10 @@ def start() -> Response | tuple[Any, int]:
         return redirect(other_host)
     if current_user.is_authenticated and not has_agreed(current_user):
         # Once, before any install goes on to Kit: what the app will keep.
-        return render_template(
-            "install/before_kit.html", form=AgreeForm(next=request.full_path)
-        )
+        here = request.full_path
+        if "redirect" not in request.args and current_app.config["KIT_APP_ID"]:
+            here = keeping_clicked_from(here)
+        return render_template("install/before_kit.html", form=AgreeForm(next=here))
     reconnect = request.args.get("reconnect", "")
     if "redirect" not in request.args and current_app.config["KIT_APP_ID"]:
         meant = _reconnecting(reconnect) if current_user.is_authenticated else None
