@@ -472,6 +472,10 @@ def add_creators(database_url: str, count: int) -> list[tuple[str, str]]:
                     values[column.name] = secrets.token_urlsafe(16)
             if "email_verified_at" in table.columns:
                 values["email_verified_at"] = datetime.now(UTC)
+            if "data_agreed_at" in table.columns:
+                # Agreed to what the app keeps (app/creator_data/agreement.py):
+                # the install goes straight on to Kit's consent.
+                values["data_agreed_at"] = datetime.now(UTC)
             conn.execute(table.insert().values(**values))
             creators.append((email, password))
     engine.dispose()
