@@ -38,6 +38,15 @@ def raw(model_table: Table) -> TableClause:
     )
 
 
+# The model's plain defaults ("" time zone, every event kind kept...): an
+# insert through `raw` skips the ORM, which would fill them in.
+SCALAR_DEFAULTS = {
+    c.name: c.default.arg
+    for c in KitConnection.__table__.columns
+    if c.default is not None and c.default.is_scalar
+}
+
+
 def fresh_schema() -> None:
     """Drop what a last run left in the database, then migrate it."""
     db.session.remove()  # a transaction left open would hold DROP TABLE back
@@ -92,6 +101,7 @@ def populate(size: int, due_ids: set[int], grants: list[oauth.TokenSet]) -> None
                 access, refresh = due_tokens[i] if due else shared
                 rows.append(
                     {
+                        **SCALAR_DEFAULTS,
                         "id": i,
                         "user_id": i,
                         "kit_account_id": str(i),
