@@ -365,3 +365,18 @@ class Audit:
             for p in self.page_problems
         ]
         return "\n".join(lines)
+
+
+def no_violations(page: Any) -> None:
+    """axe-core finds nothing on the page as it is now."""
+    violations = run_axe(page)["violations"]
+    assert not violations, [(v["rule"], v["nodes"][:1]) for v in violations]
+
+
+def sign_in_page(page: Any, origin: str, email: str, password: str) -> None:
+    """Sign in through the app's form in the browser page."""
+    page.goto(f"{origin}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{origin}/**")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_audit import run_axe
+from tests.browser_audit import no_violations, sign_in_page
 from tests.support.accounts import PASSWORD, create_user
 from tests.support.installing import connect
 from tests.support.webhooks import stored_events
@@ -33,11 +33,6 @@ ADA = 1001
 LINK = "https://example.com/recipes/sourdough"
 
 
-def no_violations(page) -> None:  # type: ignore[no-untyped-def]
-    violations = run_axe(page)["violations"]
-    assert not violations, [(v["rule"], v["nodes"][:1]) for v in violations]
-
-
 def test_follow_a_link_see_its_click_and_unfollow(kit, make_app, live_app, contexts):  # noqa: F811
     shots = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
     shots = shots / "legacy-follow"
@@ -48,11 +43,7 @@ def test_follow_a_link_see_its_click_and_unfollow(kit, make_app, live_app, conte
     connect(app, kit, account=ADA)
     desktop, phone = contexts
     page = desktop.new_page()
-    page.goto(f"{live_app}/login")
-    page.get_by_label("Email").fill("creator@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_app}/**")
+    sign_in_page(page, live_app, "creator@example.com", PASSWORD)
     phone.add_cookies(desktop.cookies())
 
     page.goto(f"{live_app}/kit/settings")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_audit import run_axe
+from tests.browser_audit import no_violations, sign_in_page
 from tests.support.accounts import PASSWORD, create_user
 from tests.support.installing import connect
 from tests.support.rows import add_growth_days, growth_days, stored
@@ -65,18 +65,9 @@ def creator(kit, make_app, live_app, contexts) -> Iterator[tuple]:  # type: igno
     add_growth_days(app, 1, [date(2026, 11, 1), date(2026, 11, 2)])
     desktop, phone = contexts
     page = desktop.new_page()
-    page.goto(f"{live_app}/login")
-    page.get_by_label("Email").fill("creator@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_app}/**")
+    sign_in_page(page, live_app, "creator@example.com", PASSWORD)
     phone.add_cookies(desktop.cookies())
     yield app, page, phone.new_page(), live_app
-
-
-def no_violations(page) -> None:  # type: ignore[no-untyped-def]
-    violations = run_axe(page)["violations"]
-    assert not violations, [(v["rule"], v["nodes"][:1]) for v in violations]
 
 
 def test_settings_switch_a_kind_off_download_and_delete(creator, shots, tmp_path):

@@ -23,15 +23,11 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.auth.access import own_connection, remember_selected
-from app.creator_data.agreement import (
-    AgreeForm,
-    agree,
-    has_agreed,
-    on_the_way_to_kit,
-)
+from app.creator_data.agreement import has_agreed
 from app.errors import problem
 from app.extensions import db, limiter
 from app.install import bp
+from app.install.before_kit import ask_first
 from app.install.disconnect import disconnect_connection
 from app.install.failures import InstallFailed, failure_page
 from app.install.flow import (
@@ -41,7 +37,7 @@ from app.install.flow import (
     was_reconnect,
 )
 from app.install.forms import DisconnectForm
-from app.install.install_link import keeping_clicked_from, take_intent, through_kit
+from app.install.install_link import take_intent, through_kit
 from app.kit import oauth
 from app.kit.errors import KitUnavailable
 from app.kit.settings import KitSettings
@@ -85,11 +81,7 @@ def start() -> Response | tuple[Any, int]:
     if other_host := _canonical_host_redirect():
         return redirect(other_host)
     if current_user.is_authenticated and not has_agreed(current_user):
-        # Once, before any install goes on to Kit: what the app will keep.
-        here = request.full_path
-        if "redirect" not in request.args and current_app.config["KIT_APP_ID"]:
-            here = keeping_clicked_from(here)
-        return render_template("install/before_kit.html", form=AgreeForm(next=here))
+        return ask_first()  # once, before any install goes on to Kit
     reconnect = request.args.get("reconnect", "")
     if "redirect" not in request.args and current_app.config["KIT_APP_ID"]:
         meant = _reconnecting(reconnect) if current_user.is_authenticated else None
@@ -115,24 +107,6 @@ def start() -> Response | tuple[Any, int]:
             tenant_name=tenant_name,
         )
     )
-
-
-@bp.post("/kit/oauth/agree")
-@limiter.limit(OAUTH_LIMIT)
-@login_required
-def agree_and_continue() -> Response | tuple[Any, int]:
-    """ "Continue to Kit" on the notice of what the app keeps: recorded, then
-    the install goes on where it was (the Authorization URL it came from)."""
-    form = AgreeForm()
-    if not form.validate_on_submit():
-        return problem(
-            400,
-            "This page has expired",
-            "Nothing was recorded. Start connecting again: the app asks once more.",
-            [("Connect a Kit account", url_for("install.start"))],
-        )
-    agree(current_user)
-    return redirect(on_the_way_to_kit(form.next.data) or url_for("install.start"))
 
 
 @bp.get("/kit/oauth/callback")
