@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Collection
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
@@ -33,6 +34,9 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 _pools: dict[int, ThreadPoolExecutor] = {}
+#: Calls started by `in_background` that have not finished yet.
+_background: set[Future[Any]] = set()
+_background_lock = threading.Lock()
 
 
 def client_for(connection_id: int) -> KitClient:
@@ -110,7 +114,28 @@ def in_background(call: Callable[[], T]) -> Future[T]:
         with app.app_context():
             return call()
 
-    return _pool(app).submit(run)
+    future = _pool(app).submit(run)
+    with _background_lock:
+        _background.add(future)
+    future.add_done_callback(_finished)
+    return future
+
+
+def _finished(future: Future[Any]) -> None:
+    with _background_lock:
+        _background.discard(future)
+
+
+def wait_for_background(timeout: float | None = None) -> bool:
+    """Wait until every call `in_background` started has finished (each has
+    then given its database connection back); False if some still run after
+    `timeout` seconds. For a process about to close its engine, such as a
+    test's app: a call still running then would keep a connection the closed
+    pool no longer knows, left for the garbage collector to drop unclosed."""
+    with _background_lock:
+        started = list(_background)
+    _, running = wait(started, timeout=timeout)
+    return not running
 
 
 def in_parallel(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:

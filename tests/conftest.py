@@ -16,17 +16,18 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import flask_migrate
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from jinja2.bccache import Bucket, BytecodeCache
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy.pool import Pool
 from werkzeug.serving import make_server
 
-from app import create_app
+from app import create_app, kit_cache
 from app.extensions import db, limiter
 from tests.support.accounts import create_user, sign_in
 from tests.support.settings import (
@@ -168,10 +169,26 @@ def make_app(
         return built
 
     yield make
+    # A block's Kit call may outlive its request (`app.plugins.kept`).
+    assert kit_cache.wait_for_background(timeout=60), "a Kit call still runs"
     for built in apps:
         with built.app_context():
             db.session.remove()
+            _close_on_checkin(db.engine.pool)
             db.engine.dispose()
+
+
+def _close_on_checkin(pool: Pool) -> None:
+    """Close each connection given back to `pool` from now on. `dispose` only
+    closes the connections the pool holds: one a thread of the test's still
+    held (a served request the client gave up on) would come back to a pool
+    no one uses, and be dropped unclosed by the garbage collector, failing
+    whichever test of this process runs then with a ResourceWarning."""
+
+    def close(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.close()
+
+    event.listen(pool, "checkin", close)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from datetime import UTC
 import pytest
 
 from app.extensions import db
-from app.kit_cache import invalidate
+from app.kit_cache import invalidate, wait_for_background
 from app.models import KitConnection
 from app.plugins import html
 from app.plugins.blocks import BY_NAME, answer, search
@@ -157,8 +157,11 @@ def test_a_slow_kit_is_answered_from_the_kept_copy(connected_app, kit):
         assert nothing["errors"] == [
             "Kit is slow to answer right now: refresh this block in a moment."
         ]
+        # The hung call outlives the requests; one can wait for it.
+        assert not wait_for_background(timeout=0.1)
     finally:
         kit.state.release_hangs()
+    assert wait_for_background(timeout=30)
 
 
 def test_the_dynamic_block_is_liquid_kit_fills_per_subscriber(connected_app, kit):
