@@ -71,17 +71,31 @@ def hammer(
     """`count` threads each running `client(results, errors)` (it appends the
     time of each request to one list or the other): (label, requests, errors,
     requests per second, p50 s, p99 s)."""
+    results, errors, elapsed = clients_at_once(count, client)
+    return summary(label, results, errors, elapsed)
+
+
+def clients_at_once(
+    count: int, client: Callable[[list[float], list[float]], None]
+) -> tuple[list[float], list[float], float]:
+    """Run `count` threads of `client(results, errors)` to the end: the times
+    of the requests that succeeded, of those that failed, and the seconds."""
     results: list[float] = []
     errors: list[float] = []
     clients = [
         threading.Thread(target=client, args=(results, errors)) for _ in range(count)
     ]
     started = time.perf_counter()
-    for client in clients:
-        client.start()
-    for client in clients:
-        client.join()
-    elapsed = time.perf_counter() - started
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join()
+    return results, errors, time.perf_counter() - started
+
+
+def summary(
+    label: str, results: list[float], errors: list[float], elapsed: float
+) -> tuple[str, int, int, float, float, float]:
     times = results or [0.0]
     total = len(results) + len(errors)
     return (
