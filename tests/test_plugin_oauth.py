@@ -272,6 +272,17 @@ def test_every_refusal_is_rfc6749_error_json(
         assert str(value) not in answer.text
 
 
+@pytest.mark.parametrize("endpoint", ["token", "refresh", "revoke"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_a_method_other_than_post_is_refused_in_rfc6749_shape(client, endpoint, method):
+    answer = client.open(
+        f"/plugins/oauth/{endpoint}", method=method, headers={"Accept": "text/html"}
+    )
+    assert answer.status_code == 405 and answer.headers["Allow"] == "POST"
+    assert answer.get_json()["error"] == "invalid_request"
+    assert answer.headers["Cache-Control"] == "no-store"
+
+
 def test_revoke_of_an_unknown_token_is_200_and_changes_nothing(app, client, user):
     tokens = tokens_for(app, client)
     assert revoke(client, "never-issued").status_code == 200

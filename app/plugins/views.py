@@ -119,6 +119,19 @@ def revoke() -> Response:
     return oauth_server().create_endpoint_response("revocation")  # type: ignore[no-any-return]
 
 
+@bp.route("/oauth/token", methods=["GET", "PUT", "PATCH", "DELETE"])
+@bp.route("/oauth/refresh", methods=["GET", "PUT", "PATCH", "DELETE"])
+@bp.route("/oauth/revoke", methods=["GET", "PUT", "PATCH", "DELETE"])
+@csrf.exempt
+def not_a_post() -> tuple[Response, int]:
+    """Kit POSTs to these. Another method is refused in RFC 6749's shape too:
+    an unrouted 405 would be the app's HTML page, since a routing error never
+    reaches a blueprint's error handlers."""
+    response, status = oauth_error(405, "invalid_request", "Send a POST.")
+    response.headers["Allow"] = "POST"
+    return response, status
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @plugin_route
 def account() -> Response:
