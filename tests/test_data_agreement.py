@@ -77,6 +77,7 @@ def test_signing_in_on_the_way_to_kit_is_agreeing(app, client, kit):
     next_url = f"/kit/oauth?redirect={quote(kit_redirect(kit))}"
     form = client.get(f"/login?next={quote(next_url)}")
     assert "each event carries the subscriber" in form.text
+    assert "Signing in to connect Kit means you agree" in form.text
     signed_in = client.post(
         "/login",
         data={"email": "creator@example.com", "password": PASSWORD, "next": next_url},
@@ -85,6 +86,24 @@ def test_signing_in_on_the_way_to_kit_is_agreeing(app, client, kit):
     assert agreed_at(app) is not None
     to_kit = client.get(next_url)
     assert to_kit.location.startswith(f"{kit.url}/v4/oauth/authorize?")
+
+
+def test_a_sign_in_elsewhere_neither_shows_nor_records_the_agreement(app, client):
+    """Only the way to the Authorization URL asks: the page says what the
+    sign-in records, for a look-alike path as for any other."""
+    create_user(app, agreed=False)
+    for next_url in ("/kit/oauth/callback?code=x", "/kit/oauthx", "/dashboard"):
+        form = client.get(f"/login?next={quote(next_url)}")
+        assert "Signing in to connect Kit" not in form.text, next_url
+    client.post(
+        "/login",
+        data={
+            "email": "creator@example.com",
+            "password": PASSWORD,
+            "next": "/kit/oauthx",
+        },
+    )
+    assert agreed_at(app) is None
 
 
 def test_signing_up_and_confirming_in_this_browser_is_agreeing(app, client, kit):

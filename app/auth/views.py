@@ -154,7 +154,7 @@ def login() -> str | Response | tuple[str, int]:
             if on_the_way_to_kit(form.next.data):
                 agree(user)  # the form showed what the app keeps; Kit is next
             return after_sign_in(form.next.data)
-    return form_page("auth/login.html", form)
+    return form_page("auth/login.html", form, to_kit=on_the_way_to_kit(form.next.data))
 
 
 def _paused(form: LoginForm, wait: int) -> Response:
@@ -165,7 +165,10 @@ def _paused(form: LoginForm, wait: int) -> Response:
         f"{NO_MATCH} After too many attempts with this address, signing in is "
         f"paused: wait {SIGN_IN_FAILURES_WINDOW} or choose a new password."
     )
-    page = make_response(render_template("auth/login.html", form=form, paused=True))
+    to_kit = on_the_way_to_kit(form.next.data)
+    page = make_response(
+        render_template("auth/login.html", form=form, paused=True, to_kit=to_kit)
+    )
     page.status_code = 429
     page.headers["Retry-After"] = str(wait)
     return page
