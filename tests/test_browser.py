@@ -50,13 +50,24 @@ CHROMIUM_FLAGS = [
     "--disable-quic",
 ]
 
-pytestmark = [
+#: The marks of every browser test module: `pytestmark = BROWSER_TEST`.
+BROWSER_TEST = [
     pytest.mark.browser,
     pytest.mark.skipif(
         not CHROMIUM.exists(),
         reason="needs Debian's chromium (apt-get install chromium; .ci/run does)",
     ),
 ]
+pytestmark = BROWSER_TEST
+
+
+def screenshots(folder: str = "") -> Path:
+    """Where a browser test saves its screenshots: SCREENSHOT_DIR (or
+    test-artifacts/screenshots), and `folder` in it; made if missing."""
+    where = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
+    where = where / folder if folder else where
+    where.mkdir(parents=True, exist_ok=True)
+    return where
 
 
 @pytest.fixture
@@ -108,8 +119,7 @@ def test_every_page_at_desktop_and_phone_width(kit, make_app, live_app, contexts
     a screenshot of each, axe-core (WCAG 2.1 AA) with zero violations, and at
     phone width no sideways scroll and every tab in sight. Problems are
     collected and reported together at the end (also in axe-results.json)."""
-    shots = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshots()
     audit = Audit(shots)
     desktop, phone = contexts
     page, small = desktop.new_page(), phone.new_page()

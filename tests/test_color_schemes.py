@@ -19,15 +19,12 @@ from tests.browser_audit import luminance
 from tests.support.accounts import PASSWORD, create_user
 from tests.support.installing import connect
 from tests.test_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM,
+    BROWSER_TEST,
     contexts,
     live_app,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-]
+pytestmark = BROWSER_TEST
 
 SCHEMES = ("light", "dark")
 

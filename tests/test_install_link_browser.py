@@ -8,26 +8,23 @@ Screenshots in SCREENSHOT_DIR/review/ (default test-artifacts/screenshots).
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from tests.browser_audit import run_axe
 from tests.support.accounts import PASSWORD, create_user
-from tests.test_browser import CHROMIUM, CHROMIUM_FLAGS
+from tests.test_browser import (
+    BROWSER_TEST,
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    screenshots,
+)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium (apt-get install chromium; .ci/run does)",
-    ),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
@@ -67,8 +64,7 @@ def page() -> Iterator:  # type: ignore[type-arg]
 
 def test_an_install_started_here_goes_through_kit_and_back(kit, linked_app, page):
     app, origin = linked_app
-    shots = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
-    (shots / "review").mkdir(parents=True, exist_ok=True)
+    shots = screenshots("review")
     create_user(app, "ada@example.com")
     creator = min(kit.state.accounts.values(), key=lambda a: a.id)
     completions = kit.state.install_completions
@@ -95,14 +91,13 @@ def test_an_install_started_here_goes_through_kit_and_back(kit, linked_app, page
     assert kit.state.install_completions == completions + 1
     assert page.get_by_text(f"Connected {creator.name}.").is_visible()
     assert page.locator(".flash").count() == 1
-    page.screenshot(path=shots / "review" / "back-on-accounts.png", full_page=True)
+    page.screenshot(path=shots / "back-on-accounts.png", full_page=True)
     assert run_axe(page)["violations"] == []
 
 
 def test_help_support_and_privacy_pages_pass_axe(kit, linked_app, page):
     _, origin = linked_app
-    shots = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
-    (shots / "review").mkdir(parents=True, exist_ok=True)
+    shots = screenshots("review")
     page.goto(f"{origin}/")
     for name, heading in (
         ("Help", re.compile("^Help")),
@@ -118,7 +113,7 @@ def test_help_support_and_privacy_pages_pass_axe(kit, linked_app, page):
         for image in page.locator("img").element_handles():
             image.scroll_into_view_if_needed()
         page.wait_for_load_state("networkidle")
-        page.screenshot(path=shots / "review" / f"{name.lower()}.png", full_page=True)
+        page.screenshot(path=shots / f"{name.lower()}.png", full_page=True)
         assert run_axe(page)["violations"] == [], name
         broken = page.evaluate(
             "[...document.images].filter((i) => !i.naturalWidth).map((i) => i.src)"

@@ -11,7 +11,6 @@ test-artifacts/screenshots)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,15 +21,13 @@ from tests.browser_audit import PHONE_WIDTH
 from tests.support.accounts import PASSWORD, create_user
 from tests.support.installing import connect
 from tests.test_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM,
+    BROWSER_TEST,
     contexts,
     live_app,
+    screenshots,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-]
+pytestmark = BROWSER_TEST
 
 ADA = 1001
 LONG_TAG = "Longtagname" * 18 + "Xy"  # 200 characters, no space to break at
@@ -38,10 +35,7 @@ LONG_TAG = "Longtagname" * 18 + "Xy"  # 200 characters, no space to break at
 
 @pytest.fixture
 def shots() -> Path:
-    where = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
-    folder = where / "interactions"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return screenshots("interactions")
 
 
 @pytest.fixture

@@ -7,36 +7,28 @@ Screenshots: SCREENSHOT_DIR/legacy-follow/ (default test-artifacts/screenshots).
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
-
-import pytest
 
 from tests.browser_audit import no_violations, sign_in_page
 from tests.support.accounts import PASSWORD, create_user
 from tests.support.installing import connect
 from tests.support.webhooks import stored_events
 from tests.test_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM,
+    BROWSER_TEST,
     contexts,
     live_app,
+    screenshots,
 )
 from tests.test_legacy_webhooks_cli import at_kit
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-]
+pytestmark = BROWSER_TEST
 
 ADA = 1001
 LINK = "https://example.com/recipes/sourdough"
 
 
 def test_follow_a_link_see_its_click_and_unfollow(kit, make_app, live_app, contexts):  # noqa: F811
-    shots = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
-    shots = shots / "legacy-follow"
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshots("legacy-follow")
     app = make_app()
     app.config["PUBLIC_BASE_URL"] = live_app  # where Kit delivers
     create_user(app)

@@ -6,11 +6,8 @@ test-artifacts/screenshots)."""
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
-import pytest
 import requests
 
 from app.webhooks.legacy_follow import follow
@@ -20,24 +17,20 @@ from tests.support.accounts import PASSWORD, create_user
 from tests.support.installing import connect
 from tests.support.webhooks import stored_events
 from tests.test_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM,
+    BROWSER_TEST,
     contexts,
     live_app,
+    screenshots,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-]
+pytestmark = BROWSER_TEST
 
 ADA = 1001
 SHOP = "https://example.com/shop"
 
 
 def test_a_purchase_and_a_click_read_in_the_feed(kit, make_app, live_app, contexts):  # noqa: F811
-    shots = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
-    shots = shots / "legacy"
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshots("legacy")
     app = make_app()
     app.config["PUBLIC_BASE_URL"] = live_app  # where Kit delivers
     create_user(app)

@@ -10,30 +10,21 @@ Screenshots: SCREENSHOT_DIR/editor/ (default test-artifacts/screenshots).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import pytest
-
 from app.cli.plugins import plugin_settings
 from tests.browser_audit import run_axe
 from tests.support.accounts import PASSWORD, create_user
 from tests.support.blocks import editor_ready
 from tests.support.plugins import give_kit_plugin_access
 from tests.test_browser import (  # noqa: F401  (fixtures)
+    BROWSER_TEST,
     CHROMIUM,
     CHROMIUM_FLAGS,
     contexts,
     live_app,
+    screenshots,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium (apt-get install chromium; .ci/run does)",
-    ),
-]
+pytestmark = BROWSER_TEST
 ADA = 1001
 
 
@@ -41,8 +32,7 @@ def test_insert_both_blocks_change_a_setting_and_read_the_preview(served_app, ki
     from playwright.sync_api import sync_playwright
 
     editor_ready(served_app, kit)
-    shots = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
-    (shots / "editor").mkdir(parents=True, exist_ok=True)
+    shots = screenshots("editor")
     data = kit.state.account_data(ADA)
     sent = sorted(
         (b for b in data.broadcasts.values() if b.status == "completed"),
@@ -88,7 +78,7 @@ def test_insert_both_blocks_change_a_setting_and_read_the_preview(served_app, ki
         assert f"Welcome back, {reader.first_name}!" in texts[0]
         assert texts[1].startswith("Welcome back, there!")
 
-        page.screenshot(path=str(shots / "editor" / "email-editor.png"), full_page=True)
+        page.screenshot(path=str(shots / "email-editor.png"), full_page=True)
         violations = run_axe(page)["violations"]
         assert violations == [], [v["id"] for v in violations]
         browser.close()

@@ -8,7 +8,6 @@ SCREENSHOT_DIR/plugins/ (default test-artifacts/screenshots)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,25 +16,20 @@ from tests.browser_audit import run_axe
 from tests.support.accounts import PASSWORD, create_user
 from tests.support.plugins import bearer, give_kit_plugin_access
 from tests.test_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM,
+    BROWSER_TEST,
     contexts,
     live_app,
+    screenshots,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-]
+pytestmark = BROWSER_TEST
 
 ADA = 1001
 
 
 @pytest.fixture
 def shots() -> Path:
-    where = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
-    folder = where / "plugins"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return screenshots("plugins")
 
 
 def test_install_with_plugin_access_then_uninstall_at_kit(

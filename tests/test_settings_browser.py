@@ -8,7 +8,6 @@ test-artifacts/screenshots)."""
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from collections.abc import Iterator
 from datetime import date
@@ -22,25 +21,20 @@ from tests.support.installing import connect
 from tests.support.rows import add_growth_days, growth_days, stored
 from tests.support.webhooks import add_events, stored_events
 from tests.test_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM,
+    BROWSER_TEST,
     contexts,
     live_app,
+    screenshots,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
-]
+pytestmark = BROWSER_TEST
 
 ADA = 1001
 
 
 @pytest.fixture
 def shots() -> Path:
-    where = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
-    folder = where / "settings"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return screenshots("settings")
 
 
 @pytest.fixture
