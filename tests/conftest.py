@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,10 +24,10 @@ from flask.testing import FlaskClient
 from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.pool import Pool
-from werkzeug.serving import make_server
 
 from app import create_app, kit_cache
 from app.extensions import db, limiter
+from tests.servers import serving
 from tests.support.accounts import create_user, sign_in
 from tests.support.settings import (
     APP_ORIGIN,
@@ -231,10 +230,6 @@ def served_app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
     the sandbox can deliver webhooks to it: its PUBLIC_BASE_URL is that origin.
     Drive it with its test client (installs go through the sandbox as usual)."""
     app = make_app()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app
-    server.shutdown()
-    thread.join()
+    with serving(app) as origin:
+        app.config["PUBLIC_BASE_URL"] = origin
+        yield app

@@ -1,5 +1,6 @@
 """Throwaway servers for the tests and the benchmarks: a free loopback port,
-waiting for a server to answer, a redis-server in memory.
+waiting for a server to answer, a WSGI app served in a thread, a redis-server
+in memory.
 
 No pytest here: bench/ imports this module too. It lives in tests/ because the
 tests are what a fork keeps (bench/ may go); tests/support/settings.py turns a missing
@@ -11,14 +12,18 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import redis
 import requests
+from werkzeug.serving import make_server
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class ServerDidNotStart(RuntimeError):
@@ -62,6 +67,42 @@ def wait_until_up(
             return response
         time.sleep(0.2)
     raise ServerDidNotStart(f"{url} did not answer within {seconds} s:\n{output()}")
+
+
+@contextmanager
+def serving(app: WSGIApp, port: int = 0) -> Iterator[str]:
+    """`app` served by werkzeug (threaded) on loopback `port` (0: a free one)
+    in a daemon thread; yields its origin, http://127.0.0.1:PORT, and stops
+    it on the way out."""
+    server = make_server("127.0.0.1", port, closing_bodies(app), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def closing_bodies(app: WSGIApp) -> WSGIApp:
+    """`app`, whose answers' bodies are closed even when the client hangs up
+    halfway. werkzeug's server closes a body in a `finally` that first drains
+    the socket: a reset socket raises there, the close is skipped, and a
+    static file's body is dropped open. The garbage collector then warns
+    (ResourceWarning), which fails whichever test is running: a browser that
+    leaves a page before its favicon arrives did so in CI. Here the body is
+    closed when werkzeug lets go of it."""
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]):  # type: ignore[no-untyped-def]
+        body = app(environ, start_response)
+        try:
+            yield from body
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
 
 
 @contextmanager

@@ -26,16 +26,15 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from app.models import User
 from tests.browser_audit import PHONE_WIDTH, Audit, run_axe
 from tests.browser_walks import link, walk_disconnected, walk_reset, walk_sandbox
+from tests.servers import serving
 from tests.support.accounts import PASSWORD
 from tests.support.rows import update_rows
 
@@ -75,16 +74,11 @@ def live_app(kit, make_app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The app served over HTTP on a free loopback port, registered at the sandbox
     (and where the sandbox delivers its webhooks)."""
     app = make_app(TESTING=False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    origin = f"http://127.0.0.1:{server.server_port}"
-    app.config["PUBLIC_BASE_URL"] = origin
-    kit.config.redirect_uris = [f"{origin}/kit/oauth/callback"]
-    kit.config.authorization_url = f"{origin}/kit/oauth"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield origin
-    server.shutdown()
-    thread.join()
+    with serving(app) as origin:
+        app.config["PUBLIC_BASE_URL"] = origin
+        kit.config.redirect_uris = [f"{origin}/kit/oauth/callback"]
+        kit.config.authorization_url = f"{origin}/kit/oauth"
+        yield origin
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
+from tests.servers import serving
 from tests.support.accounts import PASSWORD, signed_in
 from tests.support.installing import install
 from tests.support.rows import expire_stored_token
@@ -32,11 +33,7 @@ def served(make_app, kit, kit_browser) -> Iterator[tuple[str, dict[str, str]]]: 
         assert install(client, kit_browser, account=1001).status_code == 302
         expire_stored_token(app)
         kit.state.expire_access_tokens()
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        servers.append((server, thread))
-        base = f"http://127.0.0.1:{server.server_port}"
+        base = servers.enter_context(serving(app))
         browser = requests.Session()  # signs in as a browser would, over HTTP
         login = browser.post(
             f"{base}/login",
@@ -47,11 +44,8 @@ def served(make_app, kit, kit_browser) -> Iterator[tuple[str, dict[str, str]]]: 
         assert login.status_code == 302, login.text
         return base, browser.cookies.get_dict()
 
-    servers: list[tuple[threading.Thread, object]] = []
-    yield serve  # type: ignore[misc]
-    for server, thread in servers:
-        server.shutdown()  # type: ignore[attr-defined]
-        thread.join()
+    with ExitStack() as servers:
+        yield serve  # type: ignore[misc]
 
 
 def _burst(base: str, cookies: dict[str, str]) -> list[requests.Response]:

@@ -5,14 +5,11 @@ the sandbox, and the values to paste into Kit's app details."""
 
 from __future__ import annotations
 
-import threading
-
 from cryptography.fernet import Fernet
 from flask import Flask
-from werkzeug.serving import make_server
 
 from app.config import ConfigError
-from tests.servers import free_port
+from tests.servers import free_port, serving
 
 PRODUCTION = {
     "APP_ENV": "production",
@@ -145,14 +142,8 @@ def test_the_live_app_is_checked_over_the_network(make_app, kit):
             "KIT_REDIRECT_URI": f"{origin}/kit/oauth/callback",
         }
     )
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(app, port):
         _, lines = review(app)
-    finally:
-        server.shutdown()
-        thread.join()
     assert lines["live app"] == (
         f"PASS live app: GET {origin}/healthz → 200: pages checked over the network"
     )

@@ -9,13 +9,12 @@ Screenshots in SCREENSHOT_DIR/review/ (default test-artifacts/screenshots).
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.browser_audit import run_axe
+from tests.servers import serving
 from tests.support.accounts import PASSWORD, create_user
 from tests.test_browser import (
     BROWSER_TEST,
@@ -32,17 +31,12 @@ def linked_app(kit, make_app) -> Iterator[tuple]:  # type: ignore[no-untyped-def
     """The app with the sandbox's app id, served on a free loopback port and
     registered at the sandbox, which allows its host as a return_to."""
     app = make_app(TESTING=False, KIT_APP_ID=str(kit.config.app_id))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    origin = f"http://127.0.0.1:{server.server_port}"
-    app.config["PUBLIC_BASE_URL"] = origin
-    kit.config.redirect_uris = [f"{origin}/kit/oauth/callback"]
-    kit.config.authorization_url = f"{origin}/kit/oauth"
-    kit.config.return_to_domains = ["127.0.0.1"]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, origin
-    server.shutdown()
-    thread.join()
+    with serving(app) as origin:
+        app.config["PUBLIC_BASE_URL"] = origin
+        kit.config.redirect_uris = [f"{origin}/kit/oauth/callback"]
+        kit.config.authorization_url = f"{origin}/kit/oauth"
+        kit.config.return_to_domains = ["127.0.0.1"]
+        yield app, origin
 
 
 @pytest.fixture
