@@ -94,7 +94,9 @@ def closing_bodies(app: WSGIApp) -> WSGIApp:
     leaves a page before its favicon arrives did so in CI. Here the body is
     closed when werkzeug lets go of it."""
 
-    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]):  # type: ignore[no-untyped-def]
+    def wsgi(
+        environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterator[bytes]:
         body = app(environ, start_response)
         try:
             yield from body
