@@ -65,7 +65,11 @@ def _burst(base: str, cookies: dict[str, str]) -> list[requests.Response]:
 
 
 def test_a_burst_after_token_expiry_is_served_with_one_refresh(served, kit):
-    base, cookies = served()
+    # Waiting in turn is what is tested, not how long the default wait
+    # (KIT_SLOT_WAIT, 5 s) lasts: on a CI machine running two lanes at once,
+    # 32 pages that each call Kit took longer than that, and the last
+    # three were shed. bench.burst gives the figures with the default.
+    base, cookies = served(KIT_SLOT_WAIT=60)
     refreshes = kit.state.stats()["refresh_requests"]
     answers = _burst(base, cookies)
     codes = [answer.status_code for answer in answers]
