@@ -58,11 +58,14 @@ def test_an_answer_the_client_hung_up_on_is_closed():
         return bodies[-1]
 
     with serving(wsgi) as origin:
+        port = int(origin.rsplit(":", 1)[1])
         for _ in range(5):
-            port = int(origin.rsplit(":", 1)[1])
             with socket.create_connection(("127.0.0.1", port)) as hanging_up:
                 hanging_up.sendall(b"GET / HTTP/1.1\r\nHost: app\r\n\r\n")
                 time.sleep(0.01)  # some of the answer is on its way, unread
+        deadline = time.monotonic() + 10  # each request has its own thread
+        while len(bodies) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(bodies) == 5
         for body in bodies:
-            assert body.closed.wait(5)
-    assert len(bodies) == 5
+            assert body.closed.wait(10)
